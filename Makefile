@@ -1,0 +1,48 @@
+# Every target creates and uses the local virtualenv; nothing relies on a hand-made install.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools
+
+.PHONY: all venv system-deps test test-fast lint run bench schema clean
+
+all: test
+
+# pyscard builds from source and needs libpcsclite-dev; as root, install the PC/SC stack when missing.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "not root: cannot install$$missing; the PC/SC tier will skip"; fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(MAKE) system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check cardsvc applets simulator tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+bench: $(STAMP) system-deps
+	$(PY) -m bench
+
+schema: $(STAMP)
+	$(PY) -m cardsvc.layout.schema_export layouts/schema.json
+
+run: $(STAMP) system-deps
+	$(PY) -m cardsvc.cli serve --dev
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
