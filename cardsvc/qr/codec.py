@@ -1,0 +1,132 @@
+"""QR text: "JZ1:" + base45(zlib(COSE_Sign1(CBOR payload))), the EU digital COVID certificate's recipe.
+
+Base45 (RFC 9285) uses exactly the 45 characters of the QR alphanumeric mode (ISO/IEC 18004 §7.4.4), so
+the whole text, prefix included, is encoded at 5.5 bits per character, and it is plain text that a phone
+or a keyboard-wedge scanner passes on unchanged. Signed by the issuing authority's document signer; a
+verifier needs only the trust store it already has for EF.SOD (roots, signer certificates, CRL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zlib
+from dataclasses import dataclass
+
+import base45
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from cardsvc.qr.cose import CoseFormatError, CoseSignatureError, strict_loads
+from cardsvc.qr.errors import (
+    QrExpiredError,
+    QrFormatError,
+    QrIssuerMismatchError,
+    QrRevocationUnknownError,
+    QrSignatureError,
+    QrSignerExpiredError,
+    QrSignerRevokedError,
+    QrUntrustedSignerError,
+)
+from cardsvc.qr.payload import QrPayload
+from cardsvc.qr.signed import open_signed, sign_with_certificate, signer_kid
+from cardsvc.security.errors import CrlError, PkiError, SignerExpiredError, SignerRevokedError
+from cardsvc.security.pki import SignerRole, TrustStore, authority_code
+
+log = logging.getLogger(__name__)
+
+PREFIX = "JZ1:"  # 居住证, format version 1; upper case and ':' stay in the alphanumeric set
+MAX_TEXT_CHARS = 1000  # far above any real code; bounds the work done on hostile input
+_MAX_INFLATED = 2048  # a payload is ~200 bytes; refuse zlib bombs
+_CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # permit dates are calendar dates in UTC+8
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedQr:
+    payload: QrPayload
+    signer_kid: bytes
+    signer_authority: str  # GB/T 2260 code from the signer certificate
+
+
+def encode_qr_text(payload: QrPayload, key: ec.EllipticCurvePrivateKey, signer_cert: x509.Certificate) -> str:
+    """The text to put into the face's QR code (alphanumeric mode), signed by the document signer."""
+    if authority_code(signer_cert) != payload.authority_code:
+        raise QrIssuerMismatchError(
+            f"signer certificate belongs to authority {authority_code(signer_cert)}, "
+            f"the payload names {payload.authority_code}")
+    signed = sign_with_certificate(payload.to_cbor(), key, signer_cert)
+    encoded: bytes = base45.b45encode(zlib.compress(signed, 9))
+    text = PREFIX + encoded.decode("ascii")
+    log.debug("QR text for card %s: %d characters", payload.card_number, len(text))
+    return text
+
+
+def _unwrap(text: str) -> bytes:
+    """Prefix, base45 and zlib layers off; returns the COSE_Sign1 bytes."""
+    if not isinstance(text, str):
+        raise QrFormatError(f"qr text: must be a str, got {type(text).__name__}")
+    # Keyboard-wedge scanners end a scan with CR and/or LF.
+    text = text.rstrip("\r\n")
+    if len(text) > MAX_TEXT_CHARS:
+        raise QrFormatError(f"qr text: {len(text)} characters exceeds {MAX_TEXT_CHARS}")
+    if not text.startswith(PREFIX):
+        raise QrFormatError(f"qr text: must start with {PREFIX!r}, got {text[:len(PREFIX)]!r}")
+    try:
+        compressed: bytes = base45.b45decode(text[len(PREFIX):])
+    except ValueError as exc:
+        raise QrFormatError("qr text: not valid base45 (RFC 9285) after the prefix") from exc
+    inflater = zlib.decompressobj()
+    try:
+        raw = inflater.decompress(compressed, _MAX_INFLATED)
+    except zlib.error as exc:
+        raise QrFormatError(f"qr text: not valid zlib data ({exc})") from exc
+    if inflater.unconsumed_tail:
+        raise QrFormatError(f"qr text: inflates beyond {_MAX_INFLATED} bytes")
+    if not inflater.eof or inflater.unused_data:
+        raise QrFormatError("qr text: zlib stream truncated or followed by extra bytes")
+    return raw
+
+
+def _payload(raw: bytes) -> QrPayload:
+    try:
+        return QrPayload.from_cbor_value(strict_loads(raw, "qr payload"))
+    except CoseFormatError as exc:
+        raise QrFormatError(str(exc)) from exc
+
+
+def verify_qr_text(text: str, trust: TrustStore, now: dt.datetime) -> VerifiedQr:
+    """Check a scanned code offline: format, signature, signer trust at `now`, authority, validity.
+
+    Raises `QrFormatError`, `QrSignatureError`, `QrUntrustedSignerError` (or its subclasses for an
+    expired or revoked signer, no current CRL, or another authority's signer), `QrExpiredError`.
+    """
+    if now.tzinfo is None:
+        raise QrFormatError("now: must be timezone-aware")
+    raw = _unwrap(text)
+    try:
+        opened = open_signed(raw, trust, SignerRole.DOCUMENT, now)
+    except CoseFormatError as exc:
+        raise QrFormatError(str(exc)) from exc
+    except CoseSignatureError as exc:
+        raise QrSignatureError(str(exc)) from exc
+    except SignerExpiredError as exc:
+        raise QrSignerExpiredError(str(exc)) from exc
+    except SignerRevokedError as exc:
+        raise QrSignerRevokedError(str(exc)) from exc
+    except CrlError as exc:
+        raise QrRevocationUnknownError(str(exc)) from exc
+    except PkiError as exc:  # unknown kid, foreign root, wrong role or profile
+        raise QrUntrustedSignerError(str(exc)) from exc
+    payload = _payload(opened.payload)
+    try:
+        signer_code = authority_code(opened.signer)
+    except PkiError as exc:
+        raise QrUntrustedSignerError(str(exc)) from exc
+    if signer_code != payload.authority_code:
+        raise QrIssuerMismatchError(
+            f"code names authority {payload.authority_code}, signed by authority {signer_code}'s signer")
+    today = now.astimezone(_CHINA).date()
+    if today > payload.valid_until:
+        raise QrExpiredError(f"permit validity ended {payload.valid_until.isoformat()}", payload)
+    return VerifiedQr(payload, signer_kid(opened.signer), signer_code)
+
