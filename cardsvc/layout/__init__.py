@@ -1,0 +1,11 @@
+"""City card layouts (layouts/*.toml): schema, loader, field codecs and the card-image codec."""
+
+from cardsvc.layout.errors import FieldValueError, ImageDecodeError, LayoutError
+from cardsvc.layout.image import CardFile, CardImage
+from cardsvc.layout.loader import builtin_layout, builtin_layouts, load_layout, parse_layout
+from cardsvc.layout.rules import CityRules, Period
+from cardsvc.layout.schema import Content, EfDecl, FieldDecl, Layout
+
+__all__ = ["CardFile", "CardImage", "CityRules", "Content", "EfDecl", "FieldDecl", "FieldValueError",
+           "ImageDecodeError", "Layout", "LayoutError", "Period", "builtin_layout", "builtin_layouts",
+           "load_layout", "parse_layout"]
