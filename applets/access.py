@@ -1,0 +1,80 @@
+"""Security state per logical channel and the access-condition check (ISO 7816-4 §5.4, §7.4.3).
+
+A security module (applets/security, a later issue) authenticates keys into `SecurityState` and sets
+`sm_active` when a secure-messaging session is up; this module only consults them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from applets.errors import SwError
+from applets.fs import CardFile
+from cardsvc.iso7816.fcp import AccessCondition, LifeCycle
+from cardsvc.iso7816.sw import SW
+
+# Operations a deactivated file still accepts (ISO 7816-9 ACTIVATE / TERMINATE / DELETE FILE).
+_DEACTIVATED_OPS = frozenset({0x10, 0x20, 0x40})
+_DELETE = 0x40
+
+
+@dataclass
+class SecurityState:
+    """Volatile security status of one logical channel; cleared on reset and on a change of application."""
+
+    authenticated: set[int] = field(default_factory=set)
+    sm_active: bool = False
+    # Scratch space for a security module (challenge, session keys): cleared with the rest.
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def is_authenticated(self, key_ref: int) -> bool:
+        return key_ref in self.authenticated
+
+    def grant(self, key_ref: int) -> None:
+        if not 1 <= key_ref <= 14:
+            raise ValueError(f"key_ref must be 1..14, got {key_ref}")
+        self.authenticated.add(key_ref)
+
+    def clear(self) -> None:
+        self.authenticated.clear()
+        self.sm_active = False
+        self.extra.clear()
+
+
+_PRE_OPERATIONAL = (LifeCycle.CREATION, LifeCycle.INITIALISATION)
+
+
+def enforced(node: CardFile) -> bool:
+    """Access rules bind from the operational state on (ISO 7816-4 §7.4.10). While a file, or a DF above
+    it, is in creation or initialisation it can still be personalised; one ACTIVATE FILE on that DF then
+    locks the whole subtree."""
+    return all(item.lifecycle not in _PRE_OPERATIONAL for item in node.chain())
+
+
+def check_lifecycle(node: CardFile, op: int) -> None:
+    """Refuse an operation on a file that is (or sits under a DF that is) deactivated or terminated."""
+    for item in node.chain():
+        if item.lifecycle == LifeCycle.TERMINATED and op != _DELETE:
+            raise SwError(SW.CONDITIONS_OF_USE_NOT_SATISFIED, f"{item.describe()} is terminated")
+        if item.lifecycle == LifeCycle.DEACTIVATED and not (item is node and op in _DEACTIVATED_OPS):
+            raise SwError(SW.CONDITIONS_OF_USE_NOT_SATISFIED, f"{item.describe()} is deactivated")
+
+
+def check_condition(cond: AccessCondition, state: SecurityState, secured: bool, what: str) -> None:
+    if cond.never:
+        raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED, f"{what}: never allowed")
+    if cond.key_ref is not None and not state.is_authenticated(cond.key_ref):
+        raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED, f"{what}: key {cond.key_ref} not authenticated")
+    if cond.sm and not (secured and state.sm_active):
+        raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED, f"{what}: only under secure messaging")
+
+
+def check_access(node: CardFile, op: int, state: SecurityState, secured: bool, op_name: str) -> None:
+    """Lifecycle, then the file's rule for `op` (an `EfOp`/`DfOp` bit); raise 6982/6985 when refused.
+
+    A file created without security attributes (no tag 8C) has no restrictions.
+    """
+    check_lifecycle(node, op)
+    if node.security is None or not enforced(node):
+        return
+    check_condition(node.security.condition(op), state, secured, f"{op_name} {node.describe()}")

@@ -1,0 +1,105 @@
+"""Per-command and per-channel state handed to command handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from applets.access import SecurityState, check_access
+from applets.errors import SwError
+from applets.fs import CardFile, DedicatedFile, RecordEf, TransparentEf
+from cardsvc.iso7816.apdu import CommandApdu
+from cardsvc.iso7816.sw import SW
+
+if TYPE_CHECKING:
+    from applets.cardos import CardOs
+
+
+@dataclass
+class ChannelState:
+    """Selection and security state of one logical channel (ISO 7816-4 §5.1.1.2), volatile."""
+
+    current_df: DedicatedFile
+    current_ef: CardFile | None = None
+    current_record: int = 0
+    security: SecurityState = field(default_factory=SecurityState)
+    chain: bytearray | None = None  # data of a command chain in progress (CLA b5)
+    chain_header: tuple[int, int, int, int] = (0, 0, 0, 0)
+    pending: bytes = b""  # response bytes waiting for GET RESPONSE
+
+    def select_df(self, df: DedicatedFile) -> None:
+        if df.application is not self.current_df.application:
+            self.security.clear()  # a new application starts with no security status
+        self.current_df = df
+        self.current_ef = None
+        self.current_record = 0
+
+    def select_ef(self, ef: CardFile) -> None:
+        assert ef.parent is not None
+        if ef.parent is not self.current_df:
+            self.select_df(ef.parent)
+        if ef is not self.current_ef:
+            self.current_record = 0
+        self.current_ef = ef
+
+    @property
+    def current_file(self) -> CardFile:
+        return self.current_ef if self.current_ef is not None else self.current_df
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    data: bytes = b""
+    sw: int = SW.OK
+
+
+@dataclass(slots=True)
+class Context:
+    """What a handler sees: the card, its channel, the (unwrapped, de-chained) command."""
+
+    os: CardOs
+    channel: ChannelState
+    apdu: CommandApdu
+    secured: bool = False  # the command arrived under secure messaging that the SM hook verified
+
+    @property
+    def ne(self) -> int:
+        return 0 if self.apdu.le is None else self.apdu.le
+
+    @property
+    def ne_is_wildcard(self) -> bool:
+        """Le '00' / '0000': "as many as available", so a short read is not a warning."""
+        return self.apdu.le in (256, 65536)
+
+    def require(self, node: CardFile, op: int, op_name: str) -> None:
+        check_access(node, op, self.channel.security, self.secured, op_name)
+
+    def transparent(self, node: CardFile | None) -> TransparentEf:
+        if node is None:
+            raise SwError(SW.COMMAND_NOT_ALLOWED_NO_CURRENT_EF, "no current EF")
+        if not isinstance(node, TransparentEf):
+            raise SwError(SW.COMMAND_INCOMPATIBLE_WITH_FILE_STRUCTURE,
+                          f"{node.describe()} is {node.structure.name}, not transparent")
+        return node
+
+    def records(self, node: CardFile | None) -> RecordEf:
+        if node is None:
+            raise SwError(SW.COMMAND_NOT_ALLOWED_NO_CURRENT_EF, "no current EF")
+        if not isinstance(node, RecordEf):
+            raise SwError(SW.COMMAND_INCOMPATIBLE_WITH_FILE_STRUCTURE,
+                          f"{node.describe()} is {node.structure.name}, not a record EF")
+        return node
+
+    def ef_by_sfi(self, sfi: int) -> CardFile:
+        """Short EF identifier in the current DF (ISO 7816-4 §7.2.2); the EF becomes current."""
+        if not 1 <= sfi <= 30:
+            raise SwError(SW.INCORRECT_P1_P2, f"SFI {sfi} is not 1..30")
+        node = self.channel.current_df.child_by_sfi(sfi)
+        if node is None:
+            raise SwError(SW.FILE_NOT_FOUND, f"no EF with SFI {sfi} in DF {self.channel.current_df.fid:04X}")
+        self.channel.select_ef(node)
+        return node
+
+
+Handler = Callable[[Context], Reply]

@@ -1,0 +1,148 @@
+"""VirtualCard: the card OS behind an ATR, power switching and fault injection (design §3)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from applets.cardos import CardOs, CardState
+from applets.errors import PowerLoss
+from applets.fs import TransparentEf
+from applets.nvm import DEFAULT_PAGE_SIZE, Nvm
+from cardsvc.iso7816.fcp import ALWAYS, EfOp, SecurityAttributes
+from cardsvc.iso7816.sw import SW
+from cardsvc.iso7816.tlv import encode_tlv
+from simulator.faults import FaultInjector, PowerCut, When
+from simulator.image import decode_image, encode_image, format_for, state_to_obj, write_atomically
+
+log = logging.getLogger(__name__)
+
+EF_ATR_FID = 0x2F01
+MAX_COMMAND_APDU = 4 + 3 + 65535 + 2  # header, extended Lc, data, extended Le
+MAX_RESPONSE_APDU = 65536 + 2
+
+
+def historical_bytes() -> bytes:
+    """Category 80 + compact-TLV card capabilities '73' (ISO 7816-4 §12.1.1.9, tables 117-119).
+
+    Byte 1 F6: DF selection by full and partial DF name, path and FID; SFI and record numbers supported.
+    Byte 2 21: data coding (one-byte data units). Byte 3 FB: command chaining (b8), extended Lc/Le (b7),
+    extended-length information in EF.ATR (b6), channel numbers assigned by card and IFD (b5-b4),
+    four logical channels (b3-b1 = 011).
+    """
+    return bytes((0x80, 0x73, 0xF6, 0x21, 0xFB))
+
+
+def build_atr(historical: bytes | None = None) -> bytes:
+    """TS 3B, T0, TD1 81 (T=1, TD2 follows), TD2 31 (TA3/TB3, T=1), TA3 FE (IFSC 254), TB3 45 (BWI 4,
+    CWI 5), historical bytes, TCK (ISO 7816-3 §8.2)."""
+    hist = historical_bytes() if historical is None else historical
+    if len(hist) > 15:
+        raise ValueError(f"{len(hist)} historical bytes; at most 15")
+    body = bytes((0x80 | len(hist), 0x81, 0x31, 0xFE, 0x45)) + hist
+    tck = 0
+    for b in body:
+        tck ^= b
+    return b"\x3b" + body + bytes((tck,))
+
+
+DEFAULT_ATR = build_atr()
+
+
+def ef_atr_content() -> bytes:
+    """DO '7F66' extended length information: max command and response APDU sizes (ISO 7816-4 §12.7.1)."""
+    def integer(n: int) -> bytes:
+        return encode_tlv(0x02, n.to_bytes((n.bit_length() + 7) // 8, "big"))
+
+    return encode_tlv(0x7F66, integer(MAX_COMMAND_APDU) + integer(MAX_RESPONSE_APDU))
+
+
+def blank_state(mf_security: SecurityAttributes | None = None, capacity: int | None = None) -> CardState:
+    """A card as delivered: MF (rules from `mf_security`, none if omitted) holding a read-only EF.ATR."""
+    state = CardState.blank() if capacity is None else CardState.blank(capacity)
+    state.mf.security = mf_security
+    content = ef_atr_content()
+    state.mf.attach(TransparentEf(EF_ATR_FID, len(content), security=SecurityAttributes({EfOp.READ: ALWAYS}),
+                                  data=content))
+    return state
+
+
+class VirtualCard:
+    """`power_on() -> atr`, `power_off()`, `reset() -> atr`, `process(apdu) -> response`.
+
+    `process` never raises: a powered card answers every input with data + SW; an unpowered card (never
+    powered, powered off, or after an injected power cut) is mute and returns b"".
+    """
+
+    def __init__(self, state: CardState | None = None, *, atr: bytes = DEFAULT_ATR,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        self.nvm = Nvm(page_size)
+        self.faults = FaultInjector(self.nvm)
+        self.nvm.hook = self.faults
+        self.os = CardOs(state if state is not None else blank_state(), self.nvm)
+        self._atr = bytes(atr)
+        self.powered = False
+
+    @classmethod
+    def blank(cls, mf_security: SecurityAttributes | None = None, *, capacity: int | None = None,
+              page_size: int = DEFAULT_PAGE_SIZE) -> VirtualCard:
+        return cls(blank_state(mf_security, capacity), page_size=page_size)
+
+    @property
+    def atr(self) -> bytes:
+        return self._atr
+
+    @property
+    def state(self) -> CardState:
+        return self.os.state
+
+    def power_on(self) -> bytes:
+        self.os.reset()
+        self.powered = True
+        return self._atr
+
+    def power_off(self) -> None:
+        self.powered = False
+
+    def reset(self) -> bytes:
+        """Warm reset: volatile state cleared, the ATR sent again (ISO 7816-3 §6.2.3)."""
+        return self.power_on()
+
+    def process(self, apdu: bytes) -> bytes:
+        if not self.powered:
+            return b""
+        try:
+            return self.os.process(apdu)
+        except PowerLoss as exc:
+            log.info("virtual card lost power: %s", exc)
+            self.powered = False
+            return b""
+        except Exception:  # the OS boundary already answers 6F00; this guards the guard
+            log.exception("virtual card fault")
+            return SW.NO_PRECISE_DIAGNOSIS.to_bytes(2, "big")
+
+    def cut_power(self, write: int, when: When = When.MIDDLE, pages: int | None = None) -> None:
+        """Arm a power cut at the `write`-th NVM write from now (see simulator.faults)."""
+        self.faults.arm(PowerCut(write, when, pages))
+
+    def mark_authenticated(self, key_ref: int, channel: int = 0, *, sm: bool = False) -> None:
+        """TEST ONLY: mark `key_ref` authenticated on `channel` (until applets/security provides it)."""
+        self.os.mark_authenticated(key_ref, channel, sm=sm)
+
+    # --- images -------------------------------------------------------------------------------------
+    def to_bytes(self, fmt: str = "cbor") -> bytes:
+        return encode_image(lambda blob: state_to_obj(self.os.state, self._atr, self.nvm.page_size, blob), fmt)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, fmt: str = "cbor") -> VirtualCard:
+        state, atr, page_size = decode_image(raw, fmt)
+        return cls(state, atr=atr, page_size=page_size)
+
+    def save(self, path: str | Path) -> None:
+        target = Path(path)
+        write_atomically(target, self.to_bytes(format_for(target)))
+
+    @classmethod
+    def load(cls, path: str | Path) -> VirtualCard:
+        source = Path(path)
+        return cls.from_bytes(source.read_bytes(), format_for(source))
