@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools
+APT_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools fonts-noto-cjk fonts-hanazono postgresql
 
 .PHONY: all venv system-deps test test-fast lint run bench schema clean
 
@@ -27,14 +27,20 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# One pytest run of the whole suite; tests/pcsc starts pcscd itself (root) and stops and reaps it.
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q
+
+# The pure and in-process tiers only: no pcscd, no root, seconds.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q tests/unit tests/sim
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check cardsvc applets simulator tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# Prints a table and writes bench/results/<timestamp>.json; starts (and reaps) pcscd for its PC/SC path.
 bench: $(STAMP) system-deps
 	$(PY) -m bench
 
