@@ -9,6 +9,7 @@ from applets.cardos import CardOs, CardState
 from applets.errors import PowerLoss
 from applets.fs import TransparentEf
 from applets.nvm import DEFAULT_PAGE_SIZE, Nvm
+from applets.security.module import install as install_security
 from cardsvc.iso7816.fcp import ALWAYS, EfOp, SecurityAttributes
 from cardsvc.iso7816.sw import SW
 from cardsvc.iso7816.tlv import encode_tlv
@@ -75,18 +76,21 @@ class VirtualCard:
     """
 
     def __init__(self, state: CardState | None = None, *, atr: bytes = DEFAULT_ATR,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+                 page_size: int = DEFAULT_PAGE_SIZE, security: bool = True) -> None:
         self.nvm = Nvm(page_size)
         self.faults = FaultInjector(self.nvm)
         self.nvm.hook = self.faults
         self.os = CardOs(state if state is not None else blank_state(), self.nvm)
+        self.security = security
+        if security:  # a real permit card runs its security module; tests of the bare file system opt out
+            install_security(self.os)
         self._atr = bytes(atr)
         self.powered = False
 
     @classmethod
     def blank(cls, mf_security: SecurityAttributes | None = None, *, capacity: int | None = None,
-              page_size: int = DEFAULT_PAGE_SIZE) -> VirtualCard:
-        return cls(blank_state(mf_security, capacity), page_size=page_size)
+              page_size: int = DEFAULT_PAGE_SIZE, security: bool = True) -> VirtualCard:
+        return cls(blank_state(mf_security, capacity), page_size=page_size, security=security)
 
     @property
     def atr(self) -> bytes:
@@ -134,15 +138,15 @@ class VirtualCard:
         return encode_image(lambda blob: state_to_obj(self.os.state, self._atr, self.nvm.page_size, blob), fmt)
 
     @classmethod
-    def from_bytes(cls, raw: bytes, fmt: str = "cbor") -> VirtualCard:
+    def from_bytes(cls, raw: bytes, fmt: str = "cbor", *, security: bool = True) -> VirtualCard:
         state, atr, page_size = decode_image(raw, fmt)
-        return cls(state, atr=atr, page_size=page_size)
+        return cls(state, atr=atr, page_size=page_size, security=security)
 
     def save(self, path: str | Path) -> None:
         target = Path(path)
         write_atomically(target, self.to_bytes(format_for(target)))
 
     @classmethod
-    def load(cls, path: str | Path) -> VirtualCard:
+    def load(cls, path: str | Path, *, security: bool = True) -> VirtualCard:
         source = Path(path)
-        return cls.from_bytes(source.read_bytes(), format_for(source))
+        return cls.from_bytes(source.read_bytes(), format_for(source), security=security)

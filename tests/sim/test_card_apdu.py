@@ -145,7 +145,7 @@ MALFORMED = [
 
 @pytest.mark.parametrize(("raw", "expected"), MALFORMED)
 def test_malformed_apdus_get_iso_status_words(raw: str, expected: int) -> None:
-    card = VirtualCard.blank()
+    card = VirtualCard.blank(security=False)  # the bare card OS: no proprietary class, no SM
     card.power_on()
     data, sw = tx(card, raw)
     if raw == "00A4000002":  # Le 2 but the FCI is longer: first 2 bytes and 61xx for the rest
@@ -192,7 +192,7 @@ def test_random_apdus_never_raise(apdus: list[bytes]) -> None:
 
 
 def test_extension_handlers_and_proprietary_class() -> None:
-    card = VirtualCard.blank()
+    card = VirtualCard.blank(security=False)  # extension points of the bare card OS
     card.power_on()
 
     def get_challenge(ctx: Context) -> Reply:

@@ -144,7 +144,7 @@ def test_access_conditions(card: VirtualCard) -> None:
 
 
 def test_sm_only_condition_refused_without_sm() -> None:
-    c = VirtualCard.blank()
+    c = VirtualCard.blank(security=False)  # access mechanism alone; SM itself: test_security_card
     c.power_on()
     rule = SA({EfOp.READ: AccessCondition(sm=True), EfOp.UPDATE: NEVER})
     assert create(c, Fcp(0x0E01, FileStructure.TRANSPARENT, size=4, security=rule)) == 0x9000

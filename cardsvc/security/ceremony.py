@@ -1,0 +1,135 @@
+"""Key ceremony and the store-backed operations stations call (the `cardsvc keys …` CLI wraps these).
+
+Names in the store:
+    root                  root CA key + certificate;   crl-root: its current CRL
+    ds-<code>             document signer key + certificate of authority <code> (GB/T 2260)
+    es-<code>             endorsement signer key + certificate of authority <code>
+    master-<role>         symmetric master key of one role (issuer, endorsement, counter, dept-…)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from cardsvc.security.endorsement import sign_endorsement
+from cardsvc.security.kdf import KeyRole, SymmetricCipher, diversification_input
+from cardsvc.security.keystore import KeyStore
+from cardsvc.security.pki import (
+    Authority,
+    RevokedEntry,
+    SignerRole,
+    TrustStore,
+    build_crl,
+    issue_signer,
+    make_root_ca,
+)
+from cardsvc.security.sod import HashAlgorithm, build_sod
+
+log = logging.getLogger(__name__)
+
+ROOT = "root"
+ROOT_CRL = "crl-root"
+MASTER_KEY_LENGTH = 16  # AES-128 / SM4
+
+
+def signer_name(role: SignerRole, code: str) -> str:
+    return ("ds-" if role is SignerRole.DOCUMENT else "es-") + code
+
+
+def master_name(role: str) -> str:
+    return "master-" + role
+
+
+@dataclass(frozen=True, slots=True)
+class CeremonyResult:
+    root: x509.Certificate
+    signers: Mapping[str, x509.Certificate]  # store name → certificate
+    master_keys: tuple[str, ...]  # store names
+
+
+def init_key_ceremony(store: KeyStore, authorities: Sequence[tuple[str, str]],
+                      roles: Iterable[str] = tuple(KeyRole), root_common_name: str = "河南省居住证根证书",
+                      not_before: dt.datetime | None = None) -> CeremonyResult:
+    """Create the root CA, per authority a document and an endorsement signer, an empty CRL and one
+    master key per role. Refuses to overwrite anything already in the store (KeyExists)."""
+    parsed = [Authority(code, name) for code, name in authorities]
+    if len({a.code for a in parsed}) != len(parsed):
+        raise ValueError("authorities: an authority code is listed twice")
+    store.generate_ec_key(ROOT)
+    root_key = store.private_key(ROOT)
+    root = make_root_ca(root_key, root_common_name, not_before=not_before)
+    store.put_certificate(ROOT, root)
+    signers: dict[str, x509.Certificate] = {}
+    for authority in parsed:
+        for signer_role in SignerRole:
+            name = signer_name(signer_role, authority.code)
+            cert = issue_signer(root_key, root, store.generate_ec_key(name), authority, signer_role,
+                                not_before=not_before)
+            store.put_certificate(name, cert)
+            signers[name] = cert
+    store.put_crl(ROOT_CRL, build_crl(root_key, root, [], number=1, this_update=not_before))
+    masters = []
+    for role in roles:
+        name = master_name(role)
+        store.generate_secret(name, MASTER_KEY_LENGTH)
+        masters.append(name)
+    log.info("key ceremony: root, %d signer certificates, %d master keys", len(signers), len(masters))
+    return CeremonyResult(root, signers, tuple(masters))
+
+
+def revoke_signer(store: KeyStore, name: str, reason: x509.ReasonFlags = x509.ReasonFlags.key_compromise,
+                  when: dt.datetime | None = None) -> x509.CertificateRevocationList:
+    """Add a signer to the root's CRL and store the new CRL (CRL number + 1)."""
+    root_key, root = store.private_key(ROOT), store.certificate(ROOT)
+    cert = store.certificate(name)
+    old = store.crl(ROOT_CRL)
+    at = when or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    entries = [RevokedEntry(r.serial_number, r.revocation_date_utc) for r in old]
+    if all(e.serial != cert.serial_number for e in entries):
+        entries.append(RevokedEntry(cert.serial_number, at, reason))
+    number = old.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
+    crl = build_crl(root_key, root, entries, number=number, this_update=at)
+    store.put_crl(ROOT_CRL, crl)
+    return crl
+
+
+def refresh_crl(store: KeyStore, when: dt.datetime | None = None) -> x509.CertificateRevocationList:
+    """Re-issue the CRL with the same entries (before next_update passes)."""
+    old = store.crl(ROOT_CRL)
+    entries = [RevokedEntry(r.serial_number, r.revocation_date_utc) for r in old]
+    number = old.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
+    crl = build_crl(store.private_key(ROOT), store.certificate(ROOT), entries, number=number, this_update=when)
+    store.put_crl(ROOT_CRL, crl)
+    return crl
+
+
+def trust_store(store: KeyStore, require_crl: bool = True) -> TrustStore:
+    """A verifier's trust store from the key store's public objects."""
+    signers = [store.certificate(n) for n in store.names("certs") if n != ROOT]
+    return TrustStore([store.certificate(ROOT)], [store.crl(ROOT_CRL)], signers, require_crl=require_crl)
+
+
+def card_key(store: KeyStore, role: str, card_number: str,
+             cipher: SymmetricCipher = SymmetricCipher.AES) -> bytes:
+    """The per-card key of `role` (kdf.diversify_key, computed inside the store)."""
+    label, context = diversification_input(role, card_number)
+    return store.derive(master_name(role), label, context, MASTER_KEY_LENGTH, cipher)
+
+
+def sign_security_object(store: KeyStore, authority_code: str, ef_contents: Mapping[int, bytes],
+                         hash_algorithm: HashAlgorithm = HashAlgorithm.SHA256) -> bytes:
+    name = signer_name(SignerRole.DOCUMENT, authority_code)
+    return build_sod(ef_contents, store.certificate(name), functools.partial(store.sign, name), hash_algorithm)
+
+
+def sign_endorsement_record(store: KeyStore, authority_code: str, card_number: str, record_no: int,
+                            body: bytes) -> bytes:
+    name = signer_name(SignerRole.ENDORSEMENT, authority_code)
+    return sign_endorsement(card_number, record_no, body, store.certificate(name),
+                            functools.partial(store.sign, name))

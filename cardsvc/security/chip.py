@@ -1,0 +1,112 @@
+"""Chip authentication (anti-clone), host side, in the manner of ICAO 9303-11 §6.1 active authentication.
+
+At personalization the card makes its own P-256 key pair (ISO/IEC 7816-8 GENERATE ASYMMETRIC KEY PAIR,
+INS 46); the private key never leaves the chip. The host writes the public key into EF.CHIPKEY as a
+SubjectPublicKeyInfo (RFC 5480) and EF.CHIPKEY is covered by EF.SOD. A verifier sends a fresh random
+challenge in INTERNAL AUTHENTICATE (INS 88); the chip signs  CONTEXT || challenge  with ECDSA-SHA-256 and
+answers the plain r || s form (BSI TR-03111 §5.2.1), 64 bytes. Copying the files onto another chip cannot
+copy the private key, so a clone fails here. The context prefix keeps the chip from signing arbitrary
+host-chosen messages in another protocol's format.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from cardsvc.iso7816.apdu import CommandApdu
+from cardsvc.iso7816.errors import TlvError
+from cardsvc.iso7816.tlv import parse_single, tlv_map
+from cardsvc.security.errors import ChipAuthenticationFailed, ChipKeyFormatError
+
+CHIP_AUTH_CONTEXT = b"cardsvc chip authentication v1\x00"
+CHALLENGE_LENGTH = 16
+SIGNATURE_LENGTH = 64  # r || s, 32 bytes each for P-256
+INS_GENERATE_KEY_PAIR = 0x46  # ISO/IEC 7816-8 §5.1 GENERATE ASYMMETRIC KEY PAIR
+INS_INTERNAL_AUTHENTICATE = 0x88
+P1_GENERATE = 0x80  # generate the pair and return the public key (7816-8 table 4 style)
+TAG_PUBLIC_KEY_TEMPLATE = 0x7F49  # ISO/IEC 7816-8 §5.1 public key data object template
+TAG_EC_POINT = 0x86  # public point, uncompressed (SEC 1 §2.3.3)
+
+
+def _p2(key_ref: int, df_specific: bool) -> int:
+    """P2: b8 = 1 a key of the current application, 0 a global (MF) key; b5-b1 the reference."""
+    if not 1 <= key_ref <= 14:
+        raise ValueError(f"key_ref: {key_ref} is outside 1..14")
+    return (0x80 if df_specific else 0x00) | key_ref
+
+
+def generate_key_pair_command(key_ref: int, df_specific: bool = True) -> CommandApdu:
+    return CommandApdu(0x00, INS_GENERATE_KEY_PAIR, P1_GENERATE, _p2(key_ref, df_specific), le=256)
+
+
+def parse_generated_public_key(data: bytes) -> ec.EllipticCurvePublicKey:
+    """The chip's answer to GENERATE ASYMMETRIC KEY PAIR: 7F49 { 86 04||X||Y }."""
+    try:
+        template = parse_single(data, TAG_PUBLIC_KEY_TEMPLATE)
+        point = tlv_map(template.value).get(TAG_EC_POINT)
+    except TlvError as exc:
+        raise ChipKeyFormatError(f"generated public key: {exc}") from None
+    if point is None:
+        raise ChipKeyFormatError("generated public key: template 7F49 has no EC point (tag 86)")
+    if len(point) != 65 or point[0] != 0x04:
+        raise ChipKeyFormatError(f"generated public key: tag 86 holds {len(point)} bytes, expected an"
+                                 " uncompressed P-256 point (65 bytes starting 04)")
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise ChipKeyFormatError("generated public key: point is not on P-256") from None
+
+
+def encode_chip_public_key(key: ec.EllipticCurvePublicKey) -> bytes:
+    """EF.CHIPKEY content: DER SubjectPublicKeyInfo (RFC 5480)."""
+    if not isinstance(key.curve, ec.SECP256R1):
+        raise ChipKeyFormatError(f"chip key on {key.curve.name}; the profile uses P-256")
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def decode_chip_public_key(der: bytes) -> ec.EllipticCurvePublicKey:
+    try:
+        key = serialization.load_der_public_key(der)
+    except (ValueError, UnsupportedAlgorithm):
+        raise ChipKeyFormatError("EF.CHIPKEY is not a DER SubjectPublicKeyInfo") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise ChipKeyFormatError("EF.CHIPKEY does not hold a P-256 public key")
+    if encode_chip_public_key(key) != der:
+        raise ChipKeyFormatError("EF.CHIPKEY is not in canonical DER (trailing or altered bytes)")
+    return key
+
+
+def new_challenge() -> bytes:
+    return os.urandom(CHALLENGE_LENGTH)
+
+
+def internal_authenticate_command(challenge: bytes, key_ref: int, df_specific: bool = True) -> CommandApdu:
+    if len(challenge) != CHALLENGE_LENGTH:
+        raise ValueError(f"challenge: {len(challenge)} bytes, expected {CHALLENGE_LENGTH}")
+    return CommandApdu(0x00, INS_INTERNAL_AUTHENTICATE, 0x00, _p2(key_ref, df_specific), challenge,
+                       le=SIGNATURE_LENGTH)
+
+
+def chip_auth_message(challenge: bytes) -> bytes:
+    return CHIP_AUTH_CONTEXT + challenge
+
+
+def verify_chip_response(chip_key_der: bytes, challenge: bytes, signature: bytes) -> None:
+    """Raise ChipAuthenticationFailed unless the chip signed our challenge with the EF.CHIPKEY key."""
+    key = decode_chip_public_key(chip_key_der)
+    if len(signature) != SIGNATURE_LENGTH:
+        raise ChipAuthenticationFailed(
+            f"INTERNAL AUTHENTICATE answer of {len(signature)} bytes, expected {SIGNATURE_LENGTH} (r || s)")
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:], "big")
+    try:
+        key.verify(encode_dss_signature(r, s), chip_auth_message(challenge), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise ChipAuthenticationFailed(
+            "chip signature over the challenge does not verify with EF.CHIPKEY: cloned or substituted chip"
+        ) from None

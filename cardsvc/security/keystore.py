@@ -1,0 +1,231 @@
+"""Key store: one interface (`KeyStore`) over where keys live.
+
+`EncryptedFileKeyStore` keeps everything in one directory, for development and small deployments:
+- private keys: PKCS#8 PEM encrypted with `BestAvailableEncryption` (PBES2) under a passphrase read
+  from an environment variable (never from a file or argument, so it stays out of shell history);
+- symmetric master keys: AES key wrap with padding (RFC 5649) under a key from scrypt(passphrase, salt);
+- certificates and CRLs: PEM beside them (public).
+A PKCS#11 backend implements the same Protocol later; callers sign and derive through the store, so
+non-extractable keys fit. Only the key ceremony calls `private_key` (to sign certificates and CRLs,
+which cryptography's builders need a key object for).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import ClassVar, Protocol, runtime_checkable
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, keywrap, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from cardsvc.security.errors import (
+    KeyExists,
+    KeyNotFound,
+    KeyStoreDecryptError,
+    KeyStoreError,
+    KeyStorePassphraseMissing,
+)
+from cardsvc.security.kdf import SymmetricCipher, sp800_108_cmac
+
+log = logging.getLogger(__name__)
+
+PASSPHRASE_ENV = "CARDSVC_KEYSTORE_PASSPHRASE"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_SCRYPT_N = 2**14  # RFC 7914 interactive-use cost; one derivation per store open
+
+
+@runtime_checkable
+class KeyStore(Protocol):
+    """Operations the rest of the code needs; keys are named, e.g. "root", "ds-411202"."""
+
+    def generate_ec_key(self, name: str) -> ec.EllipticCurvePublicKey: ...
+
+    def public_key(self, name: str) -> ec.EllipticCurvePublicKey: ...
+
+    def sign(self, name: str, data: bytes) -> bytes:
+        """ECDSA-SHA-256 signature (DER) by the named private key."""
+        ...
+
+    def private_key(self, name: str) -> ec.EllipticCurvePrivateKey: ...
+
+    def generate_secret(self, name: str, length: int = 16) -> None: ...
+
+    def derive(self, name: str, label: bytes, context: bytes, length: int,
+               cipher: SymmetricCipher = SymmetricCipher.AES) -> bytes:
+        """SP 800-108 CMAC derivation from the named master key (the secret itself never leaves)."""
+        ...
+
+    def put_certificate(self, name: str, cert: x509.Certificate, overwrite: bool = False) -> None: ...
+
+    def certificate(self, name: str) -> x509.Certificate: ...
+
+    def put_crl(self, name: str, crl: x509.CertificateRevocationList) -> None: ...
+
+    def crl(self, name: str) -> x509.CertificateRevocationList: ...
+
+    def names(self, kind: str) -> list[str]:
+        """Stored names of one kind: "keys", "secrets", "certs" or "crls"."""
+        ...
+
+
+def _check_name(name: str) -> str:
+    if not _NAME_RE.fullmatch(name):
+        raise KeyStoreError(f"name: {name!r} must be 1-64 characters of A-Z a-z 0-9 _ . - (no path)")
+    return name
+
+
+class EncryptedFileKeyStore:
+    """A directory of encrypted PKCS#8 keys, wrapped secrets, certificates and CRLs."""
+
+    _SUFFIX: ClassVar[dict[str, str]] = {
+        "keys": ".p8.pem", "secrets": ".wrapped.json", "certs": ".crt.pem", "crls": ".crl.pem"}
+
+    def __init__(self, root: Path | str, passphrase_env: str = PASSPHRASE_ENV,
+                 cache_private_keys: bool = False) -> None:
+        """`cache_private_keys`: keep keys unlocked in process memory after first use (a printing
+        station signing many cards; decrypting PKCS#8 costs ~2.5 ms per signature otherwise)."""
+        passphrase = os.environ.get(passphrase_env, "")
+        if not passphrase:
+            raise KeyStorePassphraseMissing(f"environment variable {passphrase_env} is unset or empty")
+        self._passphrase = passphrase.encode("utf-8")
+        self._root = Path(root)
+        self._keks: dict[bytes, bytes] = {}  # salt → KEK: scrypt once per file per process
+        self._unlocked: dict[str, ec.EllipticCurvePrivateKey] | None = {} if cache_private_keys else None
+        for kind in self._SUFFIX:
+            (self._root / kind).mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def __repr__(self) -> str:
+        return f"EncryptedFileKeyStore({str(self._root)!r})"
+
+    def _path(self, kind: str, name: str) -> Path:
+        return self._root / kind / (_check_name(name) + self._SUFFIX[kind])
+
+    def _write(self, path: Path, data: bytes, overwrite: bool, secret: bool) -> None:
+        if path.exists() and not overwrite:
+            raise KeyExists(f"{path.parent.name}/{path.name} already exists")
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)  # atomic: a crash leaves the old file or the new one
+
+    def _read(self, kind: str, name: str) -> bytes:
+        path = self._path(kind, name)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise KeyNotFound(f"no {kind[:-1]} named {name!r}") from None
+
+    # --- asymmetric ---------------------------------------------------------------------------------
+    def import_private_key(self, name: str, key: ec.EllipticCurvePrivateKey, overwrite: bool = False) -> None:
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.BestAvailableEncryption(self._passphrase))
+        self._write(self._path("keys", name), pem, overwrite, secret=True)
+        if self._unlocked is not None:
+            self._unlocked.pop(name, None)
+        log.info("stored private key %s", name)
+
+    def generate_ec_key(self, name: str) -> ec.EllipticCurvePublicKey:
+        key = ec.generate_private_key(ec.SECP256R1())
+        self.import_private_key(name, key)
+        return key.public_key()
+
+    def private_key(self, name: str) -> ec.EllipticCurvePrivateKey:
+        if self._unlocked is not None and name in self._unlocked:
+            return self._unlocked[name]
+        pem = self._read("keys", name)
+        try:
+            key = serialization.load_pem_private_key(pem, self._passphrase)
+        except (ValueError, TypeError):
+            raise KeyStoreDecryptError(f"private key {name!r} does not decrypt (wrong passphrase?)") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise KeyStoreError(f"private key {name!r} is not an EC key")
+        if self._unlocked is not None:
+            self._unlocked[name] = key
+        return key
+
+    def public_key(self, name: str) -> ec.EllipticCurvePublicKey:
+        return self.private_key(name).public_key()
+
+    def sign(self, name: str, data: bytes) -> bytes:
+        return self.private_key(name).sign(data, ec.ECDSA(hashes.SHA256()))
+
+    # --- symmetric ----------------------------------------------------------------------------------
+    def _kek(self, salt: bytes) -> bytes:
+        kek = self._keks.get(salt)
+        if kek is None:
+            kek = Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=8, p=1).derive(self._passphrase)
+            self._keks[salt] = kek
+        return kek
+
+    def import_secret(self, name: str, secret: bytes, overwrite: bool = False) -> None:
+        if len(secret) not in (16, 24, 32):
+            raise KeyStoreError(f"secret {name!r}: {len(secret)} bytes, a master key is 16, 24 or 32")
+        salt = os.urandom(16)
+        wrapped = keywrap.aes_key_wrap_with_padding(self._kek(salt), secret)
+        doc = {"format": "cardsvc-wrapped-secret/1", "kdf": "scrypt", "n": _SCRYPT_N, "r": 8, "p": 1,
+               "salt": base64.b64encode(salt).decode(), "wrap": "aes-kwp-256",
+               "wrapped": base64.b64encode(wrapped).decode()}
+        self._write(self._path("secrets", name), json.dumps(doc).encode(), overwrite, secret=True)
+        log.info("stored secret %s", name)
+
+    def generate_secret(self, name: str, length: int = 16) -> None:
+        self.import_secret(name, os.urandom(length))
+
+    def _secret(self, name: str) -> bytes:
+        try:
+            doc = json.loads(self._read("secrets", name))
+            salt = base64.b64decode(doc["salt"], validate=True)
+            wrapped = base64.b64decode(doc["wrapped"], validate=True)
+            if doc.get("format") != "cardsvc-wrapped-secret/1":
+                raise ValueError("unknown format")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KeyStoreError(f"secret {name!r}: damaged file ({type(exc).__name__})") from None
+        try:
+            return keywrap.aes_key_unwrap_with_padding(self._kek(salt), wrapped)
+        except keywrap.InvalidUnwrap:
+            raise KeyStoreDecryptError(f"secret {name!r} does not unwrap (wrong passphrase?)") from None
+
+    def derive(self, name: str, label: bytes, context: bytes, length: int,
+               cipher: SymmetricCipher = SymmetricCipher.AES) -> bytes:
+        return sp800_108_cmac(self._secret(name), label, context, length, cipher)
+
+    def secret_length(self, name: str) -> int:
+        return len(self._secret(name))
+
+    # --- public objects -----------------------------------------------------------------------------
+    def put_certificate(self, name: str, cert: x509.Certificate, overwrite: bool = False) -> None:
+        self._write(self._path("certs", name), cert.public_bytes(serialization.Encoding.PEM), overwrite,
+                    secret=False)
+
+    def certificate(self, name: str) -> x509.Certificate:
+        try:
+            return x509.load_pem_x509_certificate(self._read("certs", name))
+        except ValueError:
+            raise KeyStoreError(f"certificate {name!r}: not a PEM certificate") from None
+
+    def put_crl(self, name: str, crl: x509.CertificateRevocationList) -> None:
+        # CRLs are replaced by newer ones (higher CRL number) by design.
+        self._write(self._path("crls", name), crl.public_bytes(serialization.Encoding.PEM), True,
+                    secret=False)
+
+    def crl(self, name: str) -> x509.CertificateRevocationList:
+        try:
+            return x509.load_pem_x509_crl(self._read("crls", name))
+        except ValueError:
+            raise KeyStoreError(f"CRL {name!r}: not a PEM CRL") from None
+
+    def names(self, kind: str) -> list[str]:
+        if kind not in self._SUFFIX:
+            raise KeyStoreError(f"kind: {kind!r} is not one of {sorted(self._SUFFIX)}")
+        suffix = self._SUFFIX[kind]
+        return sorted(p.name[: -len(suffix)] for p in (self._root / kind).glob("*" + suffix))
