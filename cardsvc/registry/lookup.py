@@ -1,0 +1,53 @@
+"""Loading records by the numbers people and cards carry; local (China) dates for the rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cardsvc.registry.errors import NotFoundError, RegistryError
+from cardsvc.registry.models import Card, Permit
+from cardsvc.rules.status import CardStatus
+
+# China Standard Time has had no daylight saving since 1991: a fixed offset needs no tz database.
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def local_date(at: datetime) -> date:
+    """The calendar day in China at instant `at` (the day the regulations count in)."""
+    if at.tzinfo is None:
+        raise RegistryError("at: must be timezone-aware")
+    return at.astimezone(CHINA).date()
+
+
+def permit_by_number(session: Session, permit_number: str, *, lock: bool = False) -> Permit:
+    stmt = select(Permit).where(Permit.permit_number == permit_number)
+    if lock:
+        stmt = stmt.with_for_update()
+    permit = session.scalars(stmt).one_or_none()
+    if permit is None:
+        raise NotFoundError(f"permit_number: no permit {permit_number!r}")
+    return permit
+
+
+def card_by_number(session: Session, card_number: str, *, lock: bool = False) -> Card:
+    stmt = select(Card).where(Card.card_number == card_number)
+    if lock:
+        stmt = stmt.with_for_update()
+    card = session.scalars(stmt).one_or_none()
+    if card is None:
+        raise NotFoundError(f"card_number: no card {card_number!r}")
+    return card
+
+
+def current_card(session: Session, permit: Permit) -> Card | None:
+    """The card in the holder's hands: the newest generation that is not pending or revoked."""
+    cards = session.scalars(select(Card).where(Card.permit_id == permit.id)
+                            .order_by(Card.generation.desc()))
+    for card in cards:
+        status = CardStatus(card.status)
+        if status is not CardStatus.PENDING and not status.revoked:
+            return card
+    return None

@@ -1,0 +1,39 @@
+"""City application and lifecycle rules as pure functions (all dates passed in).
+
+Articles cited as `SMX Art.N` (三门峡市居住证实施办法, 2017) and `ZZ Art.N` (郑州市居住证管理暂行办法, 2013).
+"""
+
+from cardsvc.rules.changes import ChangeAssessment, ChangeKind, assess_address_change
+from cardsvc.rules.city import SMX_RULES, ZZ_RULES, City, CityRules, rules_for
+from cardsvc.rules.dates import Period, add_months, add_years, full_years
+from cardsvc.rules.eligibility import (
+    ApplicationFacts,
+    Condition,
+    Decision,
+    Ground,
+    Material,
+    Obligation,
+    Registration,
+    evaluate,
+    issue_deadline,
+    registration_deadline,
+)
+from cardsvc.rules.endorsement import Assessment, Timing, Window, assess, is_overdue, residence_years, window
+from cardsvc.rules.errors import RuleConfigError, RuleError, TransitionError
+from cardsvc.rules.fees import CardEvent, Fee, fee_for
+from cardsvc.rules.status import (
+    CardStatus,
+    PermitStatus,
+    SuspensionReason,
+    check_card_transition,
+    check_permit_transition,
+)
+
+__all__ = [
+    "SMX_RULES", "ZZ_RULES", "ApplicationFacts", "Assessment", "CardEvent", "CardStatus", "ChangeAssessment",
+    "ChangeKind", "City", "CityRules", "Condition", "Decision", "Fee", "Ground", "Material", "Obligation",
+    "Period", "PermitStatus", "Registration", "RuleConfigError", "RuleError", "SuspensionReason", "Timing",
+    "TransitionError", "Window", "add_months", "add_years", "assess", "assess_address_change",
+    "check_card_transition", "check_permit_transition", "evaluate", "fee_for", "full_years", "is_overdue",
+    "issue_deadline", "registration_deadline", "residence_years", "rules_for", "window",
+]

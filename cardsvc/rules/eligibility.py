@@ -1,0 +1,237 @@
+"""Application checks before issuance: SMX Art.7-12, ZZ Art.10-12.
+
+A refusal names every failed condition and, at once, every missing material (SMX Art.11:
+一次性书面告知).  Late temporary registration (ZZ Art.10) is a warning, not a refusal: the text
+punishes it (ZZ Art.30) but does not bar the permit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from cardsvc.rules.city import City, CityRules
+from cardsvc.rules.dates import full_years
+from cardsvc.rules.errors import RuleError
+
+
+class Ground(StrEnum):
+    """SMX Art.8: one of these qualifies (合法稳定就业 / 合法稳定住所 / 连续就读)."""
+
+    EMPLOYMENT = "employment"
+    RESIDENCE = "residence"
+    STUDY = "study"
+
+
+class Material(StrEnum):
+    ID_CARD = "id_card"  # SMX Art.9 居民身份证; ZZ Art.12(1) 身份证或其他合法有效身份证件
+    DIGITAL_PHOTO = "digital_photo"  # SMX Art.9: when the applicant has no ID card
+    REGISTRATION_CERT = "registration_cert"  # SMX Art.9 暂住登记凭证
+    EMPLOYMENT_PROOF = "employment_proof"  # SMX Art.9(1), ZZ Art.12(3)
+    RESIDENCE_PROOF = "residence_proof"  # SMX Art.9(2), ZZ Art.12(3)
+    STUDY_PROOF = "study_proof"  # SMX Art.9(3)
+    AGENT_ID = "agent_id"  # SMX Art.10 代办人的合法有效身份证件
+    PHOTOS = "photos"  # ZZ Art.12(2) 近期免冠1寸照片2张
+
+
+GROUND_PROOF = {
+    Ground.EMPLOYMENT: Material.EMPLOYMENT_PROOF,
+    Ground.RESIDENCE: Material.RESIDENCE_PROOF,
+    Ground.STUDY: Material.STUDY_PROOF,
+}
+
+
+class Condition(StrEnum):
+    REGISTRATION_MISSING = "registration_missing"
+    REGISTRATION_OTHER_CITY = "registration_other_city"
+    REGISTRATION_TOO_RECENT = "registration_too_recent"  # SMX Art.8
+    NO_GROUND = "no_ground"  # SMX Art.8
+    STAY_TOO_SHORT = "stay_too_short"  # ZZ Art.10
+    AGENT_REQUIRED = "agent_required"  # SMX Art.10
+    LATE_REGISTRATION = "late_registration"  # ZZ Art.10 (warning)
+
+
+class Obligation(StrEnum):
+    """ZZ Art.10 ¶2: whether the applicant must hold a permit."""
+
+    MANDATORY = "mandatory"
+    OPTIONAL = "optional"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The applicant's temporary residence registration (暂住登记)."""
+
+    county_code: str
+    registered_on: date
+    arrived_on: date
+    intended_stay_days: int
+
+    def __post_init__(self) -> None:
+        if self.registered_on < self.arrived_on:
+            raise RuleError("registered_on", "is before arrived_on")
+        if self.intended_stay_days < 0:
+            raise RuleError("intended_stay_days", f"must be >= 0, got {self.intended_stay_days}")
+        if len(self.county_code) != 6 or not self.county_code.isdigit():
+            raise RuleError("county_code", f"must be 6 GB/T 2260 digits, got {self.county_code!r}")
+
+
+@dataclass(frozen=True)
+class ApplicationFacts:
+    applied_on: date
+    birth_date: date
+    registration: Registration | None
+    grounds: frozenset[Ground] = frozenset()
+    materials: frozenset[Material] = frozenset()
+    has_id_card: bool = True
+    via_agent: bool = False  # guardian / close relative applies on the applicant's behalf
+    relief_recipient: bool = False  # ZZ Art.10 ¶2: 城市生活无着的流浪乞讨人员 need not apply
+
+    def __post_init__(self) -> None:
+        if self.birth_date > self.applied_on:
+            raise RuleError("birth_date", "is after applied_on")
+        if self.registration is not None and self.registration.registered_on > self.applied_on:
+            raise RuleError("registration.registered_on", "is after applied_on")
+
+
+@dataclass(frozen=True)
+class Finding:
+    condition: Condition
+    article: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class MaterialNeed:
+    """A missing material; `any_of` lists alternatives when one of several suffices."""
+
+    any_of: tuple[Material, ...]
+    article: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    failures: tuple[Finding, ...]
+    missing: tuple[MaterialNeed, ...]
+    warnings: tuple[Finding, ...]
+    obligation: Obligation
+    issue_deadline: date | None  # SMX Art.12, only when accepted
+
+    @property
+    def accepted(self) -> bool:
+        return not self.failures and not self.missing
+
+
+def registration_deadline(rules: CityRules, arrived_on: date, intended_stay_days: int) -> date | None:
+    """Last day to report temporary registration (ZZ Art.10: 3 or 7 days after arrival)."""
+    if rules.long_stay_register_days is None or rules.short_stay_register_days is None:
+        return None
+    if rules.permit_min_stay_days is not None and intended_stay_days > rules.permit_min_stay_days:
+        return arrived_on + timedelta(days=rules.long_stay_register_days)
+    if rules.short_stay_min_days is not None and intended_stay_days >= rules.short_stay_min_days:
+        return arrived_on + timedelta(days=rules.short_stay_register_days)
+    return None
+
+
+def issue_deadline(rules: CityRules, accepted_on: date) -> date | None:
+    """SMX Art.12: the card is made and issued within 15 days of acceptance (last allowed day)."""
+    if rules.issue_deadline_days is None:
+        return None
+    return accepted_on + timedelta(days=rules.issue_deadline_days)
+
+
+def obligation(rules: CityRules, facts: ApplicationFacts) -> Obligation:
+    reg = facts.registration
+    if rules.mandatory_age is None:
+        return Obligation.NOT_APPLICABLE
+    if reg is None or (rules.permit_min_stay_days is not None
+                       and reg.intended_stay_days <= rules.permit_min_stay_days):
+        return Obligation.NOT_APPLICABLE
+    if facts.relief_recipient or full_years(facts.birth_date, facts.applied_on) < rules.mandatory_age:
+        return Obligation.OPTIONAL
+    return Obligation.MANDATORY
+
+
+def evaluate(rules: CityRules, facts: ApplicationFacts) -> Decision:
+    failures: list[Finding] = []
+    warnings: list[Finding] = []
+    missing: list[MaterialNeed] = []
+    reg = facts.registration
+    age = full_years(facts.birth_date, facts.applied_on)
+
+    if reg is None:
+        failures.append(Finding(Condition.REGISTRATION_MISSING, "SMX Art.7-8 / ZZ Art.10",
+                                "no temporary residence registration"))
+    else:
+        if not rules.county_in_city(reg.county_code):
+            failures.append(Finding(Condition.REGISTRATION_OTHER_CITY, "SMX Art.7 / ZZ Art.10",
+                                    f"registration county {reg.county_code} is not in {rules.city_code}"))
+        if rules.min_registration is not None:
+            eligible_from = rules.min_registration.after(reg.registered_on)
+            if facts.applied_on < eligible_from:
+                failures.append(Finding(
+                    Condition.REGISTRATION_TOO_RECENT, "SMX Art.8",
+                    f"registered {reg.registered_on.isoformat()}; needs "
+                    f"{rules.min_registration.describe()}, eligible from {eligible_from.isoformat()}"))
+        if rules.permit_min_stay_days is not None and reg.intended_stay_days <= rules.permit_min_stay_days:
+            failures.append(Finding(
+                Condition.STAY_TOO_SHORT, "ZZ Art.10",
+                f"intended stay {reg.intended_stay_days} days; a permit is for stays over "
+                f"{rules.permit_min_stay_days} days (registration only)"))
+        deadline = registration_deadline(rules, reg.arrived_on, reg.intended_stay_days)
+        if deadline is not None and reg.registered_on > deadline:
+            warnings.append(Finding(Condition.LATE_REGISTRATION, "ZZ Art.10",
+                                    f"registered {reg.registered_on.isoformat()}, due by {deadline.isoformat()}"))
+
+    if rules.requires_ground:
+        if not facts.grounds:
+            failures.append(Finding(Condition.NO_GROUND, "SMX Art.8",
+                                    "needs one of: stable employment, stable residence, continuous study"))
+        elif not any(GROUND_PROOF[g] in facts.materials for g in facts.grounds):
+            missing.append(MaterialNeed(tuple(GROUND_PROOF[g] for g in sorted(facts.grounds)), "SMX Art.9"))
+
+    is_minor = age < rules.agent_age
+    if rules.minor_requires_agent and is_minor and not facts.via_agent:
+        failures.append(Finding(Condition.AGENT_REQUIRED, "SMX Art.10",
+                                f"applicant is {age}; under {rules.agent_age} applies through a guardian"))
+
+    missing.extend(_missing_identity(rules, facts))
+    missing.extend(_missing_other(rules, facts))
+    accepted = not failures and not missing
+    return Decision(
+        failures=tuple(failures),
+        missing=tuple(missing),
+        warnings=tuple(warnings),
+        obligation=obligation(rules, facts),
+        issue_deadline=issue_deadline(rules, facts.applied_on) if accepted else None,
+    )
+
+
+def _missing_identity(rules: CityRules, facts: ApplicationFacts) -> list[MaterialNeed]:
+    need: list[MaterialNeed] = []
+    if rules.city is City.SMX:
+        ident = Material.ID_CARD if facts.has_id_card else Material.DIGITAL_PHOTO
+        if ident not in facts.materials:
+            need.append(MaterialNeed((ident,), "SMX Art.9"))
+        if facts.via_agent and Material.AGENT_ID not in facts.materials:
+            need.append(MaterialNeed((Material.AGENT_ID,), "SMX Art.10"))
+    elif Material.ID_CARD not in facts.materials:
+        need.append(MaterialNeed((Material.ID_CARD,), "ZZ Art.12(1)"))
+    return need
+
+
+def _missing_other(rules: CityRules, facts: ApplicationFacts) -> list[MaterialNeed]:
+    need: list[MaterialNeed] = []
+    if rules.city is City.SMX:
+        if Material.REGISTRATION_CERT not in facts.materials:
+            need.append(MaterialNeed((Material.REGISTRATION_CERT,), "SMX Art.9"))
+        return need
+    if rules.photos_required and Material.PHOTOS not in facts.materials:
+        need.append(MaterialNeed((Material.PHOTOS,), "ZZ Art.12(2)"))
+    if Material.RESIDENCE_PROOF not in facts.materials:
+        need.append(MaterialNeed((Material.RESIDENCE_PROOF,), "ZZ Art.12(3)"))
+    if Ground.EMPLOYMENT in facts.grounds and Material.EMPLOYMENT_PROOF not in facts.materials:
+        need.append(MaterialNeed((Material.EMPLOYMENT_PROOF,), "ZZ Art.12(3)"))
+    return need
