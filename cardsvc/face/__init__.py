@@ -18,6 +18,7 @@ from cardsvc.face.layout import (
     DateStyle,
     FaceField,
     FaceLayout,
+    face_layout_for,
     load_face_layout,
 )
 from cardsvc.face.model import FaceData, FaceImages, format_date
@@ -44,6 +45,7 @@ __all__ = [
     "find_fonts",
     "format_date",
     "images_to_pdf",
+    "face_layout_for",
     "load_face_layout",
     "render_face",
     "render_images",

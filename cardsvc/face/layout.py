@@ -15,6 +15,8 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from cardsvc.face.errors import FaceLayoutError
+from cardsvc.layout.loader import LAYOUT_DIR
+from cardsvc.layout.schema import Layout
 
 # ISO/IEC 7810 ID-1 card size; printed at 300 dpi (the resolution of common card printers).
 CARD_WIDTH_MM = 85.6
@@ -246,3 +248,10 @@ def load_face_layout(path: str | Path) -> FaceLayout:
     except tomllib.TOMLDecodeError as exc:
         raise FaceLayoutError(f"{p}: not valid TOML: {exc}") from None
     return FaceLayout.from_mapping(data, source=str(p))
+
+
+def face_layout_for(layout: Layout, layout_dir: Path = LAYOUT_DIR) -> FaceLayout:
+    """The face layout a city profile names in its [layout] block (`face = "faces/<city>.toml"`)."""
+    if layout.layout.face is None:
+        raise FaceLayoutError(f"layout {layout.id}: [layout] names no face (face = \"faces/<city>.toml\")")
+    return load_face_layout(layout_dir / layout.layout.face)

@@ -284,6 +284,8 @@ class LayoutInfo(_Strict):
     city_code: str = Field(pattern=r"^[0-9]{4}00$")  # GB/T 2260 prefecture-level code
     charset: str
     description: str = ""
+    # The printed face's layout, relative to the layouts/ directory (cardsvc.face reads it).
+    face: str | None = Field(default=None, pattern=r"^faces/[a-z0-9_-]+\.toml$")
 
 
 class Layout(_Strict):

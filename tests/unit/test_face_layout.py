@@ -146,3 +146,14 @@ def test_bad_toml_file(tmp_path: Path) -> None:
         load_face_layout(bad)
     with pytest.raises(FaceLayoutError, match="cannot read face layout"):
         load_face_layout(tmp_path / "missing.toml")
+
+
+
+@pytest.mark.parametrize(("layout_id", "city"), [("smx", "sanmenxia"), ("zz", "zhengzhou")])
+def test_city_profile_names_its_face_layout(layout_id: str, city: str) -> None:
+    from cardsvc.face import face_layout_for
+    from cardsvc.layout import builtin_layout
+
+    layout = builtin_layout(layout_id)
+    assert layout.layout.face == f"faces/{city}.toml"
+    assert face_layout_for(layout) == load_face_layout(FACES / f"{city}.toml")
