@@ -1,0 +1,147 @@
+"""Counter verification: read the card, then judge what was read. Never raises.
+
+Order and dependencies (fail closed: a check that cannot run is NOT_RUN, never PASS):
+
+    READ           every needed file read; the permit ADF ACTIVATED
+    PASSIVE_AUTH   EF.SOD → document signer → root, CRL; every file hashed exactly as read
+    CHIP_AUTH      the chip signs our fresh challenge with the (authenticated) key of EF.CHIPKEY
+    DATA           the authenticated bytes decode per the layout and agree; authority = SOD signer's
+    ENDORSEMENTS   each record signed for this card and position by a trusted endorsement signer
+    VALIDITY       latest valid-until vs today, with the city's grace          (needs the above)
+    STATUS         lost / suspended / revoked / cancelled                       (needs the above)
+
+Validity and status are judged only on data passive authentication vouched for: an unauthenticated card
+number must not be looked up as if it were the card's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from cardsvc.layout.schema import Content, Layout, Structure
+from cardsvc.permit.model import Endorsement
+from cardsvc.security.kdf import SymmetricCipher
+from cardsvc.security.pki import TrustStore
+from cardsvc.session import CardSession
+from cardsvc.transport.base import Connection
+from cardsvc.verification import assess, audit
+from cardsvc.verification.checks import chip_auth, passive_auth
+from cardsvc.verification.endorsements import check_endorsements
+from cardsvc.verification.reader import (
+    CHIP_KEY_REF,
+    CHIPKEY_EF,
+    DEFAULT_BUDGET,
+    PERMIT_DF,
+    CardRead,
+    PermitReader,
+    ProblemKind,
+    TerminalKeys,
+)
+from cardsvc.verification.verdict import Check, CheckResult, Outcome, Result, Verdict
+
+log = logging.getLogger(__name__)
+
+CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8))  # "today" at a counter in Henan
+
+
+def required_files(layout: Layout) -> frozenset[str]:
+    """The EFs EF.SOD must cover: permit data in the permit ADF, and the chip key."""
+    return frozenset(ef.name for ef in layout.efs if ef.parent == PERMIT_DF and (
+        (ef.content is Content.PERMIT and ef.structure is Structure.TRANSPARENT) or ef.name == CHIPKEY_EF))
+
+
+def read_check(read: CardRead) -> CheckResult:
+    """Every needed file read. A missing chip key is the chip check's finding (CLONED), not a read error."""
+    problems = [p for p in read.problems if p.kind is not ProblemKind.NO_CHIP_KEY]
+    if not problems:
+        return CheckResult.passed(Check.READ, f"{len(read.files)} files and "
+                                              f"{sum(len(r) for r in read.records.values())} records read")
+    text = "; ".join(f"{p.step}: {p.reason}" for p in problems)
+    if any(p.kind is ProblemKind.NOT_ACTIVATED for p in problems):
+        text = "personalization incomplete: " + text
+    return CheckResult.failed(Check.READ, Result.UNREADABLE, text)
+
+
+def _times(today: dt.date | None, now: dt.datetime | None) -> tuple[dt.date, dt.datetime]:
+    moment = now if now is not None else dt.datetime.now(dt.UTC)
+    if moment.tzinfo is None:
+        raise ValueError("now: must be timezone-aware")
+    return (today if today is not None else moment.astimezone(CHINA_STANDARD_TIME).date()), moment
+
+
+def _judge(read: CardRead, layout: Layout, trust: TrustStore, status: assess.StatusLookup | None,
+           today: dt.date, now: dt.datetime) -> Verdict:
+    checks: list[CheckResult] = [read_check(read)]
+    passive = passive_auth(read, trust, now, required_files(layout))
+    checks.append(passive.result)
+    checks.append(chip_auth(read, passive))
+    data = assess.decode_data(read.files, layout, passive.sod)
+    checks.append(data.result)
+    trusted = passive.result.outcome is Outcome.PASS and data.result.outcome is Outcome.PASS
+    upstream = passive.result if passive.result.outcome is not Outcome.PASS else data.result
+    endorsed: tuple[Endorsement, ...] = ()
+    if not trusted:
+        endorsement_result = CheckResult.blocked(Check.ENDORSEMENTS, upstream)
+    elif "endorse" in read.fids and "endorse" not in read.records:
+        endorsement_result = CheckResult.not_run(Check.ENDORSEMENTS, Result.UNREADABLE, "EF.ENDORSE not read")
+    else:
+        found = check_endorsements(read.records.get("endorse", ()), data.card_number, layout, trust, now)
+        endorsement_result, endorsed = found.result, found.endorsements
+    checks.append(endorsement_result)
+    until = data.values.get("valid_until")
+    if trusted and endorsement_result.outcome is Outcome.PASS and isinstance(until, dt.date):
+        checks.append(assess.validity(layout, until, endorsed, today))
+    else:
+        checks.append(CheckResult.blocked(Check.VALIDITY, upstream if not trusted else endorsement_result))
+    if trusted and data.card_number is not None:
+        checks.append(assess.status(status, data.card_number, now))
+    else:
+        checks.append(CheckResult.blocked(Check.STATUS, upstream))
+    photo = data.values.get("photo")
+    return Verdict.decide(tuple(checks), card_number=data.card_number,
+                          display=assess.display_values(data.values),
+                          endorsements=tuple(assess.endorsement_display(e) for e in endorsed),
+                          stats=read.stats, verified_at=now, photo=photo if isinstance(photo, bytes) else None)
+
+
+def _crashed(stage: Check, exc: Exception, now: dt.datetime, read: CardRead | None = None) -> Verdict:
+    log.error("verification %s failed unexpectedly: %s", stage.value, type(exc).__name__)
+    log.debug("verifier failure", exc_info=True)
+    check = CheckResult.failed(stage, Result.UNREADABLE, f"{type(exc).__name__}: {exc}")
+    return Verdict.decide((check,), stats=read.stats if read else None, verified_at=now)
+
+
+def verify_read(read: CardRead, layout: Layout, trust: TrustStore, status: assess.StatusLookup | None,
+                today: dt.date | None = None, *, now: dt.datetime | None = None,
+                station: audit.Station | None = None, audit_hook: audit.AuditHook | None = None) -> Verdict:
+    """Judge a ``CardRead``. ``today`` (validity) defaults to ``now``'s date in China; ``now`` (signer,
+    CRL and status times) to the current time. Never raises."""
+    when = now if now is not None and now.tzinfo is not None else dt.datetime.now(dt.UTC)
+    try:
+        day, when = _times(today, now)
+        verdict = _judge(read, layout, trust, status, day, when)
+    except Exception as exc:  # the boundary: whatever the card made of us, the answer is a verdict
+        verdict = _crashed(Check.PASSIVE_AUTH, exc, when, read)
+    audit.record(verdict, station, audit_hook, when)
+    log.info("verification: %s", verdict.summary())
+    return verdict
+
+
+def verify_card(source: Connection | CardSession, layout: Layout, trust: TrustStore,
+                status: assess.StatusLookup | None, today: dt.date | None = None,
+                keys: TerminalKeys | None = None, *, now: dt.datetime | None = None,
+                station: audit.Station | None = None, audit_hook: audit.AuditHook | None = None,
+                chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher = SymmetricCipher.AES,
+                budget: float = DEFAULT_BUDGET) -> Verdict:
+    """Read the card behind ``source`` with the fewest APDUs and judge it; ``keys`` gives the per-card
+    counter key (e.g. ``lambda role, card: ceremony.card_key(store, role, card)``). Never raises."""
+    when = now if now is not None and now.tzinfo is not None else dt.datetime.now(dt.UTC)
+    try:
+        read = PermitReader(source, layout, keys=keys, chip_key_ref=chip_key_ref, cipher=cipher,
+                            budget=budget).read()
+    except Exception as exc:
+        verdict = _crashed(Check.READ, exc, when)
+        audit.record(verdict, station, audit_hook, when)
+        return verdict
+    return verify_read(read, layout, trust, status, today=today, now=now, station=station, audit_hook=audit_hook)
