@@ -1,0 +1,153 @@
+"""Endorsements and address changes on the card, kept in step with the registry (issue 5 item 4).
+
+Order: the registry records the endorsement first (its own transaction, `card_sync` pending); then
+`sync` brings the card up to date: select the permit ADF, read EF.ENDORSE (readable always), let the
+registry `reconcile` what the card holds, authenticate with the endorsement key (SMX Art.16 / ZZ Art.13:
+the endorsing authority writes) and APPEND RECORD under secure messaging each record the card lacks,
+signed by the endorsing authority for this card and record number, then mark it written. A pulled card or
+a crash at any point is repaired by calling `sync` again: APPEND RECORD is atomic on the card (a torn
+append leaves no record), and reconciliation confirms a record that reached the card when the answer was
+lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cardsvc.iso7816.apdu import CommandApdu
+from cardsvc.iso7816.errors import ApduError, CardError
+from cardsvc.iso7816.sw import SW
+from cardsvc.issuance.endorse_records import sign_for_card
+from cardsvc.issuance.keys import IssuerKeys, key_ref
+from cardsvc.issuance.plan import PERMIT_DF, key_role
+from cardsvc.layout.codec import encode_endorsement
+from cardsvc.layout.schema import Content, Layout
+from cardsvc.permit.model import Authority, Endorsement
+from cardsvc.protocol import build_pipeline
+from cardsvc.registry import endorsements as registry_endorsements
+from cardsvc.registry.audit import Actor
+from cardsvc.registry.models import Endorsement as EndorsementRow
+from cardsvc.security.auth import authenticate
+from cardsvc.security.sm import SecureMessagingProcessor
+from cardsvc.session import CardSession
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+INS_APPEND_RECORD = 0xE2
+
+
+class EndorsementSyncError(CardError):
+    """The card and the registry disagree in a way a retry cannot repair (names the record numbers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    card_number: str
+    on_card_before: int  # records found on the card
+    written: tuple[int, ...]  # record numbers appended now
+    confirmed: tuple[int, ...]  # record numbers the registry now knows were already on the card
+    commands: int
+
+
+def _endorse_ef(layout: Layout) -> tuple[str, int]:
+    for ef in layout.efs:
+        if ef.content is Content.ENDORSEMENTS:
+            return ef.name, ef.sfi
+    raise EndorsementSyncError(f"layout {layout.id} has no endorsement EF")
+
+
+def record_for(row: EndorsementRow, layout: Layout, keys: IssuerKeys, card_number: str,
+               residence_address: str) -> bytes:
+    """The EF.ENDORSE record of a registry endorsement, signed for `card_number` and its record number."""
+    name = layout.authority_name(row.county_code)
+    if name is None:
+        raise EndorsementSyncError(f"endorsement {row.seq}: authority {row.county_code} is not in layout {layout.id}")
+    e = Endorsement(row.endorsed_on, residence_address, row.valid_until, Authority(row.county_code, name))
+    return encode_endorsement(sign_for_card(e, layout, keys, card_number, row.seq), layout)
+
+
+def _address(row: EndorsementRow) -> str:
+    address = row.data.get("residence_address") if isinstance(row.data, dict) else None
+    if not isinstance(address, str) or not address:
+        raise EndorsementSyncError(f"endorsement {row.seq}: registry data has no residence_address")
+    return address
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class EndorsementService:
+    def __init__(self, factory: sessionmaker[Session], actor: Actor, keys: IssuerKeys, *,
+                 clock: Clock = _utc_now) -> None:
+        self.factory = factory
+        self.actor = actor
+        self.keys = keys
+        self.clock = clock
+
+    def record(self, permit_number: str, data: Mapping[str, Any]) -> EndorsementRow:
+        """The registry side of a yearly (or late, SMX Art.18) endorsement; `data` carries
+        residence_address. Refusals (too early, past the grace period) raise RefusedError."""
+        with self.factory.begin() as s:
+            return registry_endorsements.endorse(s, self.actor, permit_number, data=dict(data), at=self.clock())
+
+    def change_address(self, permit_number: str, *, new_county: str, moved_on: dt.date,
+                       data: Mapping[str, Any]) -> EndorsementRow | None:
+        """The registry side of an address change (SMX Art.17 / ZZ Art.14): an endorsement record with the
+        new address, or — moving across counties in SMX — use suspended until re-registration (None)."""
+        with self.factory.begin() as s:
+            _, row = registry_endorsements.change_address(s, self.actor, permit_number, new_county=new_county,
+                                                          moved_on=moved_on, data=dict(data), at=self.clock())
+            return row
+
+    def endorse(self, permit_number: str, card_number: str, layout: Layout, card: CardSession,
+                data: Mapping[str, Any]) -> SyncResult:
+        self.record(permit_number, data)
+        return self.sync(card_number, layout, card)
+
+    def sync(self, card_number: str, layout: Layout, card: CardSession) -> SyncResult:
+        """Make the card hold every endorsement the registry has for it (and the registry know it)."""
+        ef_name, sfi = _endorse_ef(layout)
+        permit = layout.df(PERMIT_DF)
+        commands = 1
+        card.select_aid(permit.aid)
+        on_card = card.read_records(sfi=sfi)
+        commands += len(on_card) + 1
+        with self.factory.begin() as s:
+            result = registry_endorsements.reconcile(s, self.actor, card_number, range(1, len(on_card) + 1),
+                                                     at=self.clock())
+            if result.unknown_on_card:
+                raise EndorsementSyncError(f"card {card_number}: records {list(result.unknown_on_card)} are on the "
+                                           "card but not in the registry")
+            pending = [(r.id, r.seq, record_for(r, layout, self.keys, card_number, _address(r)))
+                       for r in result.to_write]
+        expected = len(on_card) + 1
+        for _, seq, _ in pending:
+            if seq != expected:
+                raise EndorsementSyncError(f"card {card_number}: next record on the card is {expected}, "
+                                           f"registry wants record {seq} written")
+            expected += 1
+        written: list[int] = []
+        if pending:
+            ref = key_ref(layout, "endorsement")
+            role_key = self.keys.card_key(key_role("endorsement"), card_number)
+            sm = SecureMessagingProcessor(
+                build_pipeline(card.connection, extended=card.extended, log_traffic=False),
+                authenticate(card.connection.transmit, role_key, ref))
+            commands += 2
+            for row_id, seq, record in pending:
+                response = sm.send(CommandApdu(0x00, INS_APPEND_RECORD, 0x00, sfi << 3, record))
+                commands += 1
+                if response.sw != SW.OK:
+                    raise ApduError.from_sw(response.sw, response.data, f"APPEND RECORD {ef_name} record {seq}")
+                with self.factory.begin() as s:
+                    registry_endorsements.mark_written(s, self.actor, row_id, at=self.clock())
+                written.append(seq)
+                log.info("card %s: endorsement record %d written", card_number, seq)
+        return SyncResult(card_number, len(on_card), tuple(written), result.confirmed, commands)

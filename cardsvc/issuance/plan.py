@@ -1,0 +1,297 @@
+"""Card image + per-card keys → the ordered list of commands that personalizes a blank card.
+
+Write order (what makes a torn card harmless, design §7):
+
+1. EF.DIR in the MF, created in INITIALISATION, records appended, then ACTIVATE FILE.
+2. Each department ADF, then the permit ADF last: CREATE FILE of the ADF in INITIALISATION (ISO 7816-4
+   §7.4.10: access rules do not bind yet, so its EFs are written without secure messaging), CREATE FILE +
+   one extended-length UPDATE BINARY of each EF (whole file, no SELECT: a created EF is the current EF),
+   records appended, the ADF's keys loaded.
+3. Permit ADF only: the chip generates its key pair (ISO/IEC 7816-8 GENERATE ASYMMETRIC KEY PAIR), the
+   host writes EF.CHIPKEY, signs EF.SOD over the final bytes and writes it last (by SFI).
+4. SELECT MF, ACTIVATE FILE of each ADF — the permit ADF last. That ACTIVATE is the commit point: before
+   it the permit ADF is in INITIALISATION (a counter reader refuses it, and a retry deletes it), after it
+   every rule of the layout binds.
+
+EF.ATR (2F01) belongs to the card manufacturer (ISO 7816-4 §12.2.2): it is on the blank card already and
+is neither written nor compared. The MF itself is never created.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+
+from cardsvc.iso7816.apdu import CommandApdu
+from cardsvc.iso7816.fcp import Fcp, FileStructure, LifeCycle, SecurityAttributes
+from cardsvc.iso7816.tlv import encode_tlv, tlv_map
+from cardsvc.layout.image import CardFile, CardImage
+from cardsvc.layout.schema import Content, Layout
+from cardsvc.security.chip import generate_key_pair_command
+
+MF_FID = 0x3F00
+EF_ATR_FID = 0x2F01  # card capabilities, written by the card manufacturer
+PERMIT_DF = "permit"
+CHIPKEY_EF = "chipkey"
+SOD_EF = "sod"
+# Key reference of the chip's own key pair (GENERATE ASYMMETRIC KEY PAIR P2 and INTERNAL AUTHENTICATE
+# P2, as cardsvc.security.chip builds them: b8 = 0, a card-global key). Layout keys use 1-8; 14, the last
+# compact-SC key number, never clashes with a layout key.
+CHIP_KEY_REF = 14
+
+INS_SELECT = 0xA4
+INS_CREATE_FILE = 0xE0
+INS_DELETE_FILE = 0xE4
+INS_ACTIVATE_FILE = 0x44
+INS_UPDATE_BINARY = 0xD6
+INS_APPEND_RECORD = 0xE2
+INS_PUT_KEY = 0xD8  # GlobalPlatform-style PUT KEY, proprietary class (the card OS's key loading)
+CLA_PROPRIETARY = 0x80
+TAG_CIPHER = 0x81  # PUT KEY data objects (see put_key_command)
+TAG_RETRIES = 0x82
+TAG_KEY = 0x83
+CIPHER_AES = 0x01
+
+_ROLE_PART = re.compile(r"[^a-z0-9]+")
+
+
+class PlanError(ValueError):
+    """The card image cannot be personalized as given (names the file and the reason)."""
+
+
+def key_role(layout_role: str) -> str:
+    """The key-store role (cardsvc.security.kdf) of a layout key role.
+
+    "issuer" / "endorsement" / "counter" stay; "department:civil_affairs" → "dept-civil-affairs".
+    """
+    if layout_role.startswith("department:"):
+        return "dept-" + _ROLE_PART.sub("-", layout_role.removeprefix("department:")).strip("-")
+    return layout_role
+
+
+def layout_key_roles(layout: Layout) -> list[str]:
+    """Every key-store role the layout needs master keys for (the `keys init` ceremony makes them)."""
+    return sorted({key_role(k.role) for k in layout.keys.values()})
+
+
+class Op(enum.StrEnum):
+    SELECT_MF = "select-mf"
+    CREATE = "create"
+    UPDATE = "update"
+    APPEND = "append"
+    PUT_KEY = "put-key"
+    GENERATE_CHIP_KEY = "generate-chip-key"
+    WRITE_CHIP_KEY = "write-chip-key"  # content known only after GENERATE
+    WRITE_SOD = "write-sod"  # signed over the final bytes, written last
+    ACTIVATE = "activate"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One command of the plan. `apdu` is None for the two steps whose data the card decides."""
+
+    op: Op
+    target: str  # layout file name (or key name for PUT_KEY)
+    apdu: CommandApdu | None = None
+    secret: bool = False  # carries key material: never logged or shown
+    unit: str = ""  # the top-level file (EF.DIR or an ADF) this step builds; "" for SELECT MF
+
+    def __repr__(self) -> str:
+        size = "dynamic" if self.apdu is None else f"{len(self.apdu.data)} bytes"
+        return f"Step({self.op.value} {self.target}, {'<secret>' if self.secret else size})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class KeyLoad:
+    df: str  # layout DF name the key lives in (keys are DF-specific: MUTUAL AUTHENTICATE P2 = 80|ref)
+    name: str  # layout key name
+    ref: int
+    retries: int
+    value: bytes  # per-card diversified key
+
+    def __repr__(self) -> str:  # never print key material
+        return f"KeyLoad({self.df}/{self.name} ref {self.ref}, retries {self.retries})"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    image: CardImage
+    steps: tuple[Step, ...]
+    signed_efs: tuple[str, ...]  # names of the EFs EF.SOD covers (permit ADF, transparent, non-empty)
+    card_number: str
+    keys: tuple[KeyLoad, ...] = field(repr=False)
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def minimum_apdus(self) -> int:
+        """The least a writer can send for this image: one CREATE per file, one command per non-empty
+        content or record, one per key, the chip key generation, one ACTIVATE per ADF and for EF.DIR.
+        (SELECT MF between ADFs is the only extra the plan spends; the ratio against this is reported.)"""
+        return sum(1 for s in self.steps if s.op is not Op.SELECT_MF)
+
+
+def card_number_of(image: CardImage, layout: Layout) -> str:
+    """The card number as the image encodes it (the field the layout places it in)."""
+    placed = layout.permit_fields().get("card_number")
+    if not placed:
+        raise PlanError(f"card_number: layout {layout.id} has no place for the card number")
+    ef, decl = placed[0]
+    raw = tlv_map(image.file(ef.name).content or b"").get(decl.tag)
+    if raw is None:
+        raise PlanError(f"{ef.name}: the image carries no card number (tag {decl.tag:X})")
+    return raw.decode("ascii")
+
+
+# ---------------------------------------------------------------- commands
+
+def select_mf_command() -> CommandApdu:
+    return CommandApdu(0x00, INS_SELECT, 0x00, 0x0C, MF_FID.to_bytes(2, "big"))
+
+
+def create_command(fcp: Fcp) -> CommandApdu:
+    return CommandApdu(0x00, INS_CREATE_FILE, 0x00, 0x00, fcp.encode())
+
+
+def update_command(data: bytes, *, sfi: int | None = None) -> CommandApdu:
+    """UPDATE BINARY at offset 0 of the current EF, or of the EF with `sfi` (P1 = 80 | SFI)."""
+    p1 = 0x00 if sfi is None else 0x80 | sfi
+    return CommandApdu(0x00, INS_UPDATE_BINARY, p1, 0x00, data)
+
+
+def append_command(record: bytes) -> CommandApdu:
+    return CommandApdu(0x00, INS_APPEND_RECORD, 0x00, 0x00, record)
+
+
+def activate_command(fid: int | None = None) -> CommandApdu:
+    """ACTIVATE FILE (ISO 7816-9 §6.7): the current file, or the child `fid` of the current DF."""
+    return CommandApdu(0x00, INS_ACTIVATE_FILE, 0x00, 0x00, b"" if fid is None else fid.to_bytes(2, "big"))
+
+
+def delete_command(fid: int) -> CommandApdu:
+    return CommandApdu(0x00, INS_DELETE_FILE, 0x00, 0x00, fid.to_bytes(2, "big"))
+
+
+def put_key_command(key: KeyLoad) -> CommandApdu:
+    """Load one symmetric role key into the current application (applets/security PUT KEY):
+    CLA 80 INS D8, P1 01 (symmetric), P2 80 | key reference (DF-specific), data 81 cipher (01 AES),
+    82 retry limit, 83 key value. The card accepts it only while the DF's CREATE_EF rule is not binding."""
+    data = (encode_tlv(TAG_CIPHER, bytes((CIPHER_AES,))) + encode_tlv(TAG_RETRIES, bytes((key.retries,)))
+            + encode_tlv(TAG_KEY, key.value))
+    return CommandApdu(CLA_PROPRIETARY, INS_PUT_KEY, 0x01, 0x80 | key.ref, data)
+
+
+# ---------------------------------------------------------------- plan
+
+def _key_refs(attrs: SecurityAttributes | None) -> set[int]:
+    if attrs is None:
+        return set()
+    return {c.key_ref for c in attrs.rules.values() if c.key_ref is not None}
+
+
+def _personalising(fcp: Fcp) -> Fcp:
+    """The FCP to create with: INITIALISATION, so the layout's rules bind only after ACTIVATE."""
+    return replace(fcp, lifecycle=LifeCycle.INITIALISATION)
+
+
+def _body_steps(f: CardFile, unit: str) -> list[Step]:
+    if f.records is not None:
+        return [Step(Op.APPEND, f.name, append_command(r), unit=unit) for r in f.records]
+    if f.content:
+        return [Step(Op.UPDATE, f.name, update_command(f.content), unit=unit)]
+    return []
+
+
+def keys_for_df(layout: Layout, image: CardImage, df: CardFile, values: Mapping[str, bytes]) -> list[KeyLoad]:
+    """The layout keys that any rule of `df` or of its EFs names, in key-reference order."""
+    refs = _key_refs(df.fcp.security)
+    for f in image:
+        if f.parent_path == df.path:
+            refs |= _key_refs(f.fcp.security)
+    out = []
+    for name, decl in sorted(layout.keys.items(), key=lambda kv: kv[1].ref):
+        if decl.ref in refs:
+            if name not in values:
+                raise PlanError(f"keys: no per-card value for key {name!r} (DF {df.name} needs it)")
+            out.append(KeyLoad(df.name, name, decl.ref, decl.retries, values[name]))
+    return out
+
+
+def signed_ef_names(layout: Layout, image: CardImage) -> tuple[str, ...]:
+    """EFs covered by EF.SOD: the transparent EFs of the permit ADF that carry permit data, plus
+    EF.CHIPKEY. EF.ENDORSE is left out (records are appended later, each signed on its own)."""
+    permit = image.file(PERMIT_DF)
+    names = []
+    for f in image:
+        if f.parent_path != permit.path or f.name == SOD_EF or f.fcp.structure is not FileStructure.TRANSPARENT:
+            continue
+        ef = layout.ef(f.name)
+        if ef.content is Content.PERMIT or f.name == CHIPKEY_EF:
+            names.append(f.name)
+    return tuple(names)
+
+
+def build_plan(image: CardImage, layout: Layout, key_values: Mapping[str, bytes]) -> Plan:
+    """The ordered steps for `image`; `key_values` maps each layout key name to its per-card key."""
+    if image.layout_id != layout.id:
+        raise PlanError(f"image: layout {image.layout_id!r} is not {layout.id!r}")
+    for required in (PERMIT_DF, CHIPKEY_EF, SOD_EF, "card"):
+        try:
+            image.file(required)
+        except KeyError:
+            raise PlanError(f"{required}: the image has no such file; the pipeline needs it") from None
+    permit = image.file(PERMIT_DF)
+    for name in (CHIPKEY_EF, SOD_EF):
+        if image.file(name).parent_path != permit.path:
+            raise PlanError(f"{name}: must sit in the permit ADF")
+    steps: list[Step] = []
+    # 1. MF-level EFs (EF.DIR): created in INITIALISATION, filled, activated.
+    for f in image:
+        if f.is_df or f.parent_path != (MF_FID,) or f.fid == EF_ATR_FID:
+            continue
+        steps.append(Step(Op.CREATE, f.name, create_command(_personalising(f.fcp)), unit=f.name))
+        steps.extend(_body_steps(f, f.name))
+        steps.append(Step(Op.ACTIVATE, f.name, activate_command(), unit=f.name))
+    # 2./3. ADFs, the permit ADF last.
+    dfs = [f for f in image.dfs() if f.path != (MF_FID,)]
+    if any(len(f.path) != 2 for f in dfs):
+        raise PlanError("dfs: only ADFs directly under the MF are supported")
+    dfs.sort(key=lambda f: f.name == PERMIT_DF)
+    keys: list[KeyLoad] = []
+    for i, df in enumerate(dfs):
+        if i:  # the MF is current at the start (reset, or after EF.DIR which sits in it)
+            steps.append(Step(Op.SELECT_MF, "mf", select_mf_command()))
+        steps.append(Step(Op.CREATE, df.name, create_command(_personalising(df.fcp)), unit=df.name))
+        for f in image:
+            if f.parent_path != df.path:
+                continue
+            if f.is_df:
+                raise PlanError(f"{f.name}: DFs inside an ADF are not supported")
+            steps.append(Step(Op.CREATE, f.name, create_command(f.fcp), unit=df.name))
+            if f.name not in (CHIPKEY_EF, SOD_EF):
+                steps.extend(_body_steps(f, df.name))
+        df_keys = keys_for_df(layout, image, df, key_values)
+        keys.extend(df_keys)
+        steps.extend(Step(Op.PUT_KEY, k.name, put_key_command(k), secret=True, unit=df.name) for k in df_keys)
+        if df.name == PERMIT_DF:
+            steps.append(Step(Op.GENERATE_CHIP_KEY, CHIPKEY_EF, generate_key_pair_command(CHIP_KEY_REF),
+                              unit=df.name))
+            steps.append(Step(Op.WRITE_CHIP_KEY, CHIPKEY_EF, unit=df.name))
+            steps.append(Step(Op.WRITE_SOD, SOD_EF, unit=df.name))
+    # 4. Activation, permit ADF last: the commit point.
+    steps.append(Step(Op.SELECT_MF, "mf", select_mf_command()))
+    steps.extend(Step(Op.ACTIVATE, df.name, activate_command(df.fid), unit=df.name) for df in dfs)
+    return Plan(image, tuple(steps), signed_ef_names(layout, image), card_number_of(image, layout), tuple(keys))
+
+
+def sfi_of(image: CardImage, name: str) -> int:
+    sfi = image.file(name).sfi
+    if sfi is None:
+        raise PlanError(f"{name}: has no short EF identifier")
+    return sfi
