@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools fonts-noto-cjk fonts-hanazono postgresql
+APT_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools fonts-noto-cjk fonts-hanazono postgresql chromium
 
 .PHONY: all venv system-deps test test-fast lint run bench schema clean
 
@@ -47,8 +47,12 @@ bench: $(STAMP) system-deps
 schema: $(STAMP)
 	$(PY) -m cardsvc.layout.schema_export layouts/schema.json
 
+# Dev service from a fresh clone: var/ registry, dev key ceremony (first run), two readers with blank cards
+# (vpcd through pcscd when it can run, else in-process), sample applications; prints the URL and a token.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP) system-deps
-	$(PY) -m cardsvc.cli serve --dev
+	$(PY) -m cardsvc.cli serve --dev --host $(HOST) --port $(PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,75 @@
+"""`create_app(settings)`: the FastAPI service. The lifespan owns the database, key store and readers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+
+from cardsvc.api import problems
+from cardsvc.api.context import AppContext
+from cardsvc.api.readers import ReaderHub
+from cardsvc.api.routers import admin, cards, issuance, pages, readers, registry
+from cardsvc.api.schemas import Problem
+from cardsvc.api.settings import Settings
+
+log = logging.getLogger(__name__)
+ROUTERS = (admin.router, readers.router, registry.router, issuance.router, cards.router, pages.router)
+STATIC = Path(__file__).with_name("static")
+
+DESCRIPTION = """Residence-permit (居住证) card service: applications, issuance at printing stations,
+verification at counters, endorsements, status (SMX 2017, ZZ 2013 rules).
+
+Every route needs `Authorization: Bearer <token>`; tokens are bound to a station and a role
+(print_station, counter, endorsement, department, admin) and are issued with `cardsvc tokens issue`.
+Errors are RFC 9457 problem details (`application/problem+json`) naming the field at fault; card errors
+carry the status word (`sw`, `sw_name`). Every read of personal data is audited (ZZ Art.29)."""
+
+
+def create_app(settings: Settings | None = None, *, hub: ReaderHub | None = None,
+               context: AppContext | None = None) -> FastAPI:
+    """The service. `hub` replaces the readers the settings name (tests); `context` a whole prepared one."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = context if context is not None else AppContext.open(settings, hub=hub)
+        app.state.ctx = ctx
+        log.info("service up: readers=%s database=%s", settings.readers.value, ctx.engine.url.render_as_string())
+        try:
+            yield
+        finally:
+            if context is None:
+                ctx.close()
+
+    app = FastAPI(title="cardsvc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  openapi_tags=[{"name": t} for t in ("readers", "applications", "permits", "issuance", "faces",
+                                                      "verification", "status", "endorsements", "departments",
+                                                      "layouts", "tokens", "audit")])
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes, tags=app.openapi_tags)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            # FastAPI documents its own 422 as HTTPValidationError; ours is a problem document.
+            for path in schema.get("paths", {}).values():
+                for op in path.values():
+                    if isinstance(op, dict) and "422" in op.get("responses", {}):
+                        op["responses"]["422"] = problems.PROBLEM_RESPONSES[422]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,142 @@
+"""What the running service owns: database, key store, readers, background jobs. Built by the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cardsvc.api.errors import ApiError
+from cardsvc.api.readers import NoReaders, PcscHub, ReaderHub
+from cardsvc.api.settings import ReaderMode, Settings
+from cardsvc.face import FaceLayout, load_face_layout
+from cardsvc.issuance.keys import StationKeys
+from cardsvc.layout import Layout, builtin_layouts
+from cardsvc.layout.loader import LAYOUT_DIR
+from cardsvc.registry import make_engine, migrate, session_factory
+from cardsvc.security.errors import KeyStoreError
+from cardsvc.security.keystore import EncryptedFileKeyStore, KeyStore
+
+log = logging.getLogger(__name__)
+
+FACE_FILES = {"zz": "zhengzhou.toml", "smx": "sanmenxia.toml"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    hub: ReaderHub
+    clock: Callable[[], datetime] = utc_now
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="card-job"))
+    progress: dict[int, dict[str, object]] = field(default_factory=dict)  # job id → live progress
+    progress_lock: threading.Lock = field(default_factory=threading.Lock)
+    _keystore: KeyStore | None = None
+    _station_keys: StationKeys | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, *, hub: ReaderHub | None = None) -> AppContext:
+        engine = make_engine(settings.database_url)
+        migrate(engine=engine)
+        return cls(settings=settings, engine=engine, sessions=session_factory(engine),
+                   hub=hub if hub is not None else open_hub(settings))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.hub.close()
+        self.engine.dispose()
+
+    @property
+    def keystore(self) -> KeyStore:
+        """The key store, opened on first use (its passphrase comes from the environment)."""
+        if self._keystore is None:
+            if not self.settings.keystore_dir.is_dir():
+                raise ApiError(503, "no-keys", f"key store: {self.settings.keystore_dir} does not exist; run "
+                               "'cardsvc keys init' (the dev bring-up does it)")
+            try:
+                self._keystore = EncryptedFileKeyStore(self.settings.keystore_dir, cache_private_keys=True)
+            except KeyStoreError as exc:
+                raise ApiError(503, "no-keys", f"key store: {exc}") from None
+        return self._keystore
+
+    @keystore.setter
+    def keystore(self, store: KeyStore) -> None:
+        self._keystore = store
+        self._station_keys = None
+
+    def station_keys(self) -> StationKeys:
+        """Signing, diversification and trust for this station, over the key store (built once)."""
+        if self._station_keys is None:
+            self._station_keys = StationKeys(self.keystore)
+        return self._station_keys
+
+    @cached_property
+    def layouts(self) -> dict[str, Layout]:
+        return {layout.id: layout for layout in builtin_layouts()}
+
+    def layout(self, layout_id: str) -> Layout:
+        try:
+            return self.layouts[layout_id]
+        except KeyError:
+            raise ApiError(404, "unknown-layout", f"layout_id: no layout {layout_id!r}; known: "
+                           f"{sorted(self.layouts)}", field="layout_id") from None
+
+    @cached_property
+    def departments(self) -> frozenset[str]:
+        return frozenset(d.department for layout in self.layouts.values() for d in layout.dfs
+                         if d.department is not None)
+
+    def face_layout(self, layout_id: str) -> FaceLayout:
+        name = FACE_FILES.get(layout_id)
+        if name is None:
+            raise ApiError(404, "unknown-layout", f"layout_id: no card face for layout {layout_id!r}",
+                           field="layout_id")
+        return _face_layout(name)
+
+    def set_progress(self, job_id: int, **values: object) -> None:
+        with self.progress_lock:
+            self.progress.setdefault(job_id, {}).update(values)
+
+    def claim(self, job_id: int, reader: str) -> bool:
+        """Mark the job running on `reader`; False when it already runs (two clicks, two stations)."""
+        with self.progress_lock:
+            if self.progress.get(job_id, {}).get("running"):
+                return False
+            self.progress[job_id] = {"running": True, "reader": reader, "done": 0, "total": 0, "step": "queued",
+                                     "error": None}
+            return True
+
+    def get_progress(self, job_id: int) -> dict[str, object]:
+        with self.progress_lock:
+            return dict(self.progress.get(job_id, {}))
+
+
+_FACES: dict[str, FaceLayout] = {}
+
+
+def _face_layout(name: str) -> FaceLayout:
+    if name not in _FACES:
+        _FACES[name] = load_face_layout(LAYOUT_DIR / "faces" / name)
+    return _FACES[name]
+
+
+def open_hub(settings: Settings) -> ReaderHub:
+    if settings.readers is ReaderMode.PCSC:
+        return PcscHub()
+    if settings.readers is ReaderMode.VIRTUAL:
+        from cardsvc.api.simreaders import InProcessHub
+
+        return InProcessHub(list(settings.virtual_readers), settings.cards_dir)
+    return NoReaders()

@@ -1,0 +1,76 @@
+"""Annotated dependencies: the app context, a per-request transaction, the caller's principal and scope.
+
+Tokens come as `Authorization: Bearer …` (API clients) or the `cardsvc_token` cookie that the pages
+set at login (HttpOnly, SameSite=Strict). Every route except login, static assets and the OpenAPI
+document depends on `Allowed(scope)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from cardsvc.api.auth import Principal, Scope, authenticate
+from cardsvc.api.context import AppContext
+
+COOKIE = "cardsvc_token"
+# Path parameters shared by the routers: bounded so no value can overflow a database integer.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="row id")]
+PermitNumberPath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z-]+$")]
+bearer = HTTPBearer(auto_error=False, description="token from `cardsvc tokens issue` (shown once)")
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+def get_session(ctx: CtxDep) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on any error."""
+    with ctx.sessions.begin() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_principal(request: Request, ctx: CtxDep, session: SessionDep,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    token = credentials.credentials if credentials is not None else request.cookies.get(COOKIE)
+    principal = authenticate(session, token, at=ctx.clock())
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def requires(scope: Scope) -> Callable[..., Principal]:
+    def check(principal: PrincipalDep) -> Principal:
+        principal.require(scope)
+        return principal
+
+    check.__name__ = f"requires_{scope.name.lower()}"
+    return check
+
+
+ReadersUser = Annotated[Principal, Depends(requires(Scope.READERS))]
+ApplicationsUser = Annotated[Principal, Depends(requires(Scope.APPLICATIONS))]
+PermitReader = Annotated[Principal, Depends(requires(Scope.PERMITS_READ))]
+Issuer = Annotated[Principal, Depends(requires(Scope.ISSUE))]
+Endorser = Annotated[Principal, Depends(requires(Scope.ENDORSE))]
+StatusChanger = Annotated[Principal, Depends(requires(Scope.STATUS_CHANGE))]
+Verifier = Annotated[Principal, Depends(requires(Scope.VERIFY))]
+StatusListUser = Annotated[Principal, Depends(requires(Scope.STATUS_LIST))]
+LayoutUser = Annotated[Principal, Depends(requires(Scope.LAYOUTS))]
+FaceUser = Annotated[Principal, Depends(requires(Scope.FACES))]
+DepartmentUser = Annotated[Principal, Depends(requires(Scope.DEPARTMENT_DATA))]
+Admin = Annotated[Principal, Depends(requires(Scope.TOKENS))]
+Auditor = Annotated[Principal, Depends(requires(Scope.AUDIT))]

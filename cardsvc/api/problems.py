@@ -1,0 +1,117 @@
+"""RFC 9457 problem details for every error; the field at fault and, for card errors, the status word.
+
+Mapping: validation → 422 (each error's field path), ApiError → its status, registry NotFound → 404,
+Conflict → 409, Refused (a city rule said no) → 422 with the article, other CardErrors from the card or
+the link → 409 (no card), 502 (card answered an error, SW in the body), 503 (reader unavailable).
+Nothing here logs request bodies: they carry personal data (ZZ Art.29).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cardsvc.api.errors import ApiError
+from cardsvc.iso7816.errors import ApduError, CardError
+from cardsvc.iso7816.sw import sw_name
+from cardsvc.registry.errors import ConflictError, NotFoundError, NotVerifiedError, RefusedError, RegistryError
+from cardsvc.transport.errors import CardRemovedError, NoCardError, ReaderUnavailableError, TransportError
+
+log = logging.getLogger(__name__)
+
+TYPE_BASE = "urn:cardsvc:problem:"
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, kind: str, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": TYPE_BASE + kind, "title": title, "status": status, "detail": detail,
+                            "instance": instance}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _field_of(message: str) -> str | None:
+    """Our errors start with the field at fault ("permit_number: ..."); take it when it looks like one."""
+    head, sep, _ = message.partition(":")
+    if sep and head and " " not in head.strip() and len(head) <= 64:
+        return head.strip()
+    return None
+
+
+def card_error_response(exc: CardError, instance: str) -> JSONResponse:
+    if isinstance(exc, ApiError):
+        return problem(exc.status, exc.kind, exc.kind.replace("-", " "), exc.detail, instance, field=exc.field)
+    detail = str(exc)
+    field = _field_of(detail)
+    if isinstance(exc, NotFoundError):
+        return problem(404, "not-found", "not found", detail, instance, field=field)
+    if isinstance(exc, ConflictError | NotVerifiedError):
+        return problem(409, "conflict", "conflict with stored state", detail, instance, field=field)
+    if isinstance(exc, RefusedError):
+        return problem(422, "refused", "refused by the city rules", detail, instance, field=field)
+    if isinstance(exc, RegistryError):
+        return problem(422, "invalid-field", "invalid field", detail, instance, field=field)
+    if isinstance(exc, NoCardError | CardRemovedError):
+        return problem(409, "no-card", "no card in the reader", detail, instance, field="reader")
+    if isinstance(exc, ReaderUnavailableError):
+        return problem(503, "reader-unavailable", "reader unavailable", detail, instance, field="reader")
+    if isinstance(exc, TransportError):
+        return problem(503, "transport", "card link failed", detail, instance, field="reader")
+    if isinstance(exc, ApduError):
+        return problem(502, "card-error", "the card refused a command", detail, instance,
+                       sw=f"{exc.sw:04X}", sw_name=sw_name(exc.sw))
+    return problem(422, "card-data", type(exc).__name__, detail, instance, field=field)
+
+
+def install(app: FastAPI) -> None:
+    async def on_card_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, CardError)
+        response = card_error_response(exc, request.url.path)
+        log.info("%s %s → %d %s", request.method, request.url.path, response.status_code, type(exc).__name__)
+        return response
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ())]
+            errors.append({"field": ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc),
+                           "in": loc[0] if loc else "body", "reason": err.get("msg", "invalid")})
+        first = errors[0] if errors else {"field": None, "reason": "invalid request"}
+        return problem(422, "validation", "request validation failed",
+                       f"{first['field']}: {first['reason']}", request.url.path, field=first["field"],
+                       errors=errors)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
+        return problem(exc.status_code, kind, str(exc.detail), str(exc.detail), request.url.path)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(500, "internal", "internal error", "unexpected error; see the service log",
+                       request.url.path)
+
+    app.add_exception_handler(CardError, on_card_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for code, text in ((401, "missing, unknown, revoked or expired token"),
+                       (403, "the token's role or department may not do this"),
+                       (404, "no such record, reader, layout or route; `field` names it"),
+                       (409, "conflicts with stored state, or no card / a busy reader"),
+                       (413, "upload too large"),
+                       (422, "invalid field or refused by a city rule; `field` names it"),
+                       (502, "the card answered a command with an error; `sw` and `sw_name` give the status word"),
+                       (503, "readers or the key store unavailable"))
+}

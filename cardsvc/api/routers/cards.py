@@ -1,0 +1,67 @@
+"""Verification (card on a reader, an uploaded card image, a scanned QR text), status, endorsements."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, UploadFile
+
+from cardsvc.api.deps import CtxDep, Endorser, PermitNumberPath, SessionDep, StatusListUser, Verifier
+from cardsvc.api.errors import ApiError
+from cardsvc.api.problems import PROBLEM_RESPONSES
+from cardsvc.api.schemas import CardStatusOut, EndorsementIn, EndorsementOut, QrIn, ReaderIn, VerdictOut
+from cardsvc.api.services import cards
+
+router = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
+
+
+@router.post("/verify/reader", tags=["verification"], summary="Verify the card in a reader (audited)")
+def verify_reader(body: ReaderIn, principal: Verifier, ctx: CtxDep, session: SessionDep) -> VerdictOut:
+    return cards.verify_reader(ctx, session, principal, body.reader)
+
+
+@router.post("/verify/image", tags=["verification"], summary="Verify an uploaded card image (JSON or CBOR)")
+async def verify_image(file: UploadFile, principal: Verifier, ctx: CtxDep, session: SessionDep) -> VerdictOut:
+    raw = await file.read(ctx.settings.max_upload_bytes + 1)
+    if len(raw) > ctx.settings.max_upload_bytes:
+        raise ApiError(413, "too-large", f"file: larger than {ctx.settings.max_upload_bytes} bytes", field="file")
+    if not raw:
+        raise ApiError(422, "invalid-card-image", "file: empty", field="file")
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(cards.verify_image, ctx, session, principal, raw, file.filename or "")
+
+
+@router.post("/verify/qr", tags=["verification"], summary="Verify a scanned QR text (signature, signer, status)")
+def verify_qr(body: QrIn, principal: Verifier, ctx: CtxDep, session: SessionDep) -> dict[str, Any]:
+    return cards.verify_qr(ctx, session, principal, body.text)
+
+
+@router.get("/status-list", tags=["status"], summary="The signed status list (COSE_Sign1) for offline counters",
+            response_class=Response, responses={200: {"content": {"application/cose": {}}}})
+def status_list(principal: StatusListUser, ctx: CtxDep, session: SessionDep) -> Response:
+    return Response(cards.status_list_bytes(ctx, session), media_type="application/cose")
+
+
+@router.get("/status/{card_number}", tags=["status"], summary="Online status of one card (no personal data)")
+def card_status(card_number: Annotated[str, Path(min_length=4, max_length=32, pattern=r"^\d+[\dX]$")],
+                principal: StatusListUser, ctx: CtxDep, session: SessionDep) -> CardStatusOut:
+    return cards.card_status(ctx, session, card_number)
+
+
+@router.post("/endorsements", tags=["endorsements"], status_code=201,
+             summary="Yearly endorsement or address change (SMX Art.16-17, ZZ Art.13-14), written to the card")
+def endorse(body: EndorsementIn, principal: Endorser, ctx: CtxDep) -> EndorsementOut:
+    return cards.endorse(ctx, principal, body)
+
+
+@router.post("/endorsements/{permit_number}/sync", tags=["endorsements"],
+             summary="Write pending endorsements to the card in a reader (after a failure)")
+def sync(permit_number: PermitNumberPath, body: ReaderIn, principal: Endorser, ctx: CtxDep) -> EndorsementOut:
+    return cards.sync(ctx, principal, permit_number, body.reader)
+
+
+@router.get("/endorsements", tags=["endorsements"], summary="A permit's endorsements")
+def list_endorsements(principal: Endorser, session: SessionDep,
+                      permit_number: Annotated[str, Query(min_length=1, max_length=32)]) -> list[EndorsementOut]:
+    return cards.list_endorsements(session, permit_number)

@@ -1,0 +1,330 @@
+"""Request and response bodies (pydantic, the service's edge). Examples feed the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cardsvc.api.auth import Role
+from cardsvc.rules.eligibility import Ground, Material
+from cardsvc.rules.fees import CardEvent
+from cardsvc.rules.status import SuspensionReason
+
+_COUNTY = r"^\d{6}$"
+_PERMIT_NUMBER = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z-]+$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; `field` names the request field at fault, `sw` the card's status word."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    field: str | None = None
+    sw: str | None = None
+    sw_name: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+# --- tokens ------------------------------------------------------------------------------------------
+class TokenIn(Model):
+    role: Role
+    station_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    label: str = Field(min_length=1, max_length=64)
+    department: str | None = Field(default=None, max_length=32)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"role": "counter", "station_id": "zz-jinshui-01", "label": "窗口1 王敏"},
+        {"role": "department", "station_id": "zz-edu", "label": "教育局", "department": "education"}]})
+
+
+class TokenOut(Model):
+    id: int
+    role: Role
+    station_id: str
+    label: str
+    department: str | None
+    created_at: datetime | None = None
+    revoked: bool = False
+
+
+class IssuedTokenOut(TokenOut):
+    token: str = Field(description="shown once; only its SHA-256 is stored")
+
+
+class MeOut(Model):
+    role: Role
+    station_id: str
+    label: str
+    department: str | None
+    scopes: list[str]
+
+
+# --- readers -----------------------------------------------------------------------------------------
+class ReaderOut(Model):
+    name: str
+    present: bool
+    atr: str = Field(description="hex")
+    busy: bool
+
+
+class ReaderEventOut(Model):
+    seq: int
+    kind: str
+    reader: str
+    at: datetime
+
+
+class EventsOut(Model):
+    last_seq: int
+    events: list[ReaderEventOut]
+
+
+class DeskCardOut(Model):
+    card_id: str
+    reader: str | None
+    label: str
+
+
+class InsertIn(Model):
+    reader: str = Field(min_length=1, max_length=128)
+    card_id: str | None = Field(default=None, max_length=64, description="omit for a new blank card")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reader": "Virtual Reader 0"}]})
+
+
+class RemoveIn(Model):
+    reader: str = Field(min_length=1, max_length=128)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reader": "Virtual Reader 0"}]})
+
+
+class ReaderIn(Model):
+    reader: str = Field(min_length=1, max_length=128)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reader": "Virtual Reader 0"}]})
+
+
+# --- layouts -----------------------------------------------------------------------------------------
+class AuthorityOut(Model):
+    code: str
+    name: str
+
+
+class LayoutOut(Model):
+    id: str
+    city: str
+    version: str
+    authorities: list[AuthorityOut]
+    departments: list[str]
+
+
+# --- applications and permits -------------------------------------------------------------------------
+class RegistrationIn(Model):
+    county_code: str = Field(pattern=_COUNTY)
+    arrived_on: date
+    registered_on: date
+    intended_stay_days: int = Field(ge=1, le=36500)
+
+
+class ApplicantIn(Model):
+    name: str = Field(min_length=1, max_length=64)
+    sex: Literal[1, 2] = Field(description="GB/T 2261.1")
+    ethnicity: str = Field(pattern=r"^\d{2}$", description="GB/T 3304")
+    birth_date: date
+    citizen_id: str = Field(pattern=r"^\d{17}[\dXx]$", description="GB 11643")
+    photo: str = Field(max_length=200_000, description="JPEG, base64")
+    household_address: str = Field(min_length=1, max_length=128)
+    residence_address: str = Field(min_length=1, max_length=128)
+    service_place: str | None = Field(default=None, max_length=128)
+    contact: str | None = Field(default=None, max_length=32)
+
+
+class ApplicationIn(Model):
+    layout_id: str = Field(min_length=1, max_length=16)
+    applicant: ApplicantIn
+    registration: RegistrationIn
+    grounds: list[Ground] = Field(max_length=3)
+    materials: list[Material] = Field(max_length=10)
+    via_agent: bool = False
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "layout_id": "zz",
+        "applicant": {"name": "买买提·艾力", "sex": 1, "ethnicity": "05", "birth_date": "1990-03-07",
+                      "citizen_id": "650102199003070013", "photo": "/9j/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8U",
+                      "household_address": "新疆乌鲁木齐市天山区人民路1号",
+                      "residence_address": "郑州市金水区文化路80号",
+                      "service_place": "郑州某科技股份有限公司", "contact": "13800000000"},
+        "registration": {"county_code": "410105", "arrived_on": "2025-01-02", "registered_on": "2025-01-05",
+                         "intended_stay_days": 730},
+        "grounds": ["employment"], "materials": ["id_card", "photos", "residence_proof", "employment_proof"]}]})
+
+
+class SampleIn(Model):
+    layout_id: str = Field(min_length=1, max_length=16)
+    seed: int = Field(ge=0, le=2**31)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"layout_id": "zz", "seed": 7}]})
+
+
+class ApplicationOut(Model):
+    id: int
+    city: str
+    applied_on: date
+    accepted: bool
+    issue_deadline: date | None
+    decision: dict[str, Any]
+    permit_number: str | None
+
+
+class PermitSummary(Model):
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
+        {"permit_number": "41010520260000016", "city": "zz", "layout_id": "zz", "status": "active",
+         "card_number": "410128349740245", "card_status": "active"}]})
+    permit_number: str
+    city: str
+    layout_id: str
+    status: str
+    card_number: str | None
+    card_status: str | None
+
+
+class PermitOut(PermitSummary):
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
+        {"permit_number": "41010520260000016", "city": "zz", "layout_id": "zz", "status": "active",
+         "card_number": "410128349740245", "card_status": "active",
+         "data": {"name": "谢子𠈌", "sex": 2, "ethnicity": "08", "residence_address": "郑州市𠈌园街277号"},
+         "suspension_reason": None, "valid_until": "2027-11-24"}]})
+    data: dict[str, Any] = Field(description="permit fields (photo separately)")
+    suspension_reason: str | None
+    valid_until: date | None
+
+
+class DepartmentDataOut(Model):
+    permit_number: str
+    department: str
+    items: dict[str, str]
+
+
+class StatusChangeOut(Model):
+    at: datetime
+    subject: str
+    from_status: str | None
+    to_status: str
+    reason_code: str
+    reason: str
+    actor: str
+
+
+# --- status changes ----------------------------------------------------------------------------------
+class StatusChangeIn(Model):
+    action: Literal["suspend", "reinstate", "report_lost", "cancel"]
+    note: str = Field(min_length=1, max_length=200)
+    reason: SuspensionReason | None = Field(default=None, description="suspend only: SMX Art.19 ground")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"action": "report_lost", "note": "持证人电话挂失"},
+        {"action": "suspend", "reason": "false_materials", "note": "材料核查不实"}]})
+
+
+# --- jobs --------------------------------------------------------------------------------------------
+class JobIn(Model):
+    permit_number: str = _PERMIT_NUMBER
+    event: CardEvent = CardEvent.FIRST_ISSUE
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=128)
+    old_card_returned: bool = False
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"permit_number": "410105-2026-000001", "event": "first_issue"}]})
+
+
+class JobOut(Model):
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
+        {"id": 7, "permit_number": "41010520260000016", "card_number": "410128349740245", "event": "first_issue",
+         "state": "writing", "attempts": 1, "last_error": None,
+         "progress": {"running": True, "reader": "Virtual Reader 0", "done": 31, "total": 60,
+                      "step": "UPDATE BINARY photo"}}]})
+    id: int
+    permit_number: str
+    card_number: str
+    event: str
+    state: str
+    attempts: int
+    last_error: str | None
+    progress: dict[str, Any]
+
+
+# --- endorsements ------------------------------------------------------------------------------------
+class EndorsementIn(Model):
+    permit_number: str = _PERMIT_NUMBER
+    kind: Literal["yearly", "address_change"] = "yearly"
+    residence_address: str | None = Field(default=None, min_length=1, max_length=128)
+    new_county: str | None = Field(default=None, pattern=_COUNTY)
+    moved_on: date | None = None
+    reader: str | None = Field(default=None, max_length=128, description="write to the card in this reader")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"permit_number": "41120220260000001", "kind": "yearly", "reader": "Virtual Reader 0"},
+        {"permit_number": "41120220260000001", "kind": "address_change", "new_county": "411202",
+         "moved_on": "2026-11-20", "residence_address": "三门峡市湖滨区崤山路8号", "reader": "Virtual Reader 0"}]})
+
+
+class EndorsementOut(Model):
+    id: int | None
+    permit_number: str
+    seq: int | None
+    kind: str
+    endorsed_on: date | None
+    valid_until: date | None
+    card_sync: str | None
+    note: str | None = None
+
+
+# --- verification ------------------------------------------------------------------------------------
+class QrIn(Model):
+    text: str = Field(min_length=1, max_length=1000)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"text": "JZ1:6BF..."}]})
+
+
+class CheckOut(Model):
+    check: str
+    outcome: str
+    detail: str
+
+
+class VerdictOut(Model):
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
+        {"result": "lost", "genuine": True, "valid": False, "reasons": ["status: lost (online, issued …)"],
+         "checks": [{"check": "passive_auth", "outcome": "pass", "detail": "SOD by document signer 410105"},
+                    {"check": "status", "outcome": "fail", "detail": "lost (online)"}],
+         "card_number": "410128349740245", "permit_number": "41010520260000016", "registry_status": "lost",
+         "display": {"name": "谢子𠈌", "permit_number": "41010520260000016"}, "photo": None,
+         "stats": {"apdus": 13, "milliseconds": 5.9}}]})
+    result: str
+    genuine: bool
+    valid: bool
+    reasons: list[str]
+    checks: list[CheckOut]
+    card_number: str | None
+    permit_number: str | None
+    registry_status: str | None
+    display: dict[str, Any] = Field(description="fields for the clerk (audited)")
+    photo: str | None = Field(default=None, description="JPEG, base64")
+    stats: dict[str, Any] = Field(default_factory=dict)
+
+
+class CardStatusOut(Model):
+    card_number: str
+    status: str
+    reason: str | None
+    source: str
+
+
+class AuditOut(Model):
+    at: datetime
+    station_id: str
+    operator: str
+    role: str
+    action: str
+    permit_number: str | None
+    card_number: str | None
+    reason: str

@@ -1,0 +1,281 @@
+"""Card-facing services: card faces, the signed status list, verification, endorsements on the card."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cardsvc.api.auth import Principal
+from cardsvc.api.context import AppContext
+from cardsvc.api.errors import ApiError
+from cardsvc.api.schemas import CardStatusOut, CheckOut, EndorsementIn, EndorsementOut, VerdictOut
+from cardsvc.api.services.records import audit_read, read_permit
+from cardsvc.face import FaceData, render_face, render_pdf
+from cardsvc.iso7816.errors import CardError
+from cardsvc.issuance.endorse import EndorsementService
+from cardsvc.issuance.plan import PERMIT_DF
+from cardsvc.layout import Layout
+from cardsvc.permit.gb import ETHNICITIES
+from cardsvc.permit.model import Permit
+from cardsvc.qr import QrError, QrPayload, encode_qr_text, verify_qr_text
+from cardsvc.registry import endorsements as registry_endorsements
+from cardsvc.registry.errors import NotFoundError, RefusedError
+from cardsvc.registry.lookup import card_by_number, current_card, permit_by_number
+from cardsvc.registry.models import Card, Endorsement
+from cardsvc.registry.models import Permit as PermitRow
+from cardsvc.rules.status import CardStatus, SuspensionReason
+from cardsvc.security.ceremony import signer_name
+from cardsvc.security.pki import SignerRole
+from cardsvc.session import CardSession
+from cardsvc.status_list import ListStatus, StatusAnswer, StatusEntry, StatusList, sign_status_list
+from cardsvc.status_list.cache import OnlineStatus, StatusSource
+from cardsvc.transport import Connection
+from cardsvc.verification import Outcome, Result, Station, Verdict, registry_audit, verify_card
+
+log = logging.getLogger(__name__)
+
+
+# --- card faces ----------------------------------------------------------------------------------------
+def _face_permit(session: Session, permit: Permit, row: PermitRow) -> Permit:
+    """The permit as its current (or being-made) card shows it: that card's number."""
+    card = current_card(session, row) or session.scalars(
+        select(Card).where(Card.permit_id == row.id).order_by(Card.generation.desc())).first()
+    if card is None:
+        raise ApiError(409, "no-card-number", f"permit_number: {row.permit_number} has no card yet; create the "
+                       "issuance job first (the face prints the card number in its QR code)", field="permit_number")
+    return replace(permit, card_number=card.card_number)
+
+
+def qr_text(ctx: AppContext, permit: Permit) -> str:
+    """ZZ Art.8: the signed QR code of the face, signed by the issuing authority's document signer."""
+    store = ctx.keystore
+    name = signer_name(SignerRole.DOCUMENT, permit.authority.code)
+    return encode_qr_text(QrPayload.from_permit(permit), store.private_key(name), store.certificate(name))
+
+
+def face(ctx: AppContext, session: Session, principal: Principal, number: str, kind: str) -> bytes:
+    row = permit_by_number(session, number)
+    permit = _face_permit(session, read_permit(ctx, session, principal, number, purpose=f"card face {kind}"), row)
+    data = FaceData.from_permit(permit, qr_text(ctx, permit))
+    layout = ctx.face_layout(row.layout_id)
+    if kind == "pdf":
+        return render_pdf(data, layout)
+    images = render_face(data, layout)
+    return images.front_png if kind == "front" else images.back_png
+
+
+# --- status ----------------------------------------------------------------------------------------------
+def _list_status(card: Card, permit: PermitRow) -> tuple[ListStatus, SuspensionReason | None]:
+    status = ListStatus.from_card_status(CardStatus(card.status))
+    reason = None
+    if status is ListStatus.SUSPENDED:
+        reason = SuspensionReason(permit.suspension_reason or SuspensionReason.OTHER.value)
+    return status, reason
+
+
+def card_status(ctx: AppContext, session: Session, card_number: str) -> CardStatusOut:
+    card = card_by_number(session, card_number)
+    status, reason = _list_status(card, card.permit)
+    return CardStatusOut(card_number=card_number, status=status.name.lower(),
+                         reason=None if reason is None else reason.value, source="registry")
+
+
+def status_list_bytes(ctx: AppContext, session: Session) -> bytes:
+    """Every issued card that is not active, signed (COSE_Sign1) by a document signer of the province."""
+    now = ctx.clock().replace(microsecond=0)
+    entries = []
+    for card in session.scalars(select(Card).where(Card.issued_at.is_not(None))):
+        status, reason = _list_status(card, card.permit)
+        if status is not ListStatus.ACTIVE:
+            entries.append(StatusEntry(card.card_number, status, reason))
+    issuer = ctx.settings.status_list_issuer
+    store = ctx.keystore
+    signers = sorted(n for n in store.names("certs") if n.startswith("ds-"))
+    if not signers:
+        raise ApiError(503, "no-keys", "key store: no document signer to sign the status list")
+    # The sequence must only grow (counters refuse a rollback): whole seconds since the epoch do.
+    status_list = StatusList.build(issuer, int(now.timestamp()), now,
+                                   now + dt.timedelta(hours=ctx.settings.status_list_hours), entries)
+    return sign_status_list(status_list, store.private_key(signers[0]), store.certificate(signers[0]))
+
+
+class RegistryStatus:
+    """The verifier's status source inside the service: the registry itself, always current."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lookup(self, card_number: str, now: dt.datetime) -> StatusAnswer:
+        card = card_by_number(self.session, card_number)  # NotFoundError: unknown card → STATUS_UNKNOWN
+        status, reason = _list_status(card, card.permit)
+        online = OnlineStatus(status, reason, now)
+        return StatusAnswer(online.status, online.reason, now, dt.timedelta(0), True, StatusSource.ONLINE)
+
+
+# --- verification -----------------------------------------------------------------------------------------
+def _verdict_out(session: Session, verdict: Verdict) -> VerdictOut:
+    registry_status = None
+    permit_number = None
+    if verdict.card_number:
+        try:
+            card = card_by_number(session, verdict.card_number)
+            registry_status, permit_number = card.status, card.permit.permit_number
+        except NotFoundError:
+            registry_status = None
+    reasons = [f"{c.check.value}: {c.detail}" for c in verdict.checks if c.outcome is not Outcome.PASS]
+    genuine_checks = {"read", "passive_auth", "chip_auth", "data"}
+    genuine = all(c.outcome is Outcome.PASS for c in verdict.checks if c.check.value in genuine_checks) \
+        and bool(verdict.checks)
+    display: dict[str, Any] = dict(verdict.display)
+    if display.get("ethnicity") in ETHNICITIES:  # GB/T 3304 code → name for the clerk
+        display["ethnicity_name"] = ETHNICITIES[display["ethnicity"]]
+    if verdict.endorsements:
+        display["endorsements"] = [dict(e) for e in verdict.endorsements]
+    return VerdictOut(
+        result=verdict.result.value, genuine=genuine, valid=verdict.result is Result.GENUINE_VALID, reasons=reasons,
+        checks=[CheckOut(check=c.check.value, outcome=c.outcome.value, detail=c.detail) for c in verdict.checks],
+        card_number=verdict.card_number, permit_number=permit_number, registry_status=registry_status,
+        display=display, photo=base64.b64encode(verdict.photo).decode() if verdict.photo else None,
+        stats=verdict.stats.to_dict() if verdict.stats else {})
+
+
+def verify_connection(ctx: AppContext, session: Session, principal: Principal, conn: Connection) -> VerdictOut:
+    """Try each city layout (the card's permit ADF AID tells them apart); audited per ZZ Art.29."""
+    keys = ctx.station_keys()
+    store = ctx.keystore
+
+    def terminal_keys(role: str, card_number: str) -> bytes:
+        from cardsvc.security.ceremony import card_key
+
+        return card_key(store, role, card_number)
+
+    verdict = verify_card(conn, _detect_layout(ctx, conn), keys.trust(), RegistryStatus(session),
+                          keys=terminal_keys, now=ctx.clock(), station=Station(principal.station_id, principal.label),
+                          audit_hook=registry_audit(session, principal.role.value))
+    return _verdict_out(session, verdict)
+
+
+def _detect_layout(ctx: AppContext, conn: Connection) -> Layout:
+    """The layout whose permit ADF the card holds (one SELECT by AID each; the AIDs differ per city).
+    A card holding none gets the first layout, and the verifier reports it UNREADABLE."""
+    layouts = list(ctx.layouts.values())
+    session = CardSession(conn)
+    for layout in layouts:
+        try:
+            session.select_aid(layout.df(PERMIT_DF).aid)
+        except CardError:
+            continue
+        return layout
+    return layouts[0]
+
+
+def verify_reader(ctx: AppContext, session: Session, principal: Principal, reader: str) -> VerdictOut:
+    with ctx.hub.session(reader, wait=2.0) as conn:
+        return verify_connection(ctx, session, principal, conn)
+
+
+def verify_image(ctx: AppContext, session: Session, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
+    from cardsvc.api.simreaders import image_connection  # the one module allowed the simulator
+
+    fmt = "json" if filename.lower().endswith(".json") or raw[:1] == b"{" else "cbor"
+    with image_connection(raw, fmt) as conn:
+        return verify_connection(ctx, session, principal, conn)
+
+
+def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str) -> dict[str, Any]:
+    """Offline check of the printed code (signature, signer, validity) plus the registry's status."""
+    now = ctx.clock()
+    try:
+        verified = verify_qr_text(text, ctx.station_keys().trust(), now)
+    except QrError as exc:
+        audit_read(session, principal, "qr.verify", now, reason=f"refused: {type(exc).__name__}")
+        return {"result": "invalid", "valid": False, "reasons": [f"{type(exc).__name__}: {exc}"], "display": {}}
+    p = verified.payload
+    status = None
+    try:
+        status = card_by_number(session, p.card_number).status
+    except NotFoundError:
+        status = "unknown"
+    audit_read(session, principal, "qr.verify", now, reason=f"signed by {verified.signer_authority}, status {status}",
+               permit_number=p.permit_number, card_number=p.card_number)
+    valid = status == CardStatus.ACTIVE.value
+    return {"result": "genuine_valid" if valid else f"genuine_{status}", "valid": valid,
+            "reasons": [] if valid else [f"status: {status}"],
+            "display": {"permit_number": p.permit_number, "card_number": p.card_number, "name": p.name,
+                        "sex": p.sex.label, "issue_date": p.issue_date.isoformat(),
+                        "valid_until": p.valid_until.isoformat(), "authority_code": p.authority_code}}
+
+
+# --- endorsements -----------------------------------------------------------------------------------------
+def _endorsement_out(row: Endorsement | None, number: str, kind: str, note: str | None = None) -> EndorsementOut:
+    if row is None:
+        return EndorsementOut(id=None, permit_number=number, seq=None, kind=kind, endorsed_on=None, valid_until=None,
+                              card_sync=None, note=note)
+    return EndorsementOut(id=row.id, permit_number=number, seq=row.seq, kind=row.kind, endorsed_on=row.endorsed_on,
+                          valid_until=row.valid_until, card_sync=row.card_sync, note=note)
+
+
+def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> EndorsementOut:
+    """Registry first (its own transaction), then the card when a reader is named (SMX Art.16-17, ZZ Art.13-14).
+
+    If the card step fails the registry keeps the endorsement pending; `sync` (or this call again with the
+    card) writes it — the registry's reconcile decides what the card lacks."""
+    at = ctx.clock()
+    service = EndorsementService(ctx.sessions, principal.actor, ctx.station_keys(), clock=ctx.clock)
+    with ctx.sessions.begin() as s:
+        row = permit_by_number(s, body.permit_number)
+        permit_data = read_permit(ctx, s, principal, body.permit_number, purpose=f"endorsement {body.kind}")
+        latest = s.scalars(select(Endorsement).where(Endorsement.permit_id == row.id)
+                           .order_by(Endorsement.seq.desc())).first()
+        # Unchanged address by default: the latest endorsement's, else the permit's (SMX Art.16).
+        address = body.residence_address or str((latest.data if latest else {}).get("residence_address")
+                                                or permit_data.residence_address)
+        record: Endorsement | None
+        if body.kind == "yearly":
+            record = registry_endorsements.endorse(s, principal.actor, body.permit_number,
+                                                   data={"residence_address": address}, at=at)
+            note = None
+        else:
+            if body.new_county is None or body.moved_on is None or body.residence_address is None:
+                raise ApiError(422, "invalid-field", "new_county: an address change needs new_county, moved_on "
+                               "and residence_address", field="new_county")
+            change, record = registry_endorsements.change_address(
+                s, principal.actor, body.permit_number, new_county=body.new_county, moved_on=body.moved_on,
+                data={"residence_address": body.residence_address}, at=at)
+            note = f"{change.kind.value} ({change.article})"
+        out = _endorsement_out(record, body.permit_number, body.kind, note)
+    if body.reader and record is not None:
+        written = sync(ctx, principal, body.permit_number, body.reader, service=service)
+        out = out.model_copy(update={"card_sync": written.card_sync, "note": written.note})
+    return out
+
+
+def sync(ctx: AppContext, principal: Principal, number: str, reader: str, *,
+         service: EndorsementService | None = None) -> EndorsementOut:
+    """Bring the card in `reader` up to date with the registry's endorsements (retry after a failure)."""
+    service = service or EndorsementService(ctx.sessions, principal.actor, ctx.station_keys(), clock=ctx.clock)
+    with ctx.sessions() as s:
+        row = permit_by_number(s, number)
+        card = current_card(s, row)
+        if card is None:
+            raise RefusedError(f"permit_number: {number} has no card in use")
+        layout_id, card_number = row.layout_id, card.card_number
+    with ctx.hub.session(reader, wait=2.0) as conn:
+        result = service.sync(card_number, ctx.layout(layout_id), CardSession(conn))
+    with ctx.sessions() as s:
+        stmt = select(Endorsement).join(Card, Card.id == Endorsement.card_id).where(Card.card_number == card_number)
+        latest = s.scalars(stmt.order_by(Endorsement.seq.desc())).first()
+        note = f"written {list(result.written)}, confirmed {list(result.confirmed)}"
+        return _endorsement_out(latest, number, latest.kind if latest else "sync", note)
+
+
+def list_endorsements(session: Session, number: str) -> list[EndorsementOut]:
+    row = permit_by_number(session, number)
+    rows = session.scalars(select(Endorsement).where(Endorsement.permit_id == row.id).order_by(Endorsement.seq))
+    return [_endorsement_out(r, number, r.kind) for r in rows]

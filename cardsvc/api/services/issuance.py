@@ -1,0 +1,149 @@
+"""Issuance jobs through the API: create (idempotent), run on a reader in the background, progress, retry.
+
+The job itself is helper code in `cardsvc.issuance` (personalize, verify after write, record issued only
+when verified); this module allocates the card number, picks the registry request for the event
+(first issue, 补领 replacement ZZ Art.16, 换领 renewal SMX Art.20, correction ZZ Art.27) and runs the
+job on a worker thread holding the reader's lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cardsvc.api.auth import Principal
+from cardsvc.api.context import AppContext
+from cardsvc.api.errors import ApiError
+from cardsvc.api.schemas import JobIn, JobOut
+from cardsvc.api.services.permit_json import permit_from_json, permit_to_json
+from cardsvc.iso7816.errors import CardError
+from cardsvc.issuance.jobs import IssuanceService, IssueRequest
+from cardsvc.permit.permit_number import make_card_number
+from cardsvc.registry import jobs as registry_jobs
+from cardsvc.registry import lifecycle
+from cardsvc.registry.audit import Actor
+from cardsvc.registry.lookup import local_date, permit_by_number
+from cardsvc.registry.models import Card, IssuanceJob, JobState
+from cardsvc.registry.models import Permit as PermitRow
+from cardsvc.rules.fees import CardEvent
+from cardsvc.session import CardSession
+
+log = logging.getLogger(__name__)
+
+RUNNABLE = frozenset({JobState.PENDING, JobState.WRITING, JobState.VERIFYING, JobState.FAILED_RETRYABLE})
+
+
+def _new_card_number(session: Session, prefix: str, digits: int) -> str:
+    for _ in range(20):
+        number = make_card_number(prefix, secrets.randbelow(10**digits), digits)
+        if session.scalars(select(Card.id).where(Card.card_number == number)).first() is None:
+            return number
+    raise ApiError(503, "card-numbers", "card_number: could not allocate a free card number")  # pragma: no cover
+
+
+def job_out(ctx: AppContext, session: Session, row: IssuanceJob) -> JobOut:
+    card = session.get(Card, row.card_id)
+    permit = session.get(PermitRow, row.permit_id)
+    assert card is not None and permit is not None  # foreign keys
+    return JobOut(id=row.id, permit_number=permit.permit_number, card_number=card.card_number, event=row.event,
+                  state=row.state, attempts=row.attempts, last_error=row.last_error,
+                  progress=ctx.get_progress(row.id))
+
+
+def create_job(ctx: AppContext, session: Session, principal: Principal, body: JobIn) -> JobOut:
+    row = permit_by_number(session, body.permit_number, lock=True)
+    layout = ctx.layout(row.layout_id)
+    at = ctx.clock()
+    key = body.idempotency_key or f"api-{uuid.uuid4()}"
+    existing = session.scalars(select(IssuanceJob).where(IssuanceJob.idempotency_key == key)).one_or_none()
+    card_number = (session.get(Card, existing.card_id).card_number  # type: ignore[union-attr]
+                   if existing is not None else _new_card_number(session, layout.card_number.prefix,
+                                                                 layout.card_number.serial_digits))
+    actor = principal.actor
+    if body.event is CardEvent.FIRST_ISSUE:
+        job = registry_jobs.start_issuance(session, actor, row.permit_number, body.event, card_number=card_number,
+                                           idempotency_key=key, at=at)
+        if existing is None:  # the card carries the day it is made (SMX Art.14 签发日期)
+            today = local_date(at)
+            permit = permit_from_json(row.data)
+            valid_until = layout.rules.validity.add_to(today)
+            row.data = permit_to_json(replace(permit, issue_date=today, valid_until=valid_until))
+    elif body.event is CardEvent.REPLACEMENT:
+        job = lifecycle.request_replacement(session, actor, row.permit_number, card_number=card_number,
+                                            idempotency_key=key, at=at)
+    elif body.event is CardEvent.RENEWAL:
+        job = lifecycle.request_renewal(session, actor, row.permit_number, old_card_returned=body.old_card_returned,
+                                        card_number=card_number, idempotency_key=key, at=at)
+    else:
+        raise ApiError(422, "invalid-field", f"event: {body.event.value} is not started here (corrections go "
+                       "through the registry with evidence; endorsements through /api/endorsements)", field="event")
+    return job_out(ctx, session, job)
+
+
+def list_jobs(ctx: AppContext, session: Session, state: str | None, limit: int) -> list[JobOut]:
+    stmt = select(IssuanceJob).order_by(IssuanceJob.id.desc()).limit(limit)
+    if state == "open":
+        stmt = stmt.where(IssuanceJob.state.in_([s.value for s in RUNNABLE]))
+    elif state is not None:
+        stmt = stmt.where(IssuanceJob.state == state)
+    return [job_out(ctx, session, row) for row in session.scalars(stmt)]
+
+
+def get_job(ctx: AppContext, session: Session, job_id: int) -> JobOut:
+    return job_out(ctx, session, registry_jobs.job(session, job_id))
+
+
+def _request(session: Session, ctx: AppContext, row: IssuanceJob) -> IssueRequest:
+    permit_row = session.get(PermitRow, row.permit_id)
+    card = session.get(Card, row.card_id)
+    assert permit_row is not None and card is not None
+    permit = replace(permit_from_json(permit_row.data), card_number=card.card_number)
+    return IssueRequest(permit, ctx.layout(permit_row.layout_id), row.idempotency_key, CardEvent(row.event))
+
+
+def start_run(ctx: AppContext, session: Session, principal: Principal, job_id: int, reader: str, *,
+              retry: bool) -> JobOut:
+    """Check the job and the reader now (so the caller gets a clear 4xx), then run on a worker thread."""
+    row = registry_jobs.job(session, job_id)
+    state = JobState(row.state)
+    if retry and state not in (JobState.FAILED_RETRYABLE, JobState.WRITING, JobState.VERIFYING):
+        raise ApiError(409, "job-state", f"job_id: job {job_id} is {state.value}; only a failed-retryable or "
+                       "interrupted job is retried", field="job_id")
+    if state not in RUNNABLE:
+        raise ApiError(409, "job-state", f"job_id: job {job_id} is {state.value}; nothing to run", field="job_id")
+    info = ctx.hub.reader(reader)
+    if not info.present:
+        raise ApiError(409, "no-card", f"reader: no card in {reader!r}", field="reader")
+    request = _request(session, ctx, row)
+    keys = ctx.station_keys()  # fails now (503) rather than on the worker when the key store is missing
+    if not ctx.claim(job_id, reader):
+        raise ApiError(409, "job-running", f"job_id: job {job_id} is already running", field="job_id")
+    ctx.pool.submit(_run, ctx, principal.actor, job_id, request, reader, keys)
+    return job_out(ctx, session, row)
+
+
+def _run(ctx: AppContext, actor: Actor, job_id: int, request: IssueRequest, reader: str,
+         keys: object) -> None:
+    def progress(done: int, total: int, step: str) -> None:
+        ctx.set_progress(job_id, done=done, total=total, step=step)
+
+    try:
+        service = IssuanceService(ctx.sessions, actor, keys, clock=ctx.clock)  # type: ignore[arg-type]
+        with ctx.hub.session(reader, wait=5.0) as conn:
+            outcome = service.run(job_id, request, CardSession(conn), progress=progress)
+        ctx.set_progress(job_id, running=False, step=outcome.state.value, error=outcome.error)
+        desk = ctx.hub.desk
+        label = getattr(desk, "label_in", None)
+        if outcome.issued and label is not None:
+            label(reader, request.permit.card_number)
+    except CardError as exc:
+        log.warning("job %d on %r: %s", job_id, reader, exc)
+        ctx.set_progress(job_id, running=False, step="failed", error=f"{type(exc).__name__}: {exc}")
+    except Exception:  # a worker must never die silently: record and log
+        log.exception("job %d on %r crashed", job_id, reader)
+        ctx.set_progress(job_id, running=False, step="failed", error="internal error; see the service log")
