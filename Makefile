@@ -27,8 +27,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# One pytest run of the whole suite; tests/pcsc starts pcscd itself (root) and stops and reaps it.
-test: $(STAMP) system-deps
+# Style contract first (ruff, mypy --strict, import rules: ~20 s), then one pytest run of the whole suite;
+# tests/pcsc starts pcscd itself (root) and stops and reaps it.
+test: $(STAMP) system-deps lint
 	$(PY) -m pytest -q
 
 # The pure and in-process tiers only: no pcscd, no root, seconds.
