@@ -15,7 +15,8 @@ from cardsvc.iso7816.sw import SW
 
 # Operations a deactivated file still accepts (ISO 7816-9 ACTIVATE / TERMINATE / DELETE FILE).
 _DEACTIVATED_OPS = frozenset({0x10, 0x20, 0x40})
-_DELETE = 0x40
+_DELETE = 0x40  # EfOp.DELETE / DfOp.DELETE: DELETE FILE (self)
+_DELETE_CHILD = 0x01  # DfOp.DELETE_CHILD: DELETE FILE (child), in the parent DF's attributes
 
 
 @dataclass
@@ -78,3 +79,32 @@ def check_access(node: CardFile, op: int, state: SecurityState, secured: bool, o
     if node.security is None or not enforced(node):
         return
     check_condition(node.security.condition(op), state, secured, f"{op_name} {node.describe()}")
+
+
+def check_delete(node: CardFile, state: SecurityState, secured: bool) -> None:
+    """DELETE FILE: the parent DF's DELETE FILE (child) rule or the file's own DELETE FILE (self) rule
+    (ISO 7816-4 §7.4.3 table 16, AM byte b1 and b7 of a DF) must be met, whichever of them binds.
+
+    The parent's rule is how an issuer keeps authority over what it created (the MF's rule names the
+    issuer key, so the station can wipe an application and issue again) without every file having to
+    name that key; a file's own rule can open its deletion to another party. A file still in
+    personalization under an activated parent is governed by the parent's rule alone.
+    """
+    check_lifecycle(node, _DELETE)
+    what = f"DELETE FILE {node.describe()}"
+    rules = []
+    parent = node.parent
+    if parent is not None and parent.security is not None and enforced(parent):
+        rules.append(parent.security.condition(_DELETE_CHILD))
+    if node.security is not None and enforced(node):
+        rules.append(node.security.condition(_DELETE))
+    refusal: SwError | None = None
+    for cond in rules:
+        try:
+            check_condition(cond, state, secured, what)
+        except SwError as exc:
+            refusal = refusal or exc
+        else:
+            return
+    if refusal is not None:
+        raise refusal

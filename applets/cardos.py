@@ -27,6 +27,7 @@ MAX_CHANNELS = 4  # basic channel 0 plus 1-3, in first-interindustry CLA b2-b1
 MAX_CHAIN = 65535  # a chain assembles at most what one extended Lc could carry
 FILE_OVERHEAD = 32  # bytes of header per file counted against the card capacity
 DEFAULT_CAPACITY = 512 * 1024
+_READ_BINARY = (0xB0, 0xB1)
 
 
 class SecureMessaging(Protocol):
@@ -42,6 +43,10 @@ class SecureMessaging(Protocol):
 
     def plain_command(self, channel: ChannelState, apdu: CommandApdu) -> None:
         """A command without SM arrived while `channel.security.sm_active`: typically end the session."""
+        ...
+
+    def response_size(self, plain: int) -> int:
+        """Bytes of the protected response data field that carries `plain` bytes of plain data."""
         ...
 
 
@@ -98,6 +103,9 @@ class CardOs:
         self.sm: SecureMessaging | None = None
         self.reset_hooks: list[Callable[[], None]] = []
         self.channels: list[ChannelState | None] = []
+        # Largest Ne READ BINARY serves (None: any). Some cards' buffers take only 192 or 223 bytes and
+        # answer 6700 to more; readers step Le down (cardsvc.protocol.AdaptiveLe).
+        self.max_le: int | None = None
         register_standard(self.table)
         self.reset()
 
@@ -204,8 +212,19 @@ class CardOs:
             log.debug("refused under SM: %s", exc)
             reply = Reply(b"", exc.sw)
         if secured and self.sm is not None:
+            reply = self._fit_buffer(self.sm, apdu, reply)
             return self._deliver(channel, outer, self.sm.wrap(channel, apdu, reply))
         return self._deliver(channel, apdu, reply)
+
+    def _fit_buffer(self, sm: SecureMessaging, apdu: CommandApdu, reply: Reply) -> Reply:
+        """Under SM a read's answer grows by the SM data objects; a card with a small buffer (`max_le`)
+        refuses with 6700 (inside the protection) a read whose protected answer would not fit, so the
+        reader steps the plain Le down as it does for plain reads (plain reads: commands/binary.py)."""
+        if (self.max_le is None or apdu.ins not in _READ_BINARY or not reply.data
+                or sm.response_size(len(reply.data)) <= self.max_le):
+            return reply
+        log.debug("protected answer of %d plain bytes exceeds the %d-byte buffer", len(reply.data), self.max_le)
+        return Reply(b"", SW.WRONG_LENGTH)
 
     def _dispatch(self, channel: ChannelState, apdu: CommandApdu, secured: bool, chained: bool,
                   proprietary: bool) -> Reply:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 from applets.cardos import CardOs, CardState
 from applets.errors import PowerLoss
 from applets.fs import TransparentEf
 from applets.nvm import DEFAULT_PAGE_SIZE, Nvm
 from applets.security.module import install as install_security
-from cardsvc.iso7816.fcp import ALWAYS, EfOp, SecurityAttributes
+from cardsvc.iso7816.fcp import ALWAYS, NEVER, AccessCondition, DfOp, EfOp, LifeCycle, SecurityAttributes
 from cardsvc.iso7816.sw import SW
 from cardsvc.iso7816.tlv import encode_tlv
 from simulator.faults import FaultInjector, PowerCut, When
@@ -58,10 +59,37 @@ def ef_atr_content() -> bytes:
     return encode_tlv(0x7F66, integer(MAX_COMMAND_APDU) + integer(MAX_RESPONSE_APDU))
 
 
-def blank_state(mf_security: SecurityAttributes | None = None, capacity: int | None = None) -> CardState:
-    """A card as delivered: MF (rules from `mf_security`, none if omitted) holding a read-only EF.ATR."""
+ISSUER_KEY_REF = 1  # the key reference the card stock's MF rules name for the issuer (personalization) key
+Profile = Literal["issuer"]
+
+
+def issuer_mf_security(key_ref: int = ISSUER_KEY_REF) -> SecurityAttributes:
+    """The MF rules of the card stock a permit issuer orders: every change below the MF — create or delete
+    an application, activate, deactivate or terminate — needs the issuer key, under secure messaging;
+    the MF itself is never deleted. Design §4: writes after personalization go through SM with per-card
+    keys. The per-card issuer key is loaded into the MF (PUT KEY) at personalization."""
+    issuer = AccessCondition(key_ref=key_ref, sm=True)
+    rules = {DfOp.DELETE: NEVER, DfOp.TERMINATE: issuer, DfOp.ACTIVATE: issuer, DfOp.DEACTIVATE: issuer,
+             DfOp.CREATE_DF: issuer, DfOp.CREATE_EF: issuer, DfOp.DELETE_CHILD: issuer}
+    return SecurityAttributes({int(op): cond for op, cond in rules.items()})
+
+
+def blank_state(mf_security: SecurityAttributes | Profile | None = "issuer", capacity: int | None = None, *,
+                mf_lifecycle: LifeCycle | None = None) -> CardState:
+    """A card as delivered: the MF holding a read-only EF.ATR.
+
+    By default the MF carries `issuer_mf_security()` and is in INITIALISATION (ISO 7816-4 §7.4.10): its
+    rules bind only once personalization ACTIVATEs it, after loading the issuer key. Given other rules
+    (or None: no rules), the MF is ACTIVATED unless `mf_lifecycle` says otherwise, so they bind at once.
+    """
     state = CardState.blank() if capacity is None else CardState.blank(capacity)
-    state.mf.security = mf_security
+    if mf_security == "issuer":
+        state.mf.security = issuer_mf_security()
+        state.mf.lifecycle = LifeCycle.INITIALISATION
+    else:
+        state.mf.security = mf_security
+    if mf_lifecycle is not None:
+        state.mf.lifecycle = mf_lifecycle
     content = ef_atr_content()
     state.mf.attach(TransparentEf(EF_ATR_FID, len(content), security=SecurityAttributes({EfOp.READ: ALWAYS}),
                                   data=content))
@@ -76,11 +104,14 @@ class VirtualCard:
     """
 
     def __init__(self, state: CardState | None = None, *, atr: bytes = DEFAULT_ATR,
-                 page_size: int = DEFAULT_PAGE_SIZE, security: bool = True) -> None:
+                 page_size: int = DEFAULT_PAGE_SIZE, security: bool = True, max_le: int | None = None) -> None:
         self.nvm = Nvm(page_size)
         self.faults = FaultInjector(self.nvm)
         self.nvm.hook = self.faults
         self.os = CardOs(state if state is not None else blank_state(), self.nvm)
+        if max_le is not None and not 1 <= max_le <= 65536:
+            raise ValueError(f"max_le must be 1..65536, got {max_le}")
+        self.os.max_le = max_le  # READ BINARY with a larger Ne answers 6700 (a small I/O buffer)
         self.security = security
         if security:  # a real permit card runs its security module; tests of the bare file system opt out
             install_security(self.os)
@@ -88,9 +119,12 @@ class VirtualCard:
         self.powered = False
 
     @classmethod
-    def blank(cls, mf_security: SecurityAttributes | None = None, *, capacity: int | None = None,
-              page_size: int = DEFAULT_PAGE_SIZE, security: bool = True) -> VirtualCard:
-        return cls(blank_state(mf_security, capacity), page_size=page_size, security=security)
+    def blank(cls, mf_security: SecurityAttributes | Profile | None = "issuer", *, capacity: int | None = None,
+              page_size: int = DEFAULT_PAGE_SIZE, security: bool = True, max_le: int | None = None,
+              mf_lifecycle: LifeCycle | None = None) -> VirtualCard:
+        """A card as delivered (see `blank_state`); `max_le`: the card's READ BINARY buffer limit."""
+        return cls(blank_state(mf_security, capacity, mf_lifecycle=mf_lifecycle), page_size=page_size,
+                   security=security, max_le=max_le)
 
     @property
     def atr(self) -> bytes:

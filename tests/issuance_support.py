@@ -29,7 +29,9 @@ from cardsvc.registry import Actor, make_engine, migrate, session_factory
 from cardsvc.samples import generate_permit, photo_of_size
 from cardsvc.security import ceremony
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
-from simulator import VirtualCard
+from cardsvc.transport.errors import CardRemovedError
+from simulator import VirtualCard, When
+from simulator.transport import InProcessConnection
 
 LAYOUTS = ("zz", "smx")
 ACTOR = Actor(station_id="ZZ-JS-PRINT-01", operator="op1", role="print_station")
@@ -120,3 +122,24 @@ def card_number_on(card: VirtualCard, layout: Layout) -> str:
 class Env:
     keys: StationKeys
     registry: Registry
+
+
+class TearingConnection(InProcessConnection):
+    """Counts commands; at command `cut` (0-based) the card loses power while processing it."""
+
+    def __init__(self, card: VirtualCard, cut: int | None = None, when: When = When.MIDDLE) -> None:
+        super().__init__(card)
+        self.cut = cut
+        self.when = when
+        self.sent = 0
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        index = self.sent
+        self.sent += 1
+        if index != self.cut:
+            return super().transmit(apdu)
+        self.card.cut_power(1, self.when)
+        self.card.process(bytes(apdu))
+        self.card.faults.disarm()
+        self.card.power_off()  # a command that wrote nothing is answered into a dead card
+        raise CardRemovedError(f"card pulled during command {index}")

@@ -6,6 +6,7 @@ fixed at creation and enforced by every later write. The created file becomes th
 
 from __future__ import annotations
 
+from applets.access import check_delete
 from applets.context import Context, Handler, Reply
 from applets.errors import SwError, wrong_length, wrong_p1p2
 from applets.fs import RESERVED_FIDS, CardFile, DedicatedFile, RecordEf, TransparentEf, find_by_name
@@ -103,7 +104,7 @@ def delete_file(ctx: Context) -> Reply:
     parent = node.parent
     if parent is None:
         raise SwError(SW.CONDITIONS_OF_USE_NOT_SATISFIED, "the MF cannot be deleted")
-    ctx.require(node, EfOp.DELETE, "DELETE FILE")
+    check_delete(node, ctx.channel.security, ctx.secured)
 
     def unlink() -> None:
         del parent.children[node.fid]

@@ -62,6 +62,9 @@ def _odd_fields(data: bytes) -> dict[int, bytes]:
 
 
 def _read(ctx: Context, ef: TransparentEf, offset: int, room: int) -> tuple[bytes, int]:
+    limit = ctx.os.max_le
+    if limit is not None and ctx.ne > limit:  # a small I/O buffer: the reader must step Le down
+        raise wrong_length(f"Le {ctx.ne} exceeds the card's response buffer of {limit} bytes")
     ctx.require(ef, EfOp.READ, "READ BINARY")
     if offset > ef.size:
         raise SwError(SW.WRONG_P1_P2, f"offset {offset} is beyond the end of EF {ef.fid:04X} ({ef.size} bytes)")

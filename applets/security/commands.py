@@ -4,8 +4,9 @@ GET CHALLENGE 84, MUTUAL AUTHENTICATE 82 (ISO 7816-4 §11.5), INTERNAL AUTHENTIC
 the challenge), GENERATE ASYMMETRIC KEY PAIR 46 (ISO 7816-8 §5.1; public key out, private stays), and the
 proprietary PUT KEY (CLA 80, INS D8, GlobalPlatform-style) that loads a role key at personalization.
 
-Loading or generating keys is guarded like creating an EF in the key's DF (the DF's CREATE_EF rule, which
-binds once the DF is activated): at personalization it is open, afterwards only under the DF's rule.
+Loading keys is guarded like creating an EF in the key's DF (the DF's CREATE_EF rule, which binds once
+the DF is activated): at personalization it is open, afterwards only under the DF's rule. A chip key
+pair is generated only while its own DF is still in personalization (6985 once it is activated).
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from applets.errors import SwError, wrong_length, wrong_p1p2
 from applets.security.keys import KeyKind, KeyObject, load_key, scope_for, set_tries, store_key, tries_left
 from applets.security.mutual import CRYPTOGRAM, NONCE, card_mutual_authenticate
 from cardsvc.iso7816.errors import TlvError
-from cardsvc.iso7816.fcp import DfOp
+from cardsvc.iso7816.fcp import DfOp, LifeCycle
 from cardsvc.iso7816.sw import SW
 from cardsvc.iso7816.tlv import encode_tlv, tlv_map
 
 CHIP_AUTH_CONTEXT = b"cardsvc chip authentication v1\x00"  # same constant as the host's chip.py
 CHALLENGE_KEY = "challenge"
+_PERSONALISING = (LifeCycle.CREATION, LifeCycle.INITIALISATION)
 SESSION_KEY = "sm"
 
 
@@ -90,6 +92,12 @@ def generate_key_pair(ctx: Context) -> Reply:
     if apdu.p1 != 0x80:
         raise wrong_p1p2("GENERATE ASYMMETRIC KEY PAIR: P1 80 (generate, return the public key)")
     scope, ref = scope_for(ctx, apdu.p2)
+    if scope.lifecycle not in _PERSONALISING:
+        # The chip key is the card's identity (chip authentication): made once, while its application
+        # is personalized; a key pair made later, whatever the caller's keys, would let a terminal that
+        # knows a role key replace the identity of an issued card.
+        raise SwError(SW.CONDITIONS_OF_USE_NOT_SATISFIED,
+                      f"GENERATE ASYMMETRIC KEY PAIR: DF {scope.fid:04X} is past personalization")
     ctx.require(scope, DfOp.CREATE_EF, "GENERATE ASYMMETRIC KEY PAIR in")
     private = ec.generate_private_key(ec.SECP256R1())
     scalar = private.private_numbers().private_value.to_bytes(32, "big")

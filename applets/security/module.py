@@ -14,7 +14,7 @@ from applets.cardos import CardOs
 from applets.context import ChannelState, Reply
 from applets.errors import SwError
 from applets.security.commands import HANDLERS, PROPRIETARY_HANDLERS, SESSION_KEY
-from applets.security.sm import CardSmSession
+from applets.security.sm import CardSmSession, protected_response_size
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.sw import SW
 
@@ -52,6 +52,9 @@ class SecureMessagingHook:
             log.error("SM wrap without a session for INS %02X", apdu.ins)
             return Reply(b"", SW.SM_DATA_OBJECTS_INCORRECT)
         return Reply(session.wrap_response(reply.data, reply.sw), reply.sw)
+
+    def response_size(self, plain: int) -> int:
+        return protected_response_size(plain)
 
     def plain_command(self, channel: ChannelState, apdu: CommandApdu) -> None:
         if apdu.ins != INS_GET_RESPONSE:  # GET RESPONSE fetches the rest of a protected answer

@@ -60,6 +60,13 @@ def _do(tag: int, value: bytes) -> bytes:
     return bytes((tag,)) + length + value
 
 
+def protected_response_size(plain: int) -> int:
+    """Length of the protected response data field for `plain` bytes: DO 87 (indicator + padded
+    cryptogram, present when there is data), DO 99 (status) and DO 8E (MAC)."""
+    do87 = len(_do(0x87, bytes(1 + (plain // BLOCK + 1) * BLOCK))) if plain else 0
+    return do87 + 4 + 2 + MAC_LEN
+
+
 class CardSmSession:
     """Session keys and send sequence counter of one SM session on one logical channel."""
 

@@ -21,21 +21,19 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from cardsvc.iso7816.apdu import CommandApdu
-from cardsvc.iso7816.errors import ApduError, CardError
-from cardsvc.iso7816.sw import SW
+from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.endorse_records import sign_for_card
 from cardsvc.issuance.keys import IssuerKeys, key_ref
-from cardsvc.issuance.plan import PERMIT_DF, key_role
 from cardsvc.layout.codec import encode_endorsement
 from cardsvc.layout.schema import Content, Layout
 from cardsvc.permit.model import Authority, Endorsement
-from cardsvc.protocol import build_pipeline
 from cardsvc.registry import endorsements as registry_endorsements
 from cardsvc.registry.audit import Actor
 from cardsvc.registry.models import Endorsement as EndorsementRow
-from cardsvc.security.auth import authenticate
-from cardsvc.security.sm import SecureMessagingProcessor
+from cardsvc.security.auth import secure_session
+from cardsvc.security.kdf import key_store_role
 from cardsvc.session import CardSession
+from cardsvc.verification.reader import PERMIT_DF
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -136,18 +134,15 @@ class EndorsementService:
         written: list[int] = []
         if pending:
             ref = key_ref(layout, "endorsement")
-            role_key = self.keys.card_key(key_role("endorsement"), card_number)
-            sm = SecureMessagingProcessor(
-                build_pipeline(card.connection, extended=card.extended, log_traffic=False),
-                authenticate(card.connection.transmit, role_key, ref))
-            commands += 2
-            for row_id, seq, record in pending:
-                response = sm.send(CommandApdu(0x00, INS_APPEND_RECORD, 0x00, sfi << 3, record))
-                commands += 1
-                if response.sw != SW.OK:
-                    raise ApduError.from_sw(response.sw, response.data, f"APPEND RECORD {ef_name} record {seq}")
-                with self.factory.begin() as s:
-                    registry_endorsements.mark_written(s, self.actor, row_id, at=self.clock())
-                written.append(seq)
-                log.info("card %s: endorsement record %d written", card_number, seq)
+            role_key = self.keys.card_key(key_store_role("endorsement"), card_number)
+            with secure_session(card, role_key, ref):
+                commands += 2
+                for row_id, seq, record in pending:
+                    card.send(CommandApdu(0x00, INS_APPEND_RECORD, 0x00, sfi << 3, record),
+                              context=f"APPEND RECORD {ef_name} record {seq}")
+                    commands += 1
+                    with self.factory.begin() as s:
+                        registry_endorsements.mark_written(s, self.actor, row_id, at=self.clock())
+                    written.append(seq)
+                    log.info("card %s: endorsement record %d written", card_number, seq)
         return SyncResult(card_number, len(on_card), tuple(written), result.confirmed, commands)

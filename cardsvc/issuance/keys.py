@@ -14,9 +14,9 @@ from typing import Protocol
 
 from cryptography import x509
 
-from cardsvc.issuance.plan import key_role
 from cardsvc.layout.schema import Layout
 from cardsvc.security import ceremony
+from cardsvc.security.kdf import key_store_role
 from cardsvc.security.keystore import KeyStore
 from cardsvc.security.pki import SignerRole, TrustStore
 from cardsvc.security.sod import HashAlgorithm
@@ -75,7 +75,7 @@ class StationKeys:
 
 def card_keys(keys: IssuerKeys, layout: Layout, card_number: str) -> dict[str, bytes]:
     """Every layout key (by layout key name) diversified for `card_number`."""
-    return {name: keys.card_key(key_role(decl.role), card_number) for name, decl in layout.keys.items()}
+    return {name: keys.card_key(key_store_role(decl.role), card_number) for name, decl in layout.keys.items()}
 
 
 def key_ref(layout: Layout, role: str) -> int:

@@ -1,17 +1,23 @@
 """Card image + per-card keys → the ordered list of commands that personalizes a blank card.
 
-Write order (what makes a torn card harmless, design §7):
+The blank card (card stock) comes with an MF in INITIALISATION whose rules name the issuer key: CREATE,
+DELETE (child), ACTIVATE, DEACTIVATE, TERMINATE below the MF need that key under secure messaging once
+the MF is ACTIVATED (simulator.card.issuer_mf_security; ISO 7816-4 §7.4.10: rules bind from the
+operational state on). Write order (what makes a torn card harmless, design §7):
 
 1. EF.DIR in the MF, created in INITIALISATION, records appended, then ACTIVATE FILE.
-2. Each department ADF, then the permit ADF last: CREATE FILE of the ADF in INITIALISATION (ISO 7816-4
-   §7.4.10: access rules do not bind yet, so its EFs are written without secure messaging), CREATE FILE +
-   one extended-length UPDATE BINARY of each EF (whole file, no SELECT: a created EF is the current EF),
-   records appended, the ADF's keys loaded.
-3. Permit ADF only: the chip generates its key pair (ISO/IEC 7816-8 GENERATE ASYMMETRIC KEY PAIR), the
-   host writes EF.CHIPKEY, signs EF.SOD over the final bytes and writes it last (by SFI).
-4. SELECT MF, ACTIVATE FILE of each ADF — the permit ADF last. That ACTIVATE is the commit point: before
-   it the permit ADF is in INITIALISATION (a counter reader refuses it, and a retry deletes it), after it
-   every rule of the layout binds.
+2. Each department ADF, then the permit ADF last: CREATE FILE of the ADF in INITIALISATION (access rules
+   do not bind yet, so its EFs are written without secure messaging), CREATE FILE + one extended-length
+   UPDATE BINARY of each EF (whole file, no SELECT: a created EF is the current EF), records appended,
+   the ADF's keys loaded.
+3. Permit ADF only: the chip generates its key pair inside the permit ADF (ISO/IEC 7816-8 GENERATE
+   ASYMMETRIC KEY PAIR; the card refuses it once the ADF is activated), the host writes EF.CHIPKEY, signs
+   EF.SOD over the final bytes and writes it last (by SFI).
+4. SELECT MF, ACTIVATE FILE of each department ADF; PUT KEY of the per-card issuer key into the MF and
+   ACTIVATE FILE of the MF (from here on nothing can be created in or deleted from the MF, nor EF.DIR
+   changed, without that key under SM); last ACTIVATE FILE of the permit ADF. That ACTIVATE is the commit
+   point: before it the permit ADF is in INITIALISATION (a counter reader refuses it, and a retry deletes
+   it, under SM with the issuer key when the MF is already active), after it every rule of the layout binds.
 
 EF.ATR (2F01) belongs to the card manufacturer (ISO 7816-4 §12.2.2): it is on the blank card already and
 is neither written nor compared. The MF itself is never created.
@@ -20,26 +26,26 @@ is neither written nor compared. The MF itself is never created.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from cardsvc.iso7816.apdu import CommandApdu
-from cardsvc.iso7816.fcp import Fcp, FileStructure, LifeCycle, SecurityAttributes
+from cardsvc.iso7816.fcp import Fcp, LifeCycle, SecurityAttributes
 from cardsvc.iso7816.tlv import encode_tlv, tlv_map
 from cardsvc.layout.image import CardFile, CardImage
-from cardsvc.layout.schema import Content, Layout
+from cardsvc.layout.schema import Layout
+from cardsvc.security.chip import CHIP_KEY_REF as CHIP_KEY_REF  # re-exported: the plan's chip key reference
 from cardsvc.security.chip import generate_key_pair_command
+from cardsvc.security.kdf import key_store_role
+
+# The layout names the pipeline relies on, defined once with the counter reader (re-exported here).
+from cardsvc.verification.reader import CHIPKEY_EF as CHIPKEY_EF
+from cardsvc.verification.reader import PERMIT_DF as PERMIT_DF
+from cardsvc.verification.reader import SOD_EF as SOD_EF
+from cardsvc.verification.verifier import required_files
 
 MF_FID = 0x3F00
 EF_ATR_FID = 0x2F01  # card capabilities, written by the card manufacturer
-PERMIT_DF = "permit"
-CHIPKEY_EF = "chipkey"
-SOD_EF = "sod"
-# Key reference of the chip's own key pair (GENERATE ASYMMETRIC KEY PAIR P2 and INTERNAL AUTHENTICATE
-# P2, as cardsvc.security.chip builds them: b8 = 0, a card-global key). Layout keys use 1-8; 14, the last
-# compact-SC key number, never clashes with a layout key.
-CHIP_KEY_REF = 14
 
 INS_SELECT = 0xA4
 INS_CREATE_FILE = 0xE0
@@ -54,26 +60,13 @@ TAG_RETRIES = 0x82
 TAG_KEY = 0x83
 CIPHER_AES = 0x01
 
-_ROLE_PART = re.compile(r"[^a-z0-9]+")
-
-
 class PlanError(ValueError):
     """The card image cannot be personalized as given (names the file and the reason)."""
 
 
-def key_role(layout_role: str) -> str:
-    """The key-store role (cardsvc.security.kdf) of a layout key role.
-
-    "issuer" / "endorsement" / "counter" stay; "department:civil_affairs" → "dept-civil-affairs".
-    """
-    if layout_role.startswith("department:"):
-        return "dept-" + _ROLE_PART.sub("-", layout_role.removeprefix("department:")).strip("-")
-    return layout_role
-
-
 def layout_key_roles(layout: Layout) -> list[str]:
     """Every key-store role the layout needs master keys for (the `keys init` ceremony makes them)."""
-    return sorted({key_role(k.role) for k in layout.keys.values()})
+    return sorted({key_store_role(k.role) for k in layout.keys.values()})
 
 
 class Op(enum.StrEnum):
@@ -132,7 +125,8 @@ class Plan:
     @property
     def minimum_apdus(self) -> int:
         """The least a writer can send for this image: one CREATE per file, one command per non-empty
-        content or record, one per key, the chip key generation, one ACTIVATE per ADF and for EF.DIR.
+        content or record, one per key (the MF's issuer key too), the chip key generation, one ACTIVATE
+        per ADF, for EF.DIR and for the MF.
         (SELECT MF between ADFs is the only extra the plan spends; the ratio against this is reported.)"""
         return sum(1 for s in self.steps if s.op is not Op.SELECT_MF)
 
@@ -178,13 +172,14 @@ def delete_command(fid: int) -> CommandApdu:
     return CommandApdu(0x00, INS_DELETE_FILE, 0x00, 0x00, fid.to_bytes(2, "big"))
 
 
-def put_key_command(key: KeyLoad) -> CommandApdu:
-    """Load one symmetric role key into the current application (applets/security PUT KEY):
-    CLA 80 INS D8, P1 01 (symmetric), P2 80 | key reference (DF-specific), data 81 cipher (01 AES),
-    82 retry limit, 83 key value. The card accepts it only while the DF's CREATE_EF rule is not binding."""
+def put_key_command(key: KeyLoad, *, df_specific: bool = True) -> CommandApdu:
+    """Load one symmetric role key (applets/security PUT KEY): CLA 80 INS D8, P1 01 (symmetric), P2 80 |
+    key reference into the current application, or the bare reference (b8 = 0) into the MF; data 81
+    cipher (01 AES), 82 retry limit, 83 key value. The card accepts it only while the DF's CREATE_EF
+    rule is not binding."""
     data = (encode_tlv(TAG_CIPHER, bytes((CIPHER_AES,))) + encode_tlv(TAG_RETRIES, bytes((key.retries,)))
             + encode_tlv(TAG_KEY, key.value))
-    return CommandApdu(CLA_PROPRIETARY, INS_PUT_KEY, 0x01, 0x80 | key.ref, data)
+    return CommandApdu(CLA_PROPRIETARY, INS_PUT_KEY, 0x01, (0x80 if df_specific else 0x00) | key.ref, data)
 
 
 # ---------------------------------------------------------------- plan
@@ -212,7 +207,7 @@ def keys_for_df(layout: Layout, image: CardImage, df: CardFile, values: Mapping[
     """The layout keys that any rule of `df` or of its EFs names, in key-reference order."""
     refs = _key_refs(df.fcp.security)
     for f in image:
-        if f.parent_path == df.path:
+        if f.parent_path == df.path and not f.is_df:
             refs |= _key_refs(f.fcp.security)
     out = []
     for name, decl in sorted(layout.keys.items(), key=lambda kv: kv[1].ref):
@@ -224,17 +219,11 @@ def keys_for_df(layout: Layout, image: CardImage, df: CardFile, values: Mapping[
 
 
 def signed_ef_names(layout: Layout, image: CardImage) -> tuple[str, ...]:
-    """EFs covered by EF.SOD: the transparent EFs of the permit ADF that carry permit data, plus
-    EF.CHIPKEY. EF.ENDORSE is left out (records are appended later, each signed on its own)."""
-    permit = image.file(PERMIT_DF)
-    names = []
-    for f in image:
-        if f.parent_path != permit.path or f.name == SOD_EF or f.fcp.structure is not FileStructure.TRANSPARENT:
-            continue
-        ef = layout.ef(f.name)
-        if ef.content is Content.PERMIT or f.name == CHIPKEY_EF:
-            names.append(f.name)
-    return tuple(names)
+    """EFs covered by EF.SOD, in image order: the ones a counter requires EF.SOD to cover (the transparent
+    EFs of the permit ADF that carry permit data, plus EF.CHIPKEY; EF.ENDORSE is left out: records are
+    appended later, each signed on its own)."""
+    required = required_files(layout)
+    return tuple(f.name for f in image if f.name in required)
 
 
 def build_plan(image: CardImage, layout: Layout, key_values: Mapping[str, bytes]) -> Plan:
@@ -284,10 +273,23 @@ def build_plan(image: CardImage, layout: Layout, key_values: Mapping[str, bytes]
                               unit=df.name))
             steps.append(Step(Op.WRITE_CHIP_KEY, CHIPKEY_EF, unit=df.name))
             steps.append(Step(Op.WRITE_SOD, SOD_EF, unit=df.name))
-    # 4. Activation, permit ADF last: the commit point.
+    # 4. Activation: departments; the MF with its issuer key (ACTIVATE without data: the MF is current);
+    #    the permit ADF last, the commit point.
+    mf = mf_of(image)
+    mf_keys = keys_for_df(layout, image, mf, key_values)
+    keys.extend(mf_keys)
     steps.append(Step(Op.SELECT_MF, "mf", select_mf_command()))
-    steps.extend(Step(Op.ACTIVATE, df.name, activate_command(df.fid), unit=df.name) for df in dfs)
+    steps.extend(Step(Op.ACTIVATE, df.name, activate_command(df.fid), unit=df.name) for df in dfs[:-1])
+    steps.extend(Step(Op.PUT_KEY, k.name, put_key_command(k, df_specific=False), secret=True, unit=mf.name)
+                 for k in mf_keys)
+    steps.append(Step(Op.ACTIVATE, mf.name, activate_command(), unit=mf.name))
+    steps.append(Step(Op.ACTIVATE, dfs[-1].name, activate_command(dfs[-1].fid), unit=dfs[-1].name))
     return Plan(image, tuple(steps), signed_ef_names(layout, image), card_number_of(image, layout), tuple(keys))
+
+
+def mf_of(image: CardImage) -> CardFile:
+    """The image's MF (path 3F00)."""
+    return image.by_path((MF_FID,))
 
 
 def sfi_of(image: CardImage, name: str) -> int:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.cmac import CMAC
@@ -31,7 +32,8 @@ from cardsvc.iso7816.errors import ApduError
 from cardsvc.iso7816.sw import SW
 from cardsvc.security.errors import CardCryptogramError, TerminalKeyRejected
 from cardsvc.security.kdf import KeyPair, SymmetricCipher, authentication_keys, session_keys
-from cardsvc.security.sm import MAC_LENGTH, SmSession
+from cardsvc.security.sm import MAC_LENGTH, SecureMessagingProcessor, SmSession
+from cardsvc.session import CardSession
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +125,25 @@ def authenticate(send: Callable[[bytes], tuple[bytes, int]], role_key: bytes, ke
     run = MutualAuthentication(role_key, key_ref, cipher)
     data, sw = send(run.command(rnd_icc).encode())
     return run.finish(data, sw)
+
+
+@contextmanager
+def secure_session(session: CardSession, role_key: bytes, key_ref: int,
+                   cipher: SymmetricCipher = SymmetricCipher.AES) -> Iterator[SmSession]:
+    """GET CHALLENGE + MUTUAL AUTHENTICATE through `session`; inside the block every command sent through
+    the session goes under secure messaging. The SM layer sits below the session's Le adaptation
+    (`CardSession.add_layer`), so a read the card refuses with 6700 is wrapped again with a smaller Le.
+    P2 = 80 | key_ref: a key of the current application (the MF's while the MF is current).
+
+    Raises what the authentication raises (`TerminalKeyRejected`, `CardCryptogramError`, `ApduError`)
+    before the block runs. The card ends the session on any plain command, on selecting another
+    application, and on an SM error; leaving the block removes the layer."""
+    challenge = session.get_challenge(NONCE_LENGTH)
+    run = MutualAuthentication(role_key, key_ref, cipher)
+    response = session.pipeline.send(run.command(challenge))
+    sm = run.finish(response.data, response.sw)
+    session.add_layer(lambda inner: SecureMessagingProcessor(inner, sm, extended=session.extended))
+    try:
+        yield sm
+    finally:
+        session.remove_layer()

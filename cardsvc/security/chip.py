@@ -24,6 +24,9 @@ from cardsvc.iso7816.tlv import parse_single, tlv_map
 from cardsvc.security.errors import ChipAuthenticationFailed, ChipKeyFormatError
 
 CHIP_AUTH_CONTEXT = b"cardsvc chip authentication v1\x00"
+# Key reference of the chip key pair in the permit application (P2 = 80 | ref of GENERATE ASYMMETRIC KEY
+# PAIR and INTERNAL AUTHENTICATE). Layout keys use 1-8; 14, the last compact-SC key number, never clashes.
+CHIP_KEY_REF = 14
 CHALLENGE_LENGTH = 16
 SIGNATURE_LENGTH = 64  # r || s, 32 bytes each for P-256
 INS_GENERATE_KEY_PAIR = 0x46  # ISO/IEC 7816-8 §5.1 GENERATE ASYMMETRIC KEY PAIR

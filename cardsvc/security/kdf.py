@@ -65,6 +65,15 @@ class KeyRole(enum.StrEnum):
 
 
 _ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+_ROLE_PART = re.compile(r"[^a-z0-9]+")
+
+
+def key_store_role(layout_role: str) -> str:
+    """The key role of a layout key's role: "issuer" / "endorsement" / "counter" stay;
+    "department:civil_affairs" → "dept-civil-affairs" (the station and the counter derive with it)."""
+    if layout_role.startswith("department:"):
+        return "dept-" + _ROLE_PART.sub("-", layout_role.removeprefix("department:")).strip("-")
+    return layout_role
 _CARD_NUMBER_RE = re.compile(r"^[0-9A-Z]{1,32}$")
 
 

@@ -220,13 +220,20 @@ class _Inner(Protocol):
 class SecureMessagingProcessor:
     """A pipeline layer (cardsvc.protocol.Processor): protects every command sent through it.
 
-    Put it on top of the stack from `cardsvc.protocol.build_pipeline`, so GET RESPONSE assembles the
-    whole protected answer below it and chaining splits the protected command."""
+    Insert it with `CardSession.add_layer` (below Le adaptation, above GET RESPONSE and chaining): GET
+    RESPONSE assembles the whole protected answer below it, chaining splits the protected command, and a
+    READ BINARY the card refuses with 6700 inside the protected answer is sent again, newly wrapped, with a
+    smaller Le. `extended`: the link carries extended length, so every protected command asks for the
+    whole protected answer at once (outer Le '0000'; the outer Le is not MACed)."""
 
-    def __init__(self, inner: _Inner, session: SmSession) -> None:
+    def __init__(self, inner: _Inner, session: SmSession, *, extended: bool = False) -> None:
         self.inner = inner
         self.session = session
+        self.extended = extended
 
     def send(self, command: CommandApdu) -> ResponseApdu:
-        response = self.inner.send(self.session.wrap(command))
+        wrapped = self.session.wrap(command)
+        if self.extended:
+            wrapped = wrapped.with_le(65536)
+        response = self.inner.send(wrapped)
         return self.session.unwrap(response.encode())

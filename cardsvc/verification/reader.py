@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -32,11 +33,10 @@ from cardsvc.iso7816.fcp import Fcp, LifeCycle
 from cardsvc.iso7816.sw import SW
 from cardsvc.layout.codec import fields_codec
 from cardsvc.layout.schema import Content, EfDecl, Layout
-from cardsvc.security.auth import MutualAuthentication
-from cardsvc.security.chip import CHALLENGE_LENGTH, internal_authenticate_command, new_challenge
+from cardsvc.security.auth import secure_session
+from cardsvc.security.chip import CHALLENGE_LENGTH, CHIP_KEY_REF, internal_authenticate_command, new_challenge
 from cardsvc.security.errors import CardCryptogramError, SecurityError, TerminalKeyRejected
-from cardsvc.security.kdf import SymmetricCipher
-from cardsvc.security.sm import SmSession
+from cardsvc.security.kdf import SymmetricCipher, key_store_role
 from cardsvc.session import CardSession
 from cardsvc.transport.base import Connection
 from cardsvc.verification.counting import CountingConnection
@@ -45,11 +45,11 @@ from cardsvc.verification.verdict import ReadStats
 
 log = logging.getLogger(__name__)
 
+# Layout names the pipeline relies on (issuance writes them, the counter reads them).
 PERMIT_DF = "permit"
 SOD_EF = "sod"
 CHIPKEY_EF = "chipkey"
 CARD_EF = "card"
-CHIP_KEY_REF = 14  # cardsvc.issuance.plan.CHIP_KEY_REF: the card-global chip key pair
 CHIPKEY_SIZE = 91  # DER SubjectPublicKeyInfo of a P-256 key (RFC 5480), the profile's chip key
 MIN_LOOKAHEAD = 16
 DEFAULT_BUDGET = 0.03  # padding a reader may read, as a share of the bytes read exactly (design §6: ≤ 5%)
@@ -91,13 +91,6 @@ class CardRead:
 
     def problem(self, step: str) -> ReadProblem | None:
         return next((p for p in self.problems if p.step == step), None)
-
-
-def key_store_role(layout_role: str) -> str:
-    """Layout key role → key-store role ("counter" stays; "department:civil_affairs" → "dept-civil-affairs")."""
-    if layout_role.startswith("department:"):
-        return "dept-" + layout_role.removeprefix("department:").replace("_", "-")
-    return layout_role
 
 
 def read_key_name(ef: EfDecl) -> str | None:
@@ -143,6 +136,7 @@ class PermitReader:
         self._exact = 0  # bytes of one-object files and records: read with no padding at all
         self._read = 0  # file bytes the card returned
         self._overread = 0
+        self.link_error: CardError | None = None  # why the read stopped early, for callers that retry
 
     # -- the whole read ----------------------------------------------------------------------------
     def read(self) -> CardRead:
@@ -155,11 +149,12 @@ class PermitReader:
                 # One-object files and records first: exact reads, and they size the padding budget.
                 free.sort(key=lambda ef: (not (ef.structure.is_record or _single_object(ef)), ef.sfi))
                 for ef in free:
-                    self._read_ef(ef, None)
+                    self._read_ef(ef)
                 signature = self._chip_auth()
                 for ef in protected:
                     self._read_protected(ef)
         except CardError as exc:  # the link itself failed (card pulled, reader gone)
+            self.link_error = exc
             self._problem("card", ProblemKind.UNREADABLE, _describe(exc))
         elapsed = time.perf_counter() - start
         stored = sum(len(c) for c in self._files.values()) + sum(
@@ -200,16 +195,17 @@ class PermitReader:
         slack = int(self.budget * self._exact) - self._overread
         return max(MIN_LOOKAHEAD, slack // max(1, remaining))
 
-    def _read_ef(self, ef: EfDecl, sm: SmSession | None) -> None:
+    def _read_ef(self, ef: EfDecl, *, protected: bool = False) -> None:
+        """Read one EF; `protected`: under the SM layer `_read_protected` put into the session."""
         try:
             if ef.structure.is_record:
-                if sm is not None:
+                if protected:
                     raise ValueError(f"EF {ef.name}: protected record files are not supported")
                 records = self._read_records(ef)
                 self._records[ef.name] = records
                 self._exact += sum(len(r) for r in records)
                 return
-            extent = self._read_transparent(ef, sm)
+            extent = self._read_transparent(ef)
         except TlvError as exc:
             self._problem(ef.name, ProblemKind.MALFORMED, _describe(exc))
             return
@@ -221,7 +217,7 @@ class PermitReader:
             self._exact += len(extent.content)
         self._overread += extent.overread
 
-    def _read_transparent(self, ef: EfDecl, sm: SmSession | None) -> Extent:
+    def _read_transparent(self, ef: EfDecl) -> Extent:
         single = _single_object(ef)
         lookahead = self._lookahead(ef)
         first_call = [True]
@@ -229,40 +225,14 @@ class PermitReader:
         def read(offset: int, length: int) -> bytes:
             sfi = ef.sfi if first_call[0] else None  # later reads address the now-current EF
             first_call[0] = False
-            data = self._binary(offset, length, sfi, sm)
+            # Under SM the session's pipeline holds the SM layer below AdaptiveLe: Le adaptation (6700)
+            # and 61xx work for protected reads exactly as for plain ones.
+            data = self.session.read_binary(offset=offset, length=length, sfi=sfi)
             self._read += len(data)
             return data
 
         first = CHIPKEY_SIZE if ef.name == CHIPKEY_EF else None  # one command instead of header + rest
         return read_extent(read, ef.capacity, single=single, lookahead=lookahead, first=first)
-
-    def _binary(self, offset: int, length: int, sfi: int | None, sm: SmSession | None) -> bytes:
-        if sm is None:
-            return self.session.read_binary(offset=offset, length=length, sfi=sfi)
-        parts: list[bytes] = []
-        while length > 0:
-            want = min(length, self.session.max_le)
-            if sfi is not None and offset <= 0xFF:
-                command = CommandApdu(0x00, 0xB0, 0x80 | sfi, offset, le=want)
-            elif offset <= 0x7FFF:
-                command = CommandApdu(0x00, 0xB0, offset >> 8, offset & 0xFF, le=want)
-            else:
-                raise ValueError(f"offset {offset}: protected reads beyond 32767 are not supported")
-            wrapped = sm.wrap(command)
-            if self.session.extended:  # the outer Le is not MACed: take the whole protected answer at once
-                wrapped = wrapped.with_le(65536)
-            raw = self.session.pipeline.send(wrapped)
-            response = sm.unwrap(raw.data + raw.sw.to_bytes(2, "big"))
-            if response.sw not in (SW.OK, SW.END_OF_FILE_REACHED):
-                raise ApduError.from_sw(response.sw, response.data, f"READ BINARY (SM) offset {offset}")
-            data = response.data[:want]
-            parts.append(data)
-            sfi = None
-            offset += len(data)
-            length -= len(data)
-            if response.sw == SW.END_OF_FILE_REACHED or len(data) < want:
-                break
-        return b"".join(parts)
 
     def _read_records(self, ef: EfDecl) -> tuple[bytes, ...]:
         records: list[bytes] = []
@@ -305,19 +275,17 @@ class PermitReader:
         except (CardError, ValueError, KeyError) as exc:  # the key store cannot give this card's key
             self._problem(ef.name, ProblemKind.NO_KEY, _describe(exc))
             return
-        try:
-            rnd_icc = self.session.get_challenge(16)
-            run = MutualAuthentication(role_key, decl.ref, self.cipher)
-            response = self.session.pipeline.send(run.command(rnd_icc))
-            sm = run.finish(response.data, response.sw)
-        except (ApduError, MalformedResponseError, SecurityError, ValueError) as exc:
-            kind = (ProblemKind.TERMINAL_REJECTED if isinstance(exc, TerminalKeyRejected) else
-                    ProblemKind.CARD_CRYPTOGRAM if isinstance(exc, CardCryptogramError) else
-                    ProblemKind.UNREADABLE)
-            self._problem("terminal_auth", kind, _describe(exc))
-            self._problem(ef.name, ProblemKind.UNREADABLE, "terminal authentication failed")
-            return
-        self._read_ef(ef, sm)
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(secure_session(self.session, role_key, decl.ref, self.cipher))
+            except (ApduError, MalformedResponseError, SecurityError, ValueError) as exc:
+                kind = (ProblemKind.TERMINAL_REJECTED if isinstance(exc, TerminalKeyRejected) else
+                        ProblemKind.CARD_CRYPTOGRAM if isinstance(exc, CardCryptogramError) else
+                        ProblemKind.UNREADABLE)
+                self._problem("terminal_auth", kind, _describe(exc))
+                self._problem(ef.name, ProblemKind.UNREADABLE, "terminal authentication failed")
+                return
+            self._read_ef(ef, protected=True)  # under SM: the session's pipeline holds the SM layer
 
     def _card_number(self) -> str | None:
         content = self._files.get(CARD_EF)

@@ -21,6 +21,7 @@ import logging
 
 from cardsvc.layout.schema import Content, Layout, Structure
 from cardsvc.permit.model import Endorsement
+from cardsvc.security.chip import CHIP_KEY_REF
 from cardsvc.security.kdf import SymmetricCipher
 from cardsvc.security.pki import TrustStore
 from cardsvc.session import CardSession
@@ -29,7 +30,6 @@ from cardsvc.verification import assess, audit
 from cardsvc.verification.checks import chip_auth, passive_auth
 from cardsvc.verification.endorsements import check_endorsements
 from cardsvc.verification.reader import (
-    CHIP_KEY_REF,
     CHIPKEY_EF,
     DEFAULT_BUDGET,
     PERMIT_DF,

@@ -27,7 +27,7 @@ def tx(card: VirtualCard, raw: bytes | str) -> tuple[bytes, int]:
 
 
 def fresh_card(size: int = BIG, rule: SA | None = None) -> VirtualCard:
-    card = VirtualCard.blank()
+    card = VirtualCard.blank(None)  # a plain, ACTIVATED MF: the EF's rules bind at once
     card.power_on()
     fcp = Fcp(0x0E01, FileStructure.TRANSPARENT, size=size, sfi=1,
               security=rule or SA({EfOp.READ: ALWAYS, EfOp.UPDATE: ALWAYS}))

@@ -10,7 +10,9 @@ from cardsvc.iso7816.tlv import tlv_map
 from simulator import VirtualCard
 
 AID = bytes.fromhex("D1560000010001")
-OPEN_DF = SA({DfOp.CREATE_EF: ALWAYS, DfOp.CREATE_DF: ALWAYS, DfOp.DELETE_CHILD: ALWAYS, DfOp.DELETE: ALWAYS,
+# No DELETE_CHILD rule (never): deleting an EF of this DF is decided by the EF's own DELETE rule alone
+# (applets.access.check_delete: the parent's DELETE FILE (child) or the file's own DELETE FILE (self)).
+OPEN_DF = SA({DfOp.CREATE_EF: ALWAYS, DfOp.CREATE_DF: ALWAYS, DfOp.DELETE: ALWAYS,
               DfOp.ACTIVATE: ALWAYS, DfOp.DEACTIVATE: ALWAYS, DfOp.TERMINATE: ALWAYS})
 READ_ONLY = SA({EfOp.READ: ALWAYS, EfOp.DELETE: ALWAYS})
 OPEN_EF = SA({op: ALWAYS for op in EfOp})
@@ -41,7 +43,7 @@ def create(card: VirtualCard, fcp: Fcp) -> int:
 def card() -> VirtualCard:
     """MF → ADF (AID) → EFs: transparent 0101 (SFI 1, read-only, LCS initialisation so it can be
     personalised), 0102 (SFI 2, key 3 protected), 0103 open, records 0201 fixed / 0202 variable / 0203 cyclic."""
-    c = VirtualCard.blank()
+    c = VirtualCard.blank(None)  # a plain, ACTIVATED MF: the rules under it bind at once
     c.power_on()
     assert create(c, Fcp(0xA000, FileStructure.DF, df_name=AID, security=OPEN_DF)) == 0x9000
     files = [
@@ -144,7 +146,7 @@ def test_access_conditions(card: VirtualCard) -> None:
 
 
 def test_sm_only_condition_refused_without_sm() -> None:
-    c = VirtualCard.blank(security=False)  # access mechanism alone; SM itself: test_security_card
+    c = VirtualCard.blank(None, security=False)  # access mechanism alone; SM itself: test_security_card
     c.power_on()
     rule = SA({EfOp.READ: AccessCondition(sm=True), EfOp.UPDATE: NEVER})
     assert create(c, Fcp(0x0E01, FileStructure.TRANSPARENT, size=4, security=rule)) == 0x9000
@@ -276,8 +278,9 @@ def test_reset_clears_volatile_state(card: VirtualCard) -> None:
 
 
 def test_personalise_then_activate_the_application() -> None:
-    """The issuance flow: ADF in initialisation, EFs written freely, one ACTIVATE FILE locks them all."""
-    c = VirtualCard.blank()
+    """The issuance flow: ADF in initialisation, EFs written freely, one ACTIVATE FILE locks them all
+    (under a plain, ACTIVATED MF; the issuer-profile MF of a permit card: tests/sim/test_card_lockdown.py)."""
+    c = VirtualCard.blank(None)
     c.power_on()
     aid = bytes.fromhex("D156000001FFFF")
     adf_rules = SA({DfOp.CREATE_EF: AccessCondition(key_ref=1), DfOp.ACTIVATE: AccessCondition(key_ref=1)})

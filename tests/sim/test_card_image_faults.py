@@ -32,7 +32,7 @@ def create(card: VirtualCard, fcp: Fcp) -> None:
 
 
 def personalised() -> VirtualCard:
-    card = VirtualCard.blank()
+    card = VirtualCard.blank(None)  # a plain, ACTIVATED MF: the ADF's own rules bind at once
     card.power_on()
     create(card, Fcp(0xA100, FileStructure.DF, df_name=AID,
                      security=SA({DfOp.CREATE_EF: ALWAYS, DfOp.ACTIVATE: AccessCondition(key_ref=1)})))

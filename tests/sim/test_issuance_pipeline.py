@@ -9,24 +9,28 @@ from dataclasses import replace
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from applets.fs import DedicatedFile, TransparentEf
 from cardsvc.iso7816.fcp import LifeCycle
 from cardsvc.issuance.endorse import EndorsementService
-from cardsvc.issuance.endorse_records import verify_card_endorsement
 from cardsvc.issuance.jobs import IssuanceService, make_plan
 from cardsvc.issuance.keys import StationKeys
 from cardsvc.issuance.personalize import Unit, personalize
-from cardsvc.issuance.plan import CHIP_KEY_REF, Op, build_plan, put_key_command
+from cardsvc.issuance.plan import Op, build_plan, put_key_command
 from cardsvc.issuance.verify_after_write import WriteVerificationFailed, verify_after_write
 from cardsvc.layout import Layout, builtin_layout
 from cardsvc.layout.codec import encode_permit
 from cardsvc.registry.jobs import job
 from cardsvc.registry.lookup import card_by_number, permit_by_number
 from cardsvc.registry.models import CardSync, Endorsement, JobState
+from cardsvc.security.chip import CHIP_KEY_REF
 from cardsvc.session import CardSession
+from cardsvc.transport.errors import CardRemovedError
+from cardsvc.verification.endorsements import verify_record
 from simulator.transport import InProcessConnection
 from tests.issuance_support import (
     ACTOR,
     Registry,
+    TearingConnection,
     blank_card,
     make_station_keys,
     register,
@@ -123,6 +127,38 @@ def test_partial_card_is_wiped_and_redone(keys: StationKeys, factory: sessionmak
     assert outcome.write.survey.state("dir") is Unit.COMPLETE  # finished units are kept
 
 
+def test_verify_after_write_is_the_counter_check_plus_the_byte_comparison(keys: StationKeys) -> None:
+    """One implementation of the checks (cardsvc.verification): a byte the counter would call TAMPERED
+    fails as "sod"; a card whose bytes are genuine but not this image's fails the station's "compare";
+    a card pulled mid-read is a transport error, not a verdict."""
+    layout = builtin_layout("zz")
+    permit = sample_permit(layout, 18)
+    plan = make_plan(permit, layout, keys)
+    card = blank_card()
+    write = personalize(CardSession(InProcessConnection(card)), plan, keys, permit.authority.code)
+    card.power_on()
+    done = verify_after_write(CardSession(InProcessConnection(card)), plan, layout, keys, written=write.contents)
+    assert done.chip_public_key == write.chip_public_key and done.card_number == permit.card_number
+    adf = card.state.mf.child(layout.df("permit").fid)
+    assert isinstance(adf, DedicatedFile)
+    visible = adf.child(layout.ef("visible").fid)
+    assert isinstance(visible, TransparentEf)
+    visible.data[8] ^= 0x01
+    card.power_on()
+    with pytest.raises(WriteVerificationFailed) as info:
+        verify_after_write(CardSession(InProcessConnection(card)), plan, layout, keys, written=write.contents)
+    assert info.value.check == "sod"
+    visible.data[8] ^= 0x01
+    other = make_plan(replace(permit, contact="13800000000"), layout, keys)  # same card, other image
+    card.power_on()
+    with pytest.raises(WriteVerificationFailed) as info:
+        verify_after_write(CardSession(InProcessConnection(card)), other, layout, keys)
+    assert info.value.check == "compare"
+    card.power_on()
+    with pytest.raises(CardRemovedError):
+        verify_after_write(CardSession(TearingConnection(card, 3)), plan, layout, keys)
+
+
 def test_committed_card_is_verified_not_rewritten(keys: StationKeys, factory: sessionmaker[Session]) -> None:
     """A crash after the card's commit point but before the registry heard of it: resume verifies."""
     layout = builtin_layout("smx")
@@ -166,8 +202,13 @@ def test_plan_loads_keys_only_where_rules_name_them(keys: StationKeys) -> None:
     updates = [s.target for s in plan.steps if s.op is Op.UPDATE]
     assert len(updates) == len(set(updates)) == sum(1 for f in plan.image.efs() if f.content and f.name != "atr")
     assert all(s.apdu is not None and s.apdu.p1 == s.apdu.p2 == 0 for s in plan.steps if s.op is Op.UPDATE)
-    last_write = max(i for i, op in enumerate(ops) if op not in (Op.SELECT_MF, Op.ACTIVATE))
-    assert ops[last_write] is Op.WRITE_SOD and set(ops[last_write + 1:]) == {Op.SELECT_MF, Op.ACTIVATE}
+    # After EF.SOD: department activations, the issuer key into the MF, the MF's activation, the commit.
+    last_write = max(i for i, s in enumerate(plan.steps) if s.op not in (Op.SELECT_MF, Op.ACTIVATE)
+                     and s.unit != "mf")
+    assert ops[last_write] is Op.WRITE_SOD and set(ops[last_write + 1:]) == {Op.SELECT_MF, Op.ACTIVATE, Op.PUT_KEY}
+    assert [(s.op, s.unit) for s in plan.steps[-3:]] == [(Op.PUT_KEY, "mf"), (Op.ACTIVATE, "mf"),
+                                                         (Op.ACTIVATE, "permit")]
+    assert by_df["mf"] == {1} and put_key_command(plan.keys[-1], df_specific=False).p2 == 1  # MF scope
     with pytest.raises(ValueError, match="layout"):
         build_plan(encode_permit(sample_permit(builtin_layout("smx"), 1), builtin_layout("smx")), layout, {})
 
@@ -192,9 +233,8 @@ def test_endorsement_reaches_card_and_registry(keys: StationKeys, factory: sessi
     records = session.read_records(sfi=layout.ef("endorse").sfi)
     assert len(records) == 1
     code = permit_by_number_code(factory, permit.permit_number)
-    e = verify_card_endorsement(records[0], 1, permit.card_number, layout, keys.trust(),
-                                keys.endorsement_signer(code))
-    assert e.residence_address == address
+    e = verify_record(records[0], 1, permit.card_number, layout, keys.trust(), dt.datetime.now(dt.UTC))
+    assert e.residence_address == address and e.authority.code == code
     with factory() as s:
         assert s.query(Endorsement).one().card_sync == CardSync.WRITTEN.value
     again = service.sync(permit.card_number, layout, CardSession(InProcessConnection(card)))
@@ -227,8 +267,7 @@ def test_address_change_is_an_endorsement_on_the_card(keys: StationKeys, factory
     session = CardSession(InProcessConnection(card))
     session.select_aid(layout.df("permit").aid)
     record = session.read_records(sfi=layout.ef("endorse").sfi)[0]
-    e = verify_card_endorsement(record, 1, permit.card_number, layout, keys.trust(),
-                                keys.endorsement_signer(new_county))
+    e = verify_record(record, 1, permit.card_number, layout, keys.trust(), dt.datetime.now(dt.UTC))
     assert e.authority.code == new_county and e.residence_address == "郑州市新区𠈌路9号"
 
 
@@ -270,4 +309,5 @@ def test_short_apdu_reader_chains_the_same_plan(keys: StationKeys, factory: sess
     outcome = IssuanceService(factory, ACTOR, keys).issue(
         request_for(permit, layout), CardSession(InProcessConnection(card), extended=False))
     assert outcome.issued, outcome.error
-    assert outcome.write is not None and outcome.write.commands == len(make_plan(permit, layout, keys)) + 1
+    # The plan plus the survey of a blank card: SELECT EF.DIR (absent), SELECT MF (its state and rules).
+    assert outcome.write is not None and outcome.write.commands == len(make_plan(permit, layout, keys)) + 2

@@ -247,7 +247,7 @@ def test_file_management_and_life_cycle(card: VirtualCard) -> None:
 
 
 def test_access_conditions_surface_as_typed_errors() -> None:
-    card = VirtualCard.blank()
+    card = VirtualCard.blank(None)  # a plain, ACTIVATED MF: the EF's rules bind once it is activated
     session, _ = open_session(card)
     rules = SecurityAttributes({EfOp.READ: AccessCondition(key_ref=3), EfOp.UPDATE: NEVER,
                                 EfOp.ACTIVATE: ALWAYS})

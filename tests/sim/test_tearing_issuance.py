@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cardsvc.iso7816.fcp import LifeCycle
 from cardsvc.issuance.endorse import EndorsementService
-from cardsvc.issuance.endorse_records import verify_card_endorsement
 from cardsvc.issuance.jobs import IssuanceService, make_plan
 from cardsvc.issuance.keys import StationKeys
 from cardsvc.issuance.verify_after_write import WriteVerificationFailed, verify_after_write
@@ -29,6 +28,7 @@ from cardsvc.registry.models import CardSync, Endorsement, JobState
 from cardsvc.rules.endorsement import anniversary
 from cardsvc.session import CardSession
 from cardsvc.transport.errors import CardRemovedError
+from cardsvc.verification.endorsements import verify_record
 from cardsvc.verification.verdict import Check, Outcome
 from cardsvc.verification.verifier import verify_card
 from simulator import VirtualCard, When
@@ -36,6 +36,7 @@ from simulator.transport import InProcessConnection
 from tests.issuance_support import (
     ACTOR,
     Registry,
+    TearingConnection,
     blank_card,
     make_station_keys,
     register,
@@ -43,27 +44,6 @@ from tests.issuance_support import (
     sample_permit,
     variant,
 )
-
-
-class TearingConnection(InProcessConnection):
-    """Counts commands; at command `cut` (0-based) the card loses power while processing it."""
-
-    def __init__(self, card: VirtualCard, cut: int | None = None, when: When = When.MIDDLE) -> None:
-        super().__init__(card)
-        self.cut = cut
-        self.when = when
-        self.sent = 0
-
-    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
-        index = self.sent
-        self.sent += 1
-        if index != self.cut:
-            return super().transmit(apdu)
-        self.card.cut_power(1, self.when)
-        self.card.process(bytes(apdu))
-        self.card.faults.disarm()
-        self.card.power_off()  # a command that wrote nothing is answered into a dead card
-        raise CardRemovedError(f"card pulled during command {index}")
 
 
 class Clock:
@@ -196,8 +176,8 @@ def test_power_lost_at_every_endorsement_apdu(keys: StationKeys, registry: Regis
             # The registry says "written" only once the card holds the record.
             assert row.card_sync != CardSync.WRITTEN.value or records, cut
         for number, record in enumerate(records, start=1):  # a record on the card is whole and verifies
-            verify_card_endorsement(record, number, permit.card_number, layout, keys.trust(),
-                                    keys.endorsement_signer(code))
+            e = verify_record(record, number, permit.card_number, layout, keys.trust(), dt.datetime.now(dt.UTC))
+            assert e.authority.code == code, cut
         repaired = service.sync(permit.card_number, layout, CardSession(InProcessConnection(card)))
         assert repaired.on_card_before + len(repaired.written) == 1, cut
         with factory() as s:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,21 @@ def test_short_apdus_read_no_byte_twice_and_stay_within_the_byte_budget(keys: St
     assert verdict.result is Result.GENUINE_VALID, verdict.summary()
     assert verdict.stats is not None and verdict.stats.file_bytes_read <= 1.05 * verdict.stats.file_bytes_stored
     assert verdict.stats.apdus >= verdict.stats.file_bytes_stored // 256  # ≤ 256 bytes per short answer
+
+
+def test_a_small_buffer_card_verifies_with_its_protected_file_read_under_sm(keys: StationKeys) -> None:
+    """READ BINARY with Ne above the card's 192-byte buffer answers 6700, and under SM so does a read whose
+    protected answer (plain data + 17..33 bytes of SM objects) would not fit. The plain reads teach the
+    reader Le 192; EF.MACHINE's long address is then asked for in one protected read too big for the
+    buffer, and that read must step its Le down through the same pipeline (AdaptiveLe above the SM
+    layer), each try newly wrapped, instead of resending a protected command the card has seen."""
+    layout = builtin_layout("zz")
+    address = "河南省郑州市金水区" + "花园路" * 13 + "1号"  # 50 characters, 148 bytes of UTF-8
+    permit = replace(permit_for(layout, 33, photo_bytes=2_000), residence_address=address)
+    card = issue(layout, permit, keys, VirtualCard(blank_card().state, max_le=192))
+    verdict = verify(card, layout, keys)
+    assert verdict.result is Result.GENUINE_VALID, verdict.summary()
+    assert verdict.display["residence_address"] == address  # a field of EF.MACHINE, read under SM
 
 
 @pytest.mark.parametrize("name", SIGNED)
