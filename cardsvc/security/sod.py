@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -90,6 +91,13 @@ def _check_fid(fid: int) -> None:
         raise ValueError(f"EF id: {fid!r} is not a 2-byte file identifier")
 
 
+@functools.lru_cache(maxsize=64)
+def _asn1_certificate(cert_der: bytes) -> asn1_x509.Certificate:
+    """The signer certificate as an asn1crypto object, parsed once per certificate (a station signs many
+    cards with one document signer; re-parsing it per card was a large share of build_sod)."""
+    return asn1_x509.Certificate.load(cert_der)
+
+
 def build_sod(ef_contents: Mapping[int, bytes], signer_cert: x509.Certificate,
               sign: Callable[[bytes], bytes], hash_algorithm: HashAlgorithm = HashAlgorithm.SHA256,
               signing_time: dt.datetime | None = None) -> bytes:
@@ -109,7 +117,7 @@ def build_sod(ef_contents: Mapping[int, bytes], signer_cert: x509.Certificate,
         "ef_hashes": [{"ef_id": fid, "hash_value": hash_algorithm.digest(ef_contents[fid])}
                       for fid in sorted(ef_contents)],
     }).dump()
-    cert = asn1_x509.Certificate.load(signer_cert.public_bytes(serialization.Encoding.DER))
+    cert = _asn1_certificate(signer_cert.public_bytes(serialization.Encoding.DER))
     when = (signing_time or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     attrs = cms.CMSAttributes([
         cms.CMSAttribute({"type": "content_type", "values": [oids.CT_PERMIT_SECURITY_OBJECT]}),
@@ -236,11 +244,24 @@ def _parse(der: bytes) -> SecurityObject:
         pairs.append((fid, value))
     if not pairs:
         raise SodFormatError("security object lists no EF")
-    # DER only (X.690 §10): every part re-encodes to the bytes read. The certificate is left out here
-    # (re-encoding it costs most of the verification time); cryptography's parser already enforces DER.
+    # DER only (X.690 §10): every part re-encodes to the bytes read. The certificate's signed part is left
+    # out (re-encoding it costs most of the verification time; its signature covers it), but not its two
+    # unsigned fields: cryptography accepts a signatureValue BIT STRING with non-zero unused bits, so that
+    # byte could change while the card still verified (this and the envelope check below were found by
+    # `python -m bench robustness`).
     for part in ("version", "digest_algorithms", "encap_content_info", "signer_infos"):
         if sd[part].dump(force=True) != sd[part].dump():
             raise SodFormatError(f"EF.SOD is not in DER ({part}: non-minimal or re-ordered encoding)")
+    if match[0]["signature_algorithm"].dump(force=True) != match[0]["signature_algorithm"].dump():
+        raise SodFormatError("EF.SOD is not in DER (certificate signatureAlgorithm: non-minimal encoding)")
+    if match[0]["signature_value"].contents[:1] != b"\x00":  # an ECDSA signature is whole octets
+        raise SodFormatError("EF.SOD is not in DER (certificate signatureValue: BIT STRING with unused bits)")
+    # And the envelope: ContentInfo and SignedData hold exactly their parts. asn1crypto accepts zero bytes
+    # after the last part, so a larger outer length could take in EF.SOD's zero padding unnoticed.
+    body = b"".join(sd[n].dump() for n in ("version", "digest_algorithms", "encap_content_info", "certificates",
+                                           "signer_infos"))
+    if sd.contents != body or info.contents != info["content_type"].dump() + info["content"].dump():
+        raise SodFormatError("EF.SOD is not in DER (bytes after the last part of ContentInfo or SignedData)")
     return SecurityObject(algorithm, tuple(pairs), signer, signing_time)
 
 
