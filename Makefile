@@ -41,7 +41,9 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-# Prints a table and writes bench/results/<timestamp>.json; starts (and reaps) pcscd for its PC/SC path.
+# Every design §6 figure beside its ceiling/floor, then the robustness campaign (exit 1 on any failure);
+# prints a table, writes bench/results/<timestamp>.json; ~6 min on 2 cores. Starts (and reaps) pcscd for its
+# PC/SC paths unless one runs. Parts: `$(PY) -m bench MODE...`, smoke run: `$(PY) -m bench --quick`.
 bench: $(STAMP) system-deps
 	$(PY) -m bench
 

@@ -1,58 +1,145 @@
-"""``python -m bench``: run the benchmarks, print a table, write bench/results/<timestamp>.json."""
+"""``python -m bench [MODE ...]``: run the benchmarks and campaigns, print one table (every figure beside its
+ceiling or floor and the ratio), write bench/results/<timestamp>.json.
+
+Modes (default: all, in this order): apdu, sign, issue (issuance and counter verification), batch, http,
+robustness (APDU fuzzing, verifier fuzzing, tearing, HTTP soak). ``--quick`` shrinks every count for a
+smoke run; the full run is what `make bench` does and stays under 10 minutes on 2 cores.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import platform
 import sys
 import time
 from pathlib import Path
 
-from bench.apdu_rate import Rate, in_process, through_pcscd
+from bench import apdu_rate
+from bench.env import BenchEnv
+from bench.report import Campaign, Figure, not_run, table
 
 RESULTS = Path(__file__).resolve().parent / "results"
+MODES = ("apdu", "sign", "issue", "batch", "http", "robustness")
 
 
-def table(rates: list[Rate]) -> str:
-    header = f"{'APDU round trips':<26}{'APDUs':>7}{'median ms':>11}{'p95 ms':>9}{'per s':>10}"
-    lines = [header, "-" * len(header)]
+def apdu_figures(count: int, pcsc: bool) -> list[Figure]:
+    section = "APDU round trips"
+    card = apdu_rate.card_only(count)
+    rates = [apdu_rate.in_process(count)]
+    if pcsc:
+        rates.append(apdu_rate.through_pcscd(count))
+    out = [Figure(section, "card alone (VirtualCard.process)", card.per_second, "APDU/s",
+                  note=f"median {card.median_ms:.4f} ms, p95 {card.p95_ms:.4f} ms")]
+    ceiling = card.per_second
     for r in rates:
         if math.isnan(r.median_ms):
-            lines.append(f"{r.path:<26}{'-':>7}  {r.note}")
-        else:
-            lines.append(f"{r.path:<26}{r.apdus:>7}{r.median_ms:>11.3f}{r.p95_ms:>9.3f}{r.per_second:>10.0f}")
-    return "\n".join(lines)
+            out.append(not_run(section, r.path, "APDU/s", r.note))
+            continue
+        out.append(Figure(section, f"{r.path} (1 / median)", r.per_second, "APDU/s", reference=ceiling,
+                          reference_name="the card alone" if r.path == "in-process" else "in-process",
+                          note=f"median {r.median_ms:.3f} ms, p95 {r.p95_ms:.3f} ms, {r.apdus} APDUs"))
+        ceiling = r.per_second
+    return out
+
+
+def campaign_json(c: Campaign) -> dict[str, object]:
+    return {"name": c.name, "cases": c.cases, "failures": c.failures, "examples": c.examples,
+            "counts": c.counts, "seconds": round(c.seconds, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--apdus", type=int, default=2000, help="timed APDUs per path (default 2000)")
-    parser.add_argument("--no-pcsc", action="store_true", help="skip the pcscd path")
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modes", nargs="*", metavar="MODE", help=f"any of {', '.join(MODES)} (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in about a minute")
+    parser.add_argument("--apdus", type=int, default=2000, help="timed APDUs per round-trip path (default 2000)")
+    parser.add_argument("--no-pcsc", action="store_true", help="skip every path through pcscd")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON result")
     args = parser.parse_args(argv)
     if args.apdus < 1:
         parser.error("--apdus must be at least 1")
+    unknown = [m for m in args.modes if m not in MODES]
+    if unknown:
+        parser.error(f"unknown mode {unknown[0]!r}: choose from {', '.join(MODES)}")
+    modes = args.modes or list(MODES)
+    pcsc = not args.no_pcsc
+    quick = args.quick
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    rates = [in_process(args.apdus)]
-    if not args.no_pcsc:
-        rates.append(through_pcscd(args.apdus))
-    print(table(rates))
+    started = time.perf_counter()
+    env = BenchEnv.create()
+    mark = started
+    figures: list[Figure] = []
+    campaigns: list[Campaign] = []
+    timings: dict[str, float] = {}
+
+    def timed(mode: str) -> None:
+        timings[mode] = round(time.perf_counter() - mark, 1)
+        print(f"... {mode} done in {timings[mode]:.0f} s", file=sys.stderr, flush=True)
+
+    if "apdu" in modes:
+        mark = time.perf_counter()
+        figures += apdu_figures(args.apdus, pcsc)
+        timed("apdu")
+    if "sign" in modes:
+        from bench import sign_rate
+
+        mark = time.perf_counter()
+        figures += sign_rate.measure(env, seconds=1.0 if quick else 4.0)
+        timed("sign")
+    if "issue" in modes:
+        from bench import issue_verify
+
+        mark = time.perf_counter()
+        figures += issue_verify.measure(env, pcsc=pcsc)
+        timed("issue")
+    if "batch" in modes:
+        from bench import batch_bench
+
+        mark = time.perf_counter()
+        figures += batch_bench.measure(env, cards=10 if quick else 50) if pcsc else [
+            not_run(batch_bench.SECTION, "cards across both vpcd readers", "cards/min", "--no-pcsc")]
+        timed("batch")
+    if "http" in modes:
+        from bench import http_bench
+
+        mark = time.perf_counter()
+        figures += http_bench.measure(env, seconds=2.0 if quick else 4.0)
+        timed("http")
+    if "robustness" in modes:
+        from bench import http_bench, robustness
+
+        mark = time.perf_counter()
+        counts = robustness.Counts(apdus=5_000, responses=300, images=200, tearing_stride=7) if quick \
+            else robustness.Counts()
+        card_side = robustness.run(env, counts)
+        soak, soak_figures = http_bench.soak(env, total=500 if quick else 10_000)
+        campaigns += [*card_side, soak]
+        figures += robustness.figures(campaigns, robustness.REQUIRED | {soak.name: 10_000}) + soak_figures
+        timed("robustness")
+
+    total = time.perf_counter() - started
+    print(table(figures))
+    failures = sum(c.failures for c in campaigns)
+    missed = [f.name for f in figures if f.met is False]
+    print(f"\n{len(figures)} figures in {total:.0f} s; design targets missed: {', '.join(missed) or 'none'}; "
+          f"campaign cases {sum(c.cases for c in campaigns):,}, failures {failures}")
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / f"{stamp}.json"
     result = {
-        "timestamp": stamp,
-        "python": sys.version.split()[0],
-        "machine": platform.machine(),
-        "apdu_round_trips": [r.as_dict() for r in rates],
+        "timestamp": stamp, "python": sys.version.split()[0], "machine": platform.machine(),
+        "modes": modes, "quick": quick, "seconds": round(total, 1), "mode_seconds": timings,
+        "figures": [f.as_dict() for f in figures], "campaigns": [campaign_json(c) for c in campaigns],
     }
-    target.write_text(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False,
-                                 default=str) + "\n", encoding="utf-8")
-    print(f"\nwritten {target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target}")
-    return 0
+    target.write_text(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n",
+                      encoding="utf-8")
+    print(f"written {target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -210,3 +210,26 @@ class SimulatorCard:
 
 def opensc_tool() -> str | None:
     return shutil.which("opensc-tool")
+
+
+def wait_readers_free(timeout: float = 120.0) -> str | None:
+    """Wait until no card sits in either vpcd reader (another process — a test run — may be using them).
+
+    Returns None when free (or when no pcscd runs yet: nothing can be in use), else why not. The PC/SC
+    paths of the benchmarks call this first, so a concurrent `make test` delays them instead of failing
+    them; a card inserted by someone else mid-run can still disturb a run, which the callers report.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with PcscContext() as ctx:
+                busy = [s.name for s in ctx.statuses(list(READERS.values())) if s.present]
+        except ReaderUnavailableError:
+            return None
+        except TransportError as exc:
+            return str(exc)
+        if not busy:
+            return None
+        if time.monotonic() > deadline:
+            return f"vpcd readers still in use by another process after {timeout:.0f} s: {', '.join(busy)}"
+        time.sleep(0.5)

@@ -1,0 +1,81 @@
+"""What every benchmark needs: a key ceremony made at run time in a temporary directory (never a key in
+the tree), the station keys the fast way (private keys unlocked once: `cache_private_keys=True`), and
+synthetic permits of both city layouts with a photo of a chosen size."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import secrets
+import tempfile
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+from cardsvc.issuance.keys import StationKeys
+from cardsvc.issuance.plan import layout_key_roles
+from cardsvc.layout import Layout, builtin_layout
+from cardsvc.permit.model import Permit
+from cardsvc.permit.permit_number import make_card_number, make_permit_number
+from cardsvc.samples import generate_permit, photo_of_size
+from cardsvc.security import ceremony
+from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+
+LAYOUT_IDS = ("zz", "smx")
+PHOTO_BYTES = 15_000  # design §6: issue one Zhengzhou card with a 15 KB photo (typical ID photo 10-25 KB)
+
+
+def layouts() -> list[Layout]:
+    return [builtin_layout(i) for i in LAYOUT_IDS]
+
+
+@dataclass
+class BenchEnv:
+    """A key store made for this run. `keys` signs through the store with private keys cached."""
+
+    root: Path
+
+    @classmethod
+    def create(cls, root: Path | None = None) -> BenchEnv:
+        # A fresh random passphrase for this run's throw-away store, unless the caller set one.
+        os.environ.setdefault(PASSPHRASE_ENV, secrets.token_urlsafe(24))
+        base = root or Path(tempfile.mkdtemp(prefix="cardsvc-bench-"))
+        keystore = base / "keys"
+        all_layouts = layouts()
+        authorities = [(a.code, a.name) for layout in all_layouts for a in layout.authorities]
+        roles = sorted({r for layout in all_layouts for r in layout_key_roles(layout)})
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        store = EncryptedFileKeyStore(keystore)
+        ceremony.init_key_ceremony(store, authorities, roles=roles, not_before=now - dt.timedelta(days=1))
+        ceremony.refresh_crl(store, now - dt.timedelta(hours=1))
+        return cls(base)
+
+    @property
+    def keystore_dir(self) -> Path:
+        return self.root / "keys"
+
+    @cached_property
+    def keys(self) -> StationKeys:
+        return StationKeys(EncryptedFileKeyStore(self.keystore_dir, cache_private_keys=True))
+
+
+def bench_permit(layout: Layout, seed: int, *, photo_bytes: int | None = PHOTO_BYTES,
+                 endorsements: int = 2) -> Permit:
+    """A valid synthetic adult permit with exactly `endorsements` signed endorsement records (the first
+    seed from `seed` on that gives them: the same seed gives the same permit)."""
+    for attempt in range(seed, seed + 200):
+        rng = random.Random(attempt)
+        photo = photo_of_size(rng, photo_bytes) if photo_bytes else None
+        permit = generate_permit(layout, rng, today=dt.datetime.now(dt.UTC).date(), photo=photo, minor=False,
+                                 max_endorsements=endorsements)
+        if len(permit.endorsements) == endorsements:
+            return replace(permit, guardian=None)
+    raise ValueError(f"no permit with {endorsements} endorsements from seed {seed}")
+
+
+def renumbered(permit: Permit, layout: Layout, n: int) -> Permit:
+    """The same permit data under permit and card number `n` (the same APDU plan shape, a new card)."""
+    serial = 10 ** (layout.card_number.serial_digits - 1) + n
+    return replace(permit, permit_number=make_permit_number(permit.authority.code, permit.issue_date.year, n),
+                   card_number=make_card_number(layout.card_number.prefix, serial, layout.card_number.serial_digits))

@@ -1,0 +1,100 @@
+"""Power lost at every APDU of an issuance, both layouts, three ways (design §7; the issuance issue's
+tearing test does the same through the registry, this counts it for the campaign totals).
+
+For command i of a whole issuance (survey, personalization, verify-after-write) the card loses power
+while processing it: before its first EEPROM write, in the middle of it (a prefix of the pages
+programmed) or right after it. Then: the counter verifier must call the card genuine exactly when it
+passed its commit point (the permit ADF ACTIVATED) — never a partial card — and a retry on the same card
+must finish the issuance and verify genuine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bench.cards import blank_card, issue, verify
+from bench.env import BenchEnv, bench_permit, layouts, renumbered
+from bench.report import Campaign
+from cardsvc.iso7816.errors import CardError
+from cardsvc.iso7816.fcp import LifeCycle
+from cardsvc.layout import Layout
+from cardsvc.transport.errors import CardRemovedError
+from simulator import InProcessConnection, VirtualCard, When
+
+
+class Tearing(InProcessConnection):
+    """At command `cut` (0-based) the card loses power at its next NVM write (`when`), or, if the command
+    writes nothing, right after answering into a dead reader; the host sees a removed card."""
+
+    def __init__(self, card: VirtualCard, cut: int | None = None, when: When = When.MIDDLE) -> None:
+        super().__init__(card)
+        self.cut = cut
+        self.when = when
+        self.sent = 0
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        index = self.sent
+        self.sent += 1
+        if index != self.cut:
+            return super().transmit(apdu)
+        self.card.cut_power(1, self.when)
+        self.card.process(bytes(apdu))
+        self.card.faults.disarm()
+        self.card.power_off()
+        raise CardRemovedError(f"card pulled during command {index}")
+
+
+def committed(card: VirtualCard, layout: Layout) -> bool:
+    adf = card.state.mf.child(layout.df("permit").fid)
+    return adf is not None and adf.lifecycle is LifeCycle.ACTIVATED
+
+
+def run(env: BenchEnv, modes: tuple[When, ...] = (When.BEFORE, When.MIDDLE, When.AFTER),
+        stride: int = 1) -> Campaign:
+    """Every `stride`-th command index (1 = all) of an issuance per layout, for each power-cut mode."""
+    campaign = Campaign("power lost at every APDU of issuance, both layouts")
+    quiet = logging.getLogger("simulator")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    start = time.perf_counter()
+    try:
+        for layout in layouts():
+            base = bench_permit(layout, 21, photo_bytes=8_000)
+            reference = Tearing(blank_card())
+            issue(env, layout, renumbered(base, layout, 1), reference)
+            total = reference.sent
+            campaign.count(f"{layout.id} APDUs per issuance", total)
+            n = 2
+            for when in modes:
+                for cut in range(0, total, stride):
+                    permit = renumbered(base, layout, n)
+                    n += 1
+                    campaign.cases += 1
+                    card = blank_card()
+                    try:
+                        issue(env, layout, permit, Tearing(card, cut, when))
+                        campaign.fail(f"{layout.id} cut {cut} {when.value}: issuance did not notice the pull")
+                        continue
+                    except CardError as exc:  # the pull itself, or verify-after-write refusing the card
+                        campaign.count(f"noticed as {type(exc).__name__}")
+                    card.power_on()
+                    genuine = verify(env, layout, InProcessConnection(card)).result.genuine_valid
+                    done = committed(card, layout)
+                    campaign.count("torn after the commit point" if done else "torn before the commit point")
+                    if genuine != done:
+                        campaign.fail(f"{layout.id} cut {cut} {when.value}: genuine={genuine} committed={done}")
+                    card.power_on()
+                    try:
+                        issue(env, layout, permit, InProcessConnection(card))
+                    except CardError as exc:
+                        campaign.fail(f"{layout.id} cut {cut} {when.value}: retry failed: {exc}")
+                        continue
+                    if not verify(env, layout, InProcessConnection(card)).result.genuine_valid:
+                        campaign.fail(f"{layout.id} cut {cut} {when.value}: retried card is not genuine")
+                    else:
+                        campaign.count("retried and genuine")
+    finally:
+        quiet.setLevel(level)
+    campaign.seconds = time.perf_counter() - start
+    return campaign
