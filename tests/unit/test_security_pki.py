@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -160,7 +160,11 @@ def test_store_needs_passphrase(tmp_path: Path) -> None:
 
 def test_private_keys_are_encrypted_pkcs8_and_private(issuer: Issuer) -> None:
     pem = (issuer.path / "keys" / "ds-411202.p8.pem").read_bytes()
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    # Encrypted PKCS#8: it will not load without the passphrase, and loads with it.
+    with pytest.raises(TypeError, match="encrypted"):
+        serialization.load_pem_private_key(pem, password=None)
+    key = serialization.load_pem_private_key(pem, password=b"correct horse battery staple")  # make_issuer's default
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
     assert stat.S_IMODE((issuer.path / "keys" / "ds-411202.p8.pem").stat().st_mode) == 0o600
     secret = (issuer.path / "secrets" / "master-issuer.wrapped.json").read_text()
     assert "scrypt" in secret and "aes-kwp" in secret
