@@ -19,30 +19,7 @@ from bench.report import Campaign
 from cardsvc.iso7816.errors import CardError
 from cardsvc.iso7816.fcp import LifeCycle
 from cardsvc.layout import Layout
-from cardsvc.transport.errors import CardRemovedError
-from simulator import InProcessConnection, VirtualCard, When
-
-
-class Tearing(InProcessConnection):
-    """At command `cut` (0-based) the card loses power at its next NVM write (`when`), or, if the command
-    writes nothing, right after answering into a dead reader; the host sees a removed card."""
-
-    def __init__(self, card: VirtualCard, cut: int | None = None, when: When = When.MIDDLE) -> None:
-        super().__init__(card)
-        self.cut = cut
-        self.when = when
-        self.sent = 0
-
-    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
-        index = self.sent
-        self.sent += 1
-        if index != self.cut:
-            return super().transmit(apdu)
-        self.card.cut_power(1, self.when)
-        self.card.process(bytes(apdu))
-        self.card.faults.disarm()
-        self.card.power_off()
-        raise CardRemovedError(f"card pulled during command {index}")
+from simulator import InProcessConnection, TearingConnection, VirtualCard, When
 
 
 def committed(card: VirtualCard, layout: Layout) -> bool:
@@ -61,7 +38,7 @@ def run(env: BenchEnv, modes: tuple[When, ...] = (When.BEFORE, When.MIDDLE, When
     try:
         for layout in layouts():
             base = bench_permit(layout, 21, photo_bytes=8_000)
-            reference = Tearing(blank_card())
+            reference = TearingConnection(blank_card())
             issue(env, layout, renumbered(base, layout, 1), reference)
             total = reference.sent
             campaign.count(f"{layout.id} APDUs per issuance", total)
@@ -73,7 +50,7 @@ def run(env: BenchEnv, modes: tuple[When, ...] = (When.BEFORE, When.MIDDLE, When
                     campaign.cases += 1
                     card = blank_card()
                     try:
-                        issue(env, layout, permit, Tearing(card, cut, when))
+                        issue(env, layout, permit, TearingConnection(card, cut, when))
                         campaign.fail(f"{layout.id} cut {cut} {when.value}: issuance did not notice the pull")
                         continue
                     except CardError as exc:  # the pull itself, or verify-after-write refusing the card

@@ -12,6 +12,7 @@ from typing import Self
 
 from cardsvc.transport.errors import CardRemovedError
 from simulator.card import VirtualCard
+from simulator.faults import When
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +57,29 @@ class InProcessConnection:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+class TearingConnection(InProcessConnection):
+    """Counts commands; at command `cut` (0-based) the card loses power while processing it.
+
+    The cut lands at the command's next NVM write (`when`: before, inside or after it); a command that
+    writes nothing is answered into a dead card. The host sees a removed card either way: the tearing
+    campaigns of the tests and of `make bench` use this one transport.
+    """
+
+    def __init__(self, card: VirtualCard, cut: int | None = None, when: When = When.MIDDLE) -> None:
+        super().__init__(card)
+        self.cut = cut
+        self.when = when
+        self.sent = 0
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        index = self.sent
+        self.sent += 1
+        if index != self.cut:
+            return super().transmit(apdu)
+        self.card.cut_power(1, self.when)
+        self.card.process(bytes(apdu))
+        self.card.faults.disarm()
+        self.card.power_off()
+        raise CardRemovedError(f"card pulled during command {index}")

@@ -29,9 +29,7 @@ from cardsvc.registry import Actor, make_engine, migrate, session_factory
 from cardsvc.samples import generate_permit, photo_of_size
 from cardsvc.security import ceremony
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
-from cardsvc.transport.errors import CardRemovedError
-from simulator import VirtualCard, When
-from simulator.transport import InProcessConnection
+from simulator import VirtualCard
 
 LAYOUTS = ("zz", "smx")
 ACTOR = Actor(station_id="ZZ-JS-PRINT-01", operator="op1", role="print_station")
@@ -124,22 +122,3 @@ class Env:
     registry: Registry
 
 
-class TearingConnection(InProcessConnection):
-    """Counts commands; at command `cut` (0-based) the card loses power while processing it."""
-
-    def __init__(self, card: VirtualCard, cut: int | None = None, when: When = When.MIDDLE) -> None:
-        super().__init__(card)
-        self.cut = cut
-        self.when = when
-        self.sent = 0
-
-    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
-        index = self.sent
-        self.sent += 1
-        if index != self.cut:
-            return super().transmit(apdu)
-        self.card.cut_power(1, self.when)
-        self.card.process(bytes(apdu))
-        self.card.faults.disarm()
-        self.card.power_off()  # a command that wrote nothing is answered into a dead card
-        raise CardRemovedError(f"card pulled during command {index}")

@@ -31,13 +31,12 @@ from cardsvc.security.chip import CHIP_KEY_REF, generate_key_pair_command
 from cardsvc.session import CardSession
 from cardsvc.verification.verdict import Check, Outcome
 from cardsvc.verification.verifier import verify_card
-from simulator import VirtualCard, When
+from simulator import TearingConnection, VirtualCard, When
 from simulator.card import issuer_mf_security
 from simulator.transport import InProcessConnection
 from tests.issuance_support import (
     ACTOR,
     Registry,
-    TearingConnection,
     blank_card,
     make_station_keys,
     register,

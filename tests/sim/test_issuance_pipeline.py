@@ -26,11 +26,11 @@ from cardsvc.security.chip import CHIP_KEY_REF
 from cardsvc.session import CardSession
 from cardsvc.transport.errors import CardRemovedError
 from cardsvc.verification.endorsements import verify_record
+from simulator import TearingConnection
 from simulator.transport import InProcessConnection
 from tests.issuance_support import (
     ACTOR,
     Registry,
-    TearingConnection,
     blank_card,
     make_station_keys,
     register,

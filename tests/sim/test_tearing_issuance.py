@@ -31,12 +31,11 @@ from cardsvc.transport.errors import CardRemovedError
 from cardsvc.verification.endorsements import verify_record
 from cardsvc.verification.verdict import Check, Outcome
 from cardsvc.verification.verifier import verify_card
-from simulator import VirtualCard, When
+from simulator import TearingConnection, VirtualCard, When
 from simulator.transport import InProcessConnection
 from tests.issuance_support import (
     ACTOR,
     Registry,
-    TearingConnection,
     blank_card,
     make_station_keys,
     register,
