@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ from cardsvc.layout.schema import Layout
 from cardsvc.permit.model import Permit
 from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry.audit import Actor
-from cardsvc.registry.errors import RegistryError
+from cardsvc.registry.errors import ConflictError, RegistryError
 from cardsvc.registry.models import IssuanceJob, JobState
 from cardsvc.rules.fees import CardEvent
 from cardsvc.session import CardSession
@@ -115,6 +116,8 @@ class IssuanceService:
             for job_id in stale:
                 registry_jobs.advance(s, job_id, JobState.FAILED_RETRYABLE, at=self.clock(),
                                       error=f"no progress for {stale_after}: station crashed or card abandoned")
+                row = registry_jobs.job(s, job_id)
+                row.claimed_by, row.lease_until = None, None  # the crashed station's claim ends with it
         return stale
 
     def issue(self, request: IssueRequest, card: CardSession, *, progress: Progress | None = None) -> IssueOutcome:
@@ -122,13 +125,36 @@ class IssuanceService:
         return self.run(self.start(request), request, card, progress=progress)
 
     def run(self, job_id: int, request: IssueRequest, card: CardSession, *,
-            progress: Progress | None = None) -> IssueOutcome:
-        """Three registry transactions per card: →WRITING, chip key + →VERIFYING, ISSUED."""
+            progress: Progress | None = None, owner: str | None = None) -> IssueOutcome:
+        """Registry transactions per card: →WRITING, chip key (before the commit point), →VERIFYING, ISSUED.
+
+        `owner` is the claim (registry.jobs.claim) this run holds; without one the job is claimed here.
+        Either way the permit is checked issuable before any APDU (design §7)."""
+        own_claim = owner is None
+        if owner is None:
+            owner = f"{self.actor.station_id}:{uuid.uuid4().hex[:8]}"
+        try:
+            return self._run(job_id, request, card, progress, owner, claim=own_claim)
+        finally:
+            if own_claim:
+                with self.factory.begin() as s:
+                    registry_jobs.release(s, job_id, owner)
+
+    def _run(self, job_id: int, request: IssueRequest, card: CardSession, progress: Progress | None,
+             owner: str, *, claim: bool) -> IssueOutcome:
         permit, layout = request.permit, request.layout
         with self.factory.begin() as s:
-            state = JobState(registry_jobs.job(s, job_id).state)
-            if state in (JobState.ISSUED, JobState.FAILED):
-                return self._outcome(job_id, permit.card_number)
+            row = registry_jobs.job(s, job_id, lock=True)
+            finished = JobState(row.state) in (JobState.ISSUED, JobState.FAILED)
+        if finished:  # outside the transaction: the outcome is read in a session of its own
+            return self._outcome(job_id, permit.card_number)
+        with self.factory.begin() as s:
+            row = registry_jobs.job(s, job_id, lock=True)
+            if claim:
+                registry_jobs.claim(s, job_id, owner, at=self.clock())
+            elif row.claimed_by != owner:
+                raise ConflictError(f"job_id: job {job_id} is not claimed by this run ({row.claimed_by})")
+            registry_jobs.check_issuable(s, row)
             try:
                 plan = make_plan(permit, layout, self.keys)
             except (PlanError, FieldValueError) as exc:
