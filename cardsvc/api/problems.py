@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cardsvc.api.errors import ApiError
@@ -103,6 +103,15 @@ def install(app: FastAPI) -> None:
                        "a record with these keys was written by another request; reload and retry",
                        request.url.path)
 
+    async def on_busy(request: Request, exc: Exception) -> JSONResponse:
+        # A lock wait that timed out (SQLite busy timeout) or a PostgreSQL deadlock/serialization victim:
+        # nothing was written, the client may retry.  Only the error class is logged (parameters are data).
+        log.warning("%s %s → 503 %s", request.method, request.url.path, type(getattr(exc, "orig", exc)).__name__)
+        response = problem(503, "registry-busy", "registry busy", "the registry could not take the write lock "
+                           "in time; nothing was changed, retry", request.url.path)
+        response.headers["Retry-After"] = "1"
+        return response
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal", "internal error", "unexpected error; see the service log",
@@ -110,6 +119,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(CardError, on_card_error)
     app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(OperationalError, on_busy)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
@@ -124,5 +134,5 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
                        (413, "upload too large"),
                        (422, "invalid field or refused by a city rule; `field` names it"),
                        (502, "the card answered a command with an error; `sw` and `sw_name` give the status word"),
-                       (503, "readers or the key store unavailable"))
+                       (503, "readers, the key store or the registry's write lock unavailable"))
 }

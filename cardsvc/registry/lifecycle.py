@@ -75,8 +75,10 @@ def reinstate(session: Session, actor: Actor, permit_number: str, note: str, *, 
 
 def report_lost(session: Session, actor: Actor, card_number: str, note: str, *, at: datetime) -> Permit:
     """ZZ Art.16: the loss report blocks the card at once; replacement follows."""
+    # Lock order everywhere: the permit row, then its cards (cancel does the same), or two status
+    # changes on PostgreSQL deadlock.
+    permit = permit_by_number(session, card_by_number(session, card_number).permit.permit_number, lock=True)
     card = card_by_number(session, card_number, lock=True)
-    permit = permit_by_number(session, card.permit.permit_number, lock=True)
     current = current_card(session, permit)
     if current is None or current.id != card.id:
         raise StateConflictError(f"card {card_number}: is {card.status}, not the card in use")
