@@ -8,12 +8,14 @@ and refuses unless verify-after-write passed for this very card (design §7).
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cardsvc.permit.permit_number import make_card_number
 from cardsvc.registry.audit import Actor, audit, record_status
 from cardsvc.registry.errors import (
     ConflictError,
@@ -29,7 +31,8 @@ from cardsvc.rules.fees import CardEvent, fee_for
 from cardsvc.rules.status import CardStatus, PermitStatus, check_card_transition, check_permit_transition
 
 __all__ = ["JOB_TRANSITIONS", "LEASE", "OPEN_STATES", "JobState", "Verification", "advance", "check_issuable",
-           "claim", "claim_next", "job", "record_chip_key", "record_issued", "release", "start_issuance"]
+           "claim", "claim_next", "job", "move_to_new_card", "new_card_number", "record_chip_key", "record_issued",
+           "release", "start_issuance"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,16 @@ class Verification:
     chip_public_key: bytes
     image_digest: bytes  # hash of the card image as read back
     passed: bool
+
+
+def new_card_number(session: Session, prefix: str, digits: int) -> str:
+    """A free card number of a layout (prefix, serial digits, check character): the registry allocates
+    every card number before anything is written (design §7)."""
+    for _ in range(20):
+        number = make_card_number(prefix, secrets.randbelow(10**digits), digits)
+        if session.scalars(select(Card.id).where(Card.card_number == number)).first() is None:
+            return number
+    raise ConflictError("card_number: could not allocate a free card number")  # pragma: no cover
 
 
 def job(session: Session, job_id: int, *, lock: bool = False) -> IssuanceJob:
@@ -240,6 +253,33 @@ def advance(session: Session, job_id: int, state: JobState, *, at: datetime, err
     session.flush()
     log.debug("job %d: %s → %s (attempt %d)", job_id, current.value, state.value, row.attempts)
     return row
+
+
+def move_to_new_card(session: Session, actor: Actor, job_id: int, card_number: str, *, at: datetime) -> Card:
+    """A resumed job meets a blank card after an earlier attempt generated a chip key: that earlier card
+    may have passed its commit point and left the station.  In one transaction its number is spoiled (and
+    so published as not valid) and the job continues under a new card number (design §7)."""
+    row = job(session, job_id, lock=True)
+    old = session.get(Card, row.card_id)
+    permit = session.get(Permit, row.permit_id)
+    assert old is not None and permit is not None
+    if CardStatus(old.status) is not CardStatus.PENDING:
+        raise StateConflictError(f"job_id: job {job_id}: card {old.card_number} is {old.status}")
+    if session.scalars(select(Card.id).where(Card.card_number == card_number)).first() is not None:
+        raise ConflictError(f"card_number: {card_number!r} already exists")
+    old.revoked_at = at
+    record_status(session, actor, permit, CardStatus.SPOILED.value, at=at, card=old, reason_code="abandoned",
+                  reason=f"job {job_id} resumed on a new blank card {card_number}")
+    generation = (session.scalar(select(func.max(Card.generation)).where(Card.permit_id == permit.id)) or 0) + 1
+    card = Card(card_number=card_number, permit_id=permit.id, generation=generation,
+                status=CardStatus.PENDING.value, created_at=at)
+    session.add(card)
+    session.flush()
+    row.card_id, row.updated_at = card.id, at
+    audit(session, actor, "issuance.new_card", at=at, permit_number=permit.permit_number, card_number=card_number,
+          reason=f"job {job_id}: card {old.card_number} spoiled (abandoned)")
+    session.flush()
+    return card
 
 
 def record_chip_key(session: Session, job_id: int, public_key: bytes, *, at: datetime) -> None:

@@ -9,7 +9,6 @@ job on a worker thread holding the reader's lock.
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from dataclasses import replace
 
@@ -23,7 +22,6 @@ from cardsvc.api.schemas import JobIn, JobOut
 from cardsvc.api.services.permit_json import permit_from_json, permit_to_json
 from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.jobs import IssuanceService, IssueRequest
-from cardsvc.permit.permit_number import make_card_number
 from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry import lifecycle
 from cardsvc.registry.audit import Actor
@@ -36,14 +34,6 @@ from cardsvc.session import CardSession
 log = logging.getLogger(__name__)
 
 RUNNABLE = frozenset({JobState.PENDING, JobState.WRITING, JobState.VERIFYING, JobState.FAILED_RETRYABLE})
-
-
-def _new_card_number(session: Session, prefix: str, digits: int) -> str:
-    for _ in range(20):
-        number = make_card_number(prefix, secrets.randbelow(10**digits), digits)
-        if session.scalars(select(Card.id).where(Card.card_number == number)).first() is None:
-            return number
-    raise ApiError(503, "card-numbers", "card_number: could not allocate a free card number")  # pragma: no cover
 
 
 def job_out(ctx: AppContext, session: Session, row: IssuanceJob) -> JobOut:
@@ -62,7 +52,7 @@ def create_job(ctx: AppContext, session: Session, principal: Principal, body: Jo
     key = body.idempotency_key or f"api-{uuid.uuid4()}"
     existing = session.scalars(select(IssuanceJob).where(IssuanceJob.idempotency_key == key)).one_or_none()
     card_number = (session.get(Card, existing.card_id).card_number  # type: ignore[union-attr]
-                   if existing is not None else _new_card_number(session, layout.card_number.prefix,
+                   if existing is not None else registry_jobs.new_card_number(session, layout.card_number.prefix,
                                                                  layout.card_number.serial_digits))
     actor = principal.actor
     if body.event is CardEvent.FIRST_ISSUE:
@@ -146,7 +136,7 @@ def _run(ctx: AppContext, actor: Actor, job_id: int, request: IssueRequest, read
         desk = ctx.hub.desk
         label = getattr(desk, "label_in", None)
         if outcome.issued and label is not None:
-            label(reader, request.permit.card_number)
+            label(reader, outcome.card_number)  # a resumed job on a new blank card has a new number
     except CardError as exc:
         log.warning("job %d on %r: %s", job_id, reader, exc)
         ctx.set_progress(job_id, running=False, step="failed", error=f"{type(exc).__name__}: {exc}")
