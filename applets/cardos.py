@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
-from applets.context import ChannelState, Context, Handler, Reply
+from applets.commands import register_standard
+from applets.context import CardState, ChannelState, CommandTable, Context, Reply
 from applets.errors import PowerLoss, SwError
-from applets.fs import MF_FID, CardFile, DedicatedFile, used_memory
+from applets.fs import CardFile, used_memory
 from applets.nvm import Nvm
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.errors import MalformedApduError
@@ -26,7 +26,6 @@ TRACE = 5  # APDU traffic: below DEBUG (design §8); headers and lengths only, n
 MAX_CHANNELS = 4  # basic channel 0 plus 1-3, in first-interindustry CLA b2-b1
 MAX_CHAIN = 65535  # a chain assembles at most what one extended Lc could carry
 FILE_OVERHEAD = 32  # bytes of header per file counted against the card capacity
-DEFAULT_CAPACITY = 512 * 1024
 _READ_BINARY = (0xB0, 0xB1)
 
 
@@ -50,38 +49,6 @@ class SecureMessaging(Protocol):
         ...
 
 
-@dataclass
-class CardState:
-    """Everything persistent: the file tree and the security module's objects (keys, retry counters)."""
-
-    mf: DedicatedFile
-    objects: dict[str, bytes] = field(default_factory=dict)
-    capacity: int = DEFAULT_CAPACITY
-
-    @classmethod
-    def blank(cls, capacity: int = DEFAULT_CAPACITY) -> CardState:
-        return cls(DedicatedFile(MF_FID), {}, capacity)
-
-
-class CommandTable:
-    """INS → handler, one table for interindustry CLAs and one for proprietary CLAs (b8 set)."""
-
-    def __init__(self) -> None:
-        self._tables: tuple[dict[int, Handler], dict[int, Handler]] = ({}, {})
-
-    def register(self, ins: int, handler: Handler, *, proprietary: bool = False, replace: bool = False) -> None:
-        table = self._tables[proprietary]
-        if ins in table and not replace:
-            raise ValueError(f"INS {ins:02X} already has a handler")
-        table[ins] = handler
-
-    def lookup(self, ins: int, proprietary: bool) -> Handler | None:
-        return self._tables[proprietary].get(ins)
-
-    def has_proprietary(self) -> bool:
-        return bool(self._tables[1])
-
-
 def decode_cla(cla: int) -> tuple[int, bool, bool, bool]:
     """(channel, secure messaging, chaining, proprietary) from CLA (ISO 7816-4 §5.4.1, tables 2-3)."""
     if cla & 0xE0 == 0x00:  # first interindustry: b5 chaining, b4-b3 SM, b2-b1 channel
@@ -95,8 +62,6 @@ def decode_cla(cla: int) -> tuple[int, bool, bool, bool]:
 
 class CardOs:
     def __init__(self, state: CardState, nvm: Nvm | None = None) -> None:
-        from applets.commands import register_standard  # commands import this module's types
-
         self.state = state
         self.nvm = nvm if nvm is not None else Nvm()
         self.table = CommandTable()
@@ -152,14 +117,6 @@ class CardOs:
             objects.pop(name, None)
 
         self.nvm.commit(drop)
-
-    def mark_authenticated(self, key_ref: int, channel: int = 0, *, sm: bool = False) -> None:
-        """TEST ONLY: pretend key `key_ref` was authenticated (until the security module exists)."""
-        state = self.channels[channel]
-        if state is None:
-            raise ValueError(f"logical channel {channel} is not open")
-        state.security.grant(key_ref)
-        state.security.sm_active = state.security.sm_active or sm
 
     # --- the boundary -----------------------------------------------------------------------------
     def process(self, raw: bytes) -> bytes:

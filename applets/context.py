@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from applets.access import SecurityState, check_access
 from applets.errors import SwError
-from applets.fs import CardFile, DedicatedFile, RecordEf, TransparentEf
+from applets.fs import MF_FID, CardFile, DedicatedFile, RecordEf, TransparentEf
+from applets.nvm import Nvm
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.sw import SW
 
-if TYPE_CHECKING:
-    from applets.cardos import CardOs
+DEFAULT_CAPACITY = 512 * 1024
+
+
+@dataclass
+class CardState:
+    """Everything persistent: the file tree and the security module's objects (keys, retry counters)."""
+
+    mf: DedicatedFile
+    objects: dict[str, bytes] = field(default_factory=dict)
+    capacity: int = DEFAULT_CAPACITY
+
+    @classmethod
+    def blank(cls, capacity: int = DEFAULT_CAPACITY) -> CardState:
+        return cls(DedicatedFile(MF_FID), {}, capacity)
 
 
 @dataclass
@@ -54,11 +67,29 @@ class Reply:
     sw: int = SW.OK
 
 
+class CardOsPort(Protocol):
+    """What handlers may use of the card OS (`applets.cardos.CardOs` provides it); declared here so the
+    handlers and the OS that dispatches to them do not import each other."""
+
+    state: CardState
+    nvm: Nvm
+    channels: list[ChannelState | None]
+    max_le: int | None
+
+    def forget(self, node: CardFile) -> None: ...
+
+    def used_memory(self) -> int: ...
+
+    def get_object(self, name: str) -> bytes | None: ...
+
+    def put_object(self, name: str, value: bytes) -> None: ...
+
+
 @dataclass(slots=True)
 class Context:
     """What a handler sees: the card, its channel, the (unwrapped, de-chained) command."""
 
-    os: CardOs
+    os: CardOsPort
     channel: ChannelState
     apdu: CommandApdu
     secured: bool = False  # the command arrived under secure messaging that the SM hook verified
@@ -103,3 +134,22 @@ class Context:
 
 
 Handler = Callable[[Context], Reply]
+
+
+class CommandTable:
+    """INS → handler, one table for interindustry CLAs and one for proprietary CLAs (b8 set)."""
+
+    def __init__(self) -> None:
+        self._tables: tuple[dict[int, Handler], dict[int, Handler]] = ({}, {})
+
+    def register(self, ins: int, handler: Handler, *, proprietary: bool = False, replace: bool = False) -> None:
+        table = self._tables[proprietary]
+        if ins in table and not replace:
+            raise ValueError(f"INS {ins:02X} already has a handler")
+        table[ins] = handler
+
+    def lookup(self, ins: int, proprietary: bool) -> Handler | None:
+        return self._tables[proprietary].get(ins)
+
+    def has_proprietary(self) -> bool:
+        return bool(self._tables[1])

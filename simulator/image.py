@@ -17,7 +17,7 @@ from typing import Any
 
 import cbor2
 
-from applets.cardos import CardState
+from applets.context import CardState
 from applets.errors import CardImageError
 from applets.fs import MF_FID, CardFile, DedicatedFile, RecordEf, TransparentEf
 from cardsvc.iso7816.fcp import FileStructure, LifeCycle, SecurityAttributes

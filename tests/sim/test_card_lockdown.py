@@ -34,6 +34,7 @@ from cardsvc.verification.verifier import verify_card
 from simulator import TearingConnection, VirtualCard, When
 from simulator.card import issuer_mf_security
 from simulator.transport import InProcessConnection
+from tests.card_support import grant
 from tests.issuance_support import (
     ACTOR,
     Registry,
@@ -260,7 +261,7 @@ def test_delete_file_takes_the_parent_or_the_own_rule(parent_rule: AccessConditi
     session.create_file(Fcp(0x1001, FileStructure.DF, df_name=bytes.fromhex("D15600009901"), security=own))
     session.send(select_mf_command())
     if key is not None:
-        card.mark_authenticated(key)
+        grant(card, key)
     assert session.pipeline.send(delete_command(0x1001)).sw == sw
     assert (card.state.mf.child(0x1001) is None) == (sw == SW.OK)
 

@@ -31,6 +31,7 @@ from cardsvc.registry.models import Card, Endorsement
 from cardsvc.registry.models import Permit as PermitRow
 from cardsvc.rules.status import CardStatus, SuspensionReason
 from cardsvc.security.ceremony import signer_name
+from cardsvc.security.errors import SignedDataError
 from cardsvc.security.pki import SignerRole
 from cardsvc.session import CardSession
 from cardsvc.status_list import ListStatus, StatusAnswer, StatusEntry, StatusList, sign_status_list
@@ -193,7 +194,7 @@ def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str
     now = ctx.clock()
     try:
         verified = verify_qr_text(text, ctx.station_keys().trust(), now)
-    except QrError as exc:
+    except (QrError, SignedDataError) as exc:  # malformed, altered, untrusted signer, or expired
         audit_read(session, principal, "qr.verify", now, reason=f"refused: {type(exc).__name__}")
         return {"result": "invalid", "valid": False, "reasons": [f"{type(exc).__name__}: {exc}"], "display": {}}
     p = verified.payload
