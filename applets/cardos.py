@@ -14,19 +14,20 @@ from typing import Protocol
 from applets.commands import register_standard
 from applets.context import CardState, ChannelState, CommandTable, Context, Reply
 from applets.errors import PowerLoss, SwError
-from applets.fs import CardFile, used_memory
+from applets.fs import FileNode, used_memory
 from applets.nvm import Nvm
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.errors import MalformedApduError
+from cardsvc.iso7816.ins import INS
 from cardsvc.iso7816.sw import SW
+from cardsvc.iso7816.traffic import TRAFFIC  # headers and lengths only, never payload
 
 log = logging.getLogger(__name__)
-TRACE = 5  # APDU traffic: below DEBUG (design §8); headers and lengths only, never payload
 
 MAX_CHANNELS = 4  # basic channel 0 plus 1-3, in first-interindustry CLA b2-b1
 MAX_CHAIN = 65535  # a chain assembles at most what one extended Lc could carry
 FILE_OVERHEAD = 32  # bytes of header per file counted against the card capacity
-_READ_BINARY = (0xB0, 0xB1)
+_READ_BINARY = (INS.READ_BINARY, INS.READ_BINARY_ODD)
 
 
 class SecureMessaging(Protocol):
@@ -81,7 +82,7 @@ class CardOs:
         for hook in self.reset_hooks:
             hook()
 
-    def forget(self, node: CardFile) -> None:
+    def forget(self, node: FileNode) -> None:
         """After `node` is deleted, move every channel that had it (or a descendant) selected to its parent."""
         parent = node.parent
         assert parent is not None
@@ -124,9 +125,9 @@ class CardOs:
 
         `PowerLoss` (fault injection) is the only exception that leaves: the card has no power to answer.
         """
-        trace = log.isEnabledFor(TRACE)
+        trace = log.isEnabledFor(TRAFFIC)
         if trace:
-            log.log(TRACE, "C-APDU %s +%d bytes", raw[:4].hex(" "), max(0, len(raw) - 4))
+            log.log(TRAFFIC, "C-APDU %s +%d bytes", raw[:4].hex(" "), max(0, len(raw) - 4))
         try:
             data, sw = self._process(raw)
         except PowerLoss:
@@ -141,7 +142,7 @@ class CardOs:
             log.exception("card OS fault on %s", raw[:4].hex(" "))
             data, sw = b"", SW.NO_PRECISE_DIAGNOSIS
         if trace:
-            log.log(TRACE, "R-APDU %d bytes SW %04X", len(data), sw)
+            log.log(TRAFFIC, "R-APDU %d bytes SW %04X", len(data), sw)
         return data + sw.to_bytes(2, "big")
 
     def _process(self, raw: bytes) -> tuple[bytes, int]:
@@ -150,7 +151,7 @@ class CardOs:
         channel = self.channels[number] if number < MAX_CHANNELS else None
         if channel is None:
             raise SwError(SW.LOGICAL_CHANNEL_NOT_SUPPORTED, f"logical channel {number} is not open")
-        if apdu.ins != 0xC0:
+        if apdu.ins != INS.GET_RESPONSE:
             channel.pending = b""
         secured = False
         outer = apdu  # under SM the response is cut to the Le of the protected command

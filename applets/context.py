@@ -8,9 +8,10 @@ from typing import Protocol
 
 from applets.access import SecurityState, check_access
 from applets.errors import SwError
-from applets.fs import MF_FID, CardFile, DedicatedFile, RecordEf, TransparentEf
+from applets.fs import DedicatedFile, FileNode, RecordEf, TransparentEf
 from applets.nvm import Nvm
 from cardsvc.iso7816.apdu import CommandApdu
+from cardsvc.iso7816.commands import MF_FID
 from cardsvc.iso7816.sw import SW
 
 DEFAULT_CAPACITY = 512 * 1024
@@ -34,7 +35,7 @@ class ChannelState:
     """Selection and security state of one logical channel (ISO 7816-4 §5.1.1.2), volatile."""
 
     current_df: DedicatedFile
-    current_ef: CardFile | None = None
+    current_ef: FileNode | None = None
     current_record: int = 0
     security: SecurityState = field(default_factory=SecurityState)
     chain: bytearray | None = None  # data of a command chain in progress (CLA b5)
@@ -48,7 +49,7 @@ class ChannelState:
         self.current_ef = None
         self.current_record = 0
 
-    def select_ef(self, ef: CardFile) -> None:
+    def select_ef(self, ef: FileNode) -> None:
         assert ef.parent is not None
         if ef.parent is not self.current_df:
             self.select_df(ef.parent)
@@ -57,7 +58,7 @@ class ChannelState:
         self.current_ef = ef
 
     @property
-    def current_file(self) -> CardFile:
+    def current_file(self) -> FileNode:
         return self.current_ef if self.current_ef is not None else self.current_df
 
 
@@ -76,7 +77,7 @@ class CardOsPort(Protocol):
     channels: list[ChannelState | None]
     max_le: int | None
 
-    def forget(self, node: CardFile) -> None: ...
+    def forget(self, node: FileNode) -> None: ...
 
     def used_memory(self) -> int: ...
 
@@ -103,10 +104,10 @@ class Context:
         """Le '00' / '0000': "as many as available", so a short read is not a warning."""
         return self.apdu.le in (256, 65536)
 
-    def require(self, node: CardFile, op: int, op_name: str) -> None:
+    def require(self, node: FileNode, op: int, op_name: str) -> None:
         check_access(node, op, self.channel.security, self.secured, op_name)
 
-    def transparent(self, node: CardFile | None) -> TransparentEf:
+    def transparent(self, node: FileNode | None) -> TransparentEf:
         if node is None:
             raise SwError(SW.COMMAND_NOT_ALLOWED_NO_CURRENT_EF, "no current EF")
         if not isinstance(node, TransparentEf):
@@ -114,7 +115,7 @@ class Context:
                           f"{node.describe()} is {node.structure.name}, not transparent")
         return node
 
-    def records(self, node: CardFile | None) -> RecordEf:
+    def records(self, node: FileNode | None) -> RecordEf:
         if node is None:
             raise SwError(SW.COMMAND_NOT_ALLOWED_NO_CURRENT_EF, "no current EF")
         if not isinstance(node, RecordEf):
@@ -122,7 +123,7 @@ class Context:
                           f"{node.describe()} is {node.structure.name}, not a record EF")
         return node
 
-    def ef_by_sfi(self, sfi: int) -> CardFile:
+    def ef_by_sfi(self, sfi: int) -> FileNode:
         """Short EF identifier in the current DF (ISO 7816-4 §7.2.2); the EF becomes current."""
         if not 1 <= sfi <= 30:
             raise SwError(SW.INCORRECT_P1_P2, f"SFI {sfi} is not 1..30")

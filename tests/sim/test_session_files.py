@@ -30,7 +30,8 @@ from cardsvc.iso7816.fcp import (
     SecurityAttributes,
 )
 from cardsvc.iso7816.tlv import parse_single
-from cardsvc.protocol import TRAFFIC, LeCache
+from cardsvc.iso7816.traffic import TRAFFIC
+from cardsvc.protocol import LeCache
 from cardsvc.session import CardSession
 from cardsvc.transport.scripted import RecordingConnection
 from simulator import InProcessConnection, VirtualCard
