@@ -16,8 +16,6 @@ from cardsvc.status_list.errors import (
     StatusListIssuerError,
     StatusListNotYetValidError,
     StatusListRollbackError,
-    StatusListSignatureError,
-    StatusListUntrustedSignerError,
     StatusStaleError,
     StatusUnavailableError,
 )
@@ -26,7 +24,6 @@ from cardsvc.status_list.model import ListStatus, StatusEntry, StatusList
 __all__ = [
     "Binding", "ListStatus", "OnlineLookup", "OnlineStatus", "StatusAnswer", "StatusEntry", "StatusList",
     "StatusListCache", "StatusListCacheError", "StatusListError", "StatusListFormatError", "StatusListIssuerError",
-    "StatusListNotYetValidError", "StatusListRollbackError", "StatusListSignatureError",
-    "StatusListUntrustedSignerError", "StatusSource", "StatusStaleError", "StatusUnavailableError",
-    "sign_status_list", "verify_status_list",
+    "StatusListNotYetValidError", "StatusListRollbackError", "StatusSource", "StatusStaleError",
+    "StatusUnavailableError", "sign_status_list", "verify_status_list",
 ]
