@@ -50,6 +50,8 @@ from cardsvc.security.suite import (
     EcdsaPublicKey,
     PrivateKey,
     PublicKey,
+    as_private_key,
+    as_public_key,
     key_identifier,
     load_public_key,
 )
@@ -99,19 +101,17 @@ AnyPublicKey = PublicKey | ec.EllipticCurvePublicKey
 
 
 def _private(key: AnyPrivateKey, what: str) -> PrivateKey:
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        if not isinstance(key.curve, ec.SECP256R1):
-            raise ValueError(f"{what}: curve {key.curve.name}, the profile requires P-256 or SM2")
-        return EcdsaPrivateKey(key)
-    return key
+    try:
+        return as_private_key(key)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def _public(key: AnyPublicKey, what: str) -> PublicKey:
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        if not isinstance(key.curve, ec.SECP256R1):
-            raise ValueError(f"{what}: curve {key.curve.name}, the profile requires P-256 or SM2")
-        return EcdsaPublicKey(key)
-    return key
+    try:
+        return as_public_key(key)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def _ski(public_key: PublicKey) -> x509.SubjectKeyIdentifier:

@@ -70,6 +70,23 @@ class PrivateKey(Protocol):
         ...
 
 
+def as_private_key(key: PrivateKey | ec.EllipticCurvePrivateKey) -> PrivateKey:
+    """A suite key; a bare `cryptography` P-256 key is the intl suite's (ValueError for other curves)."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        if not isinstance(key.curve, ec.SECP256R1):
+            raise ValueError(f"curve {key.curve.name}: the suites use P-256 or SM2")
+        return EcdsaPrivateKey(key)
+    return key
+
+
+def as_public_key(key: PublicKey | ec.EllipticCurvePublicKey) -> PublicKey:
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if not isinstance(key.curve, ec.SECP256R1):
+            raise ValueError(f"curve {key.curve.name}: the suites use P-256 or SM2")
+        return EcdsaPublicKey(key)
+    return key
+
+
 def key_identifier(key: PublicKey) -> bytes:
     """RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value (the point)."""
     return hashlib.sha1(key.point(), usedforsecurity=False).digest()

@@ -144,3 +144,35 @@ def test_openssl_made_sm2_certificate_accepted_by_our_chain_check(tmp_path: Path
     assert pki.verify_issued_by(ca, ca)
     _, our_root, _ = _gm_pki()
     assert not pki.verify_issued_by(leaf, our_root)
+
+
+def test_gm_ef_sod_parses_in_openssl_and_its_signer_info_verifies_with_pkeyutl(tmp_path: Path) -> None:
+    """EF.SOD of a GM signer: `openssl cms -cmsout -print` shows the GM/T 0010 algorithms; OpenSSL 3.0's
+    `cms -verify` cannot check an SM2 SignerInfo (it fails even with -noverify), so the signature over the
+    DER SET OF signed attributes is checked with `pkeyutl` and the messageDigest with `dgst -sm3`."""
+    from asn1crypto import cms
+
+    from cardsvc.security.sod import build_sod
+
+    root_key, root, _ = _gm_pki()
+    signer_key = GM.generate_key()
+    signer = pki.issue_signer(root_key, root, signer_key.public_key(), HUBIN, pki.SignerRole.DOCUMENT,
+                              not_before=T0)
+    der = build_sod({0x0101: b"visible", 0x0102: b"machine"}, signer, signer_key.sign)
+    (tmp_path / "sod.der").write_bytes(der)
+    printed = openssl("cms", "-inform", "DER", "-in", tmp_path / "sod.der", "-cmsout", "-print").stdout
+    assert "algorithm: sm3 (1.2.156.10197.1.401)" in printed
+    assert "algorithm: SM2-with-SM3 (1.2.156.10197.1.501)" in printed
+    assert "error" not in openssl("asn1parse", "-inform", "DER", "-in", tmp_path / "sod.der").stdout.lower()
+    sd = cms.ContentInfo.load(der)["content"]
+    si = sd["signer_infos"][0]
+    (tmp_path / "attrs").write_bytes(b"\x31" + si["signed_attrs"].dump()[1:])  # RFC 5652 §5.4: as SET OF
+    (tmp_path / "sig").write_bytes(si["signature"].native)
+    (tmp_path / "ds.der").write_bytes(pki.certificate_public_key(signer).spki())
+    ok = openssl("pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", tmp_path / "ds.der", "-rawin",
+                 "-digest", "sm3", "-pkeyopt", f"distid:{DISTID}", "-in", tmp_path / "attrs",
+                 "-sigfile", tmp_path / "sig", check=False)
+    assert ok.returncode == 0 and "Signature Verified Successfully" in ok.stdout
+    (tmp_path / "econtent").write_bytes(sd["encap_content_info"]["content"].native)
+    digest = next(a for a in si["signed_attrs"] if a["type"].native == "message_digest")["values"][0].native
+    assert openssl("dgst", "-sm3", "-r", tmp_path / "econtent").stdout.split()[0] == digest.hex()
