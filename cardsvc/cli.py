@@ -152,10 +152,13 @@ def run_keys_init(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- issue
 
 def _requests(args: argparse.Namespace, factory: sessionmaker[Session], layout: Any, actor: Any) -> list[Any]:
+    from dataclasses import replace
+
     from cardsvc.issuance.demo import register_permit
     from cardsvc.issuance.jobs import IssueRequest
-    from cardsvc.issuance.permit_data import permit_from_data
-    from cardsvc.registry.lookup import permit_by_number
+    from cardsvc.issuance.prepare import job_card_number, stamp_first_issue
+    from cardsvc.permit.record import load_permit
+    from cardsvc.registry.lookup import local_date, permit_by_number
     from cardsvc.rules.fees import CardEvent
     from cardsvc.samples import generate_permit
 
@@ -171,10 +174,18 @@ def _requests(args: argparse.Namespace, factory: sessionmaker[Session], layout: 
         return out
     out = []
     for number in args.permit_number:
-        with factory() as s:
-            data = permit_by_number(s, number).data
-        permit = permit_from_data(data)
-        out.append(IssueRequest(permit, layout, args.key or f"issue-{permit.card_number}", event))
+        with factory.begin() as s:  # the same preparation as the service's jobs (cardsvc.issuance.prepare)
+            row = permit_by_number(s, number)
+            permit = load_permit(row.data)
+            first = event is CardEvent.FIRST_ISSUE
+            if first and permit.card_number and not args.key:  # a station-registered permit names its card
+                key, card_number, resumed = f"issue-{permit.card_number}", permit.card_number, False
+            else:  # a new generation, or a permit registered at a counter: a free card number
+                key = args.key or (f"issue-{number}" if first else f"issue-{number}-{random.getrandbits(48):012x}")
+                card_number, resumed = job_card_number(s, layout, key)
+            if first and not resumed and not permit.card_number:
+                permit = stamp_first_issue(row, layout, local_date(dt.datetime.now(dt.UTC)))
+        out.append(IssueRequest(replace(permit, card_number=card_number), layout, key, event))
     return out
 
 
@@ -232,6 +243,7 @@ def _connect_one(args: argparse.Namespace, opener: CardFileOpener) -> tuple[Conn
 
 def run_endorse(args: argparse.Namespace, opener: CardFileOpener) -> int:
     from cardsvc.issuance.endorse import EndorsementService
+    from cardsvc.permit.record import load_permit
     from cardsvc.registry.lookup import current_card, permit_by_number
     from cardsvc.session import CardSession
 
@@ -244,7 +256,7 @@ def run_endorse(args: argparse.Namespace, opener: CardFileOpener) -> int:
             print(f"cardsvc endorse: permit {args.permit_number} has no card in use", file=sys.stderr)
             return 2
         card_number = card.card_number
-        address = args.address or (permit.data or {}).get("residence_address")
+        address = args.address or load_permit(permit.data).residence_address
     service = EndorsementService(factory, _actor(args, "endorsement"), _keys(args))
     if not args.sync_only:
         if not address:
@@ -275,11 +287,36 @@ def run_endorse(args: argparse.Namespace, opener: CardFileOpener) -> int:
 
 # ---------------------------------------------------------------- status
 
+def _change_status(args: argparse.Namespace, factory: sessionmaker[Session]) -> None:
+    """Loss report (ZZ Art.16), suspension (SMX Art.19), reinstatement, cancellation (ZZ Art.25)."""
+    from cardsvc.registry import lifecycle
+    from cardsvc.registry.lookup import card_by_number, current_card, permit_by_number
+    from cardsvc.rules.status import SuspensionReason
+
+    at, actor, note = dt.datetime.now(dt.UTC), _actor(args, "counter"), args.note or ""
+    with factory.begin() as s:
+        number = args.permit_number or card_by_number(s, args.card_number).permit.permit_number
+        if args.report_lost:
+            card = (card_by_number(s, args.card_number) if args.card_number
+                    else current_card(s, permit_by_number(s, number)))
+            if card is None:
+                raise CardError(f"permit_number: {number} has no card in use to report lost")
+            lifecycle.report_lost(s, actor, card.card_number, note, at=at)
+        elif args.suspend:
+            lifecycle.suspend(s, actor, number, SuspensionReason(args.suspend), note, at=at)
+        elif args.reinstate:
+            lifecycle.reinstate(s, actor, number, note, at=at)
+        else:
+            lifecycle.cancel(s, actor, number, note, at=at)
+
+
 def run_status(args: argparse.Namespace) -> int:
     from cardsvc.registry.lookup import card_by_number, permit_by_number
     from cardsvc.registry.models import Card, Endorsement, IssuanceJob
 
     factory = _factory(args)
+    if args.report_lost or args.suspend or args.reinstate or args.cancel:
+        _change_status(args, factory)
     with factory() as s:
         permit = (permit_by_number(s, args.permit_number) if args.permit_number
                   else card_by_number(s, args.card_number).permit)
@@ -359,6 +396,17 @@ def build_parser(opener: CardFileOpener = open_card_file
     which = status.add_mutually_exclusive_group(required=True)
     which.add_argument("--permit-number", metavar="N")
     which.add_argument("--card-number", metavar="C")
+    from cardsvc.rules.status import SuspensionReason
+
+    change = status.add_mutually_exclusive_group()
+    change.add_argument("--report-lost", action="store_true", help="report the card lost (ZZ Art.16)")
+    change.add_argument("--suspend", metavar="REASON", choices=[r.value for r in SuspensionReason],
+                        help="suspend use (SMX Art.19)")
+    change.add_argument("--reinstate", action="store_true", help="end a suspension")
+    change.add_argument("--cancel", action="store_true", help="cancel the permit (ZZ Art.25)")
+    status.add_argument("--note", help="why (audit log; no personal data)")
+    status.add_argument("--station", default=os.environ.get("CARDSVC_STATION", socket.gethostname()[:64]))
+    status.add_argument("--operator", default=os.environ.get("CARDSVC_OPERATOR", os.environ.get("USER") or "operator"))
     status.add_argument("--db", metavar="URL")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=run_status)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, model_validator
 
 from cardsvc.iso7816.tlv import encode_length, encode_tag
-from cardsvc.layout.rules import CityRules
 from cardsvc.layout.vocabulary import (
     DEPARTMENT_ITEM_ENCODINGS,
     ENCODINGS_BY_KIND,
@@ -25,6 +25,7 @@ from cardsvc.layout.vocabulary import (
     Encoding,
     Kind,
 )
+from cardsvc.rules.city import CityRules
 
 _HEX_RE = re.compile(r"^[0-9A-Fa-f\s]*$")
 _NAME_RE = r"^[a-z][a-z0-9_]*$"
@@ -299,10 +300,20 @@ class Layout(_Strict):
     reserved_applications: list[ReservedApplication] = Field(default_factory=list)
     rules: CityRules
     _compiled: dict[str, object] = PrivateAttr(default_factory=dict)
+    _directory: Path | None = PrivateAttr(default=None)  # where the loader found it (its face is relative)
 
     def compiled_cache(self) -> dict[str, object]:
         """Per-layout cache for compiled codecs (the schema itself is immutable)."""
         return self._compiled
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rules_know_their_city(cls, data: Any) -> Any:
+        """The rules carry the city's id and GB/T 2260 code from [layout], so they are written once."""
+        if isinstance(data, dict) and isinstance(data.get("layout"), dict) and isinstance(data.get("rules"), dict):
+            info = data["layout"]
+            data = {**data, "rules": {**data["rules"], "city": info.get("id"), "city_code": info.get("city_code")}}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Layout:
@@ -360,6 +371,17 @@ class Layout(_Strict):
 
     def charset_of(self, f: FieldDecl) -> str:
         return f.charset or self.layout.charset
+
+    @property
+    def directory(self) -> Path | None:
+        """The layouts directory this layout was loaded from (None when built from a string)."""
+        return self._directory
+
+    def face_path(self) -> Path | None:
+        """The printed face's file (`face = "faces/<city>.toml"`, relative to the layouts directory)."""
+        if self.layout.face is None or self._directory is None:
+            return None
+        return self._directory / self.layout.face
 
     def authority_name(self, code: str) -> str | None:
         return next((a.name for a in self.authorities if a.code == code), None)
