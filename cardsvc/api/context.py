@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cardsvc.api.errors import ApiError
 from cardsvc.api.readers import NoReaders, PcscHub, ReaderHub
-from cardsvc.api.settings import ReaderMode, Settings
+from cardsvc.cardside import CardSide, CardSideMissing, installed_card_side
 from cardsvc.face import FaceLayout, face_layout_for
 from cardsvc.issuance.keys import StationKeys
-from cardsvc.layout import Layout, load_layouts
+from cardsvc.layout import Layout
 from cardsvc.registry import make_engine, migrate, session_factory
 from cardsvc.security.errors import KeyStoreError
 from cardsvc.security.keystore import EncryptedFileKeyStore, KeyStore
+from cardsvc.settings import ReaderMode, Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +40,18 @@ class AppContext:
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="card-job"))
     progress: dict[int, dict[str, object]] = field(default_factory=dict)  # job id → live progress
     progress_lock: threading.Lock = field(default_factory=threading.Lock)
+    card_side: CardSide | None = None  # virtual cards (image uploads); default: the installed one
     _keystore: KeyStore | None = None
     _station_keys: StationKeys | None = None
     _faces: dict[str, FaceLayout] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, settings: Settings, *, hub: ReaderHub | None = None) -> AppContext:
+    def open(cls, settings: Settings, *, hub: ReaderHub | None = None,
+             card_side: CardSide | None = None) -> AppContext:
         engine = make_engine(settings.database_url)
         migrate(engine=engine)
         return cls(settings=settings, engine=engine, sessions=session_factory(engine),
-                   hub=hub if hub is not None else open_hub(settings))
+                   hub=hub if hub is not None else open_hub(settings, card_side), card_side=card_side)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -73,6 +76,15 @@ class AppContext:
         self._keystore = store
         self._station_keys = None
 
+    def virtual_cards(self) -> CardSide:
+        """The card side handed in, else the installed one (503 when there is none)."""
+        if self.card_side is None:
+            try:
+                self.card_side = installed_card_side()
+            except CardSideMissing as exc:
+                raise ApiError(503, "no-virtual-cards", str(exc)) from None
+        return self.card_side
+
     def station_keys(self) -> StationKeys:
         """Signing, diversification and trust for this station, over the key store (built once)."""
         if self._station_keys is None:
@@ -81,7 +93,7 @@ class AppContext:
 
     @cached_property
     def layouts(self) -> dict[str, Layout]:
-        return load_layouts()  # the layouts directory in force (CARDSVC_LAYOUTS_DIR or the shipped one)
+        return self.settings.layouts()  # its layouts directory (CARDSVC_LAYOUTS_DIR) or the shipped one
 
     def layout(self, layout_id: str) -> Layout:
         try:
@@ -124,11 +136,11 @@ class AppContext:
             return dict(self.progress.get(job_id, {}))
 
 
-def open_hub(settings: Settings) -> ReaderHub:
+def open_hub(settings: Settings, card_side: CardSide | None = None) -> ReaderHub:
+    """The readers the settings name; virtual ones come from the card side (design §3: not from cardsvc)."""
     if settings.readers is ReaderMode.PCSC:
         return PcscHub()
     if settings.readers is ReaderMode.VIRTUAL:
-        from cardsvc.api.simreaders import InProcessHub
-
-        return InProcessHub(list(settings.virtual_readers), settings.cards_dir)
+        side = card_side if card_side is not None else installed_card_side()
+        return side.virtual_hub(settings.virtual_readers, settings.cards_dir)
     return NoReaders()

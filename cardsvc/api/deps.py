@@ -63,7 +63,7 @@ def requires(scope: Scope) -> Callable[..., Principal]:
 
 ReadersUser = Annotated[Principal, Depends(requires(Scope.READERS))]
 ApplicationsUser = Annotated[Principal, Depends(requires(Scope.APPLICATIONS))]
-PermitReader = Annotated[Principal, Depends(requires(Scope.PERMITS_READ))]
+PermitsUser = Annotated[Principal, Depends(requires(Scope.PERMITS_READ))]
 Issuer = Annotated[Principal, Depends(requires(Scope.ISSUE))]
 Endorser = Annotated[Principal, Depends(requires(Scope.ENDORSE))]
 StatusChanger = Annotated[Principal, Depends(requires(Scope.STATUS_CHANGE))]

@@ -25,7 +25,8 @@ from cardsvc.layout.schema import Layout
 
 log = logging.getLogger(__name__)
 
-LAYOUT_DIR = Path(__file__).resolve().parents[2] / "layouts"  # the layouts shipped with the package
+# cardsvc/_layouts: a link to the top-level layouts/ in a checkout, package data in a wheel (pyproject.toml).
+LAYOUT_DIR = Path(__file__).resolve().parents[1] / "_layouts"
 ENV_LAYOUTS_DIR = "CARDSVC_LAYOUTS_DIR"
 _MAX_EXTENDS = 8
 

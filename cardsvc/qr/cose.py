@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from cardsvc.iso7816.errors import CardError
+from cardsvc.security.errors import SecurityError, SignatureInvalidError, SignedFormatError
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +34,15 @@ _ES256_COORD = 32  # bytes per r and s on P-256
 MAX_COSE_BYTES = 16 * 1024 * 1024  # a status list of a whole city stays far below this
 
 
-class CoseError(CardError):
+class CoseError(SecurityError):
     """Root of COSE_Sign1 failures."""
 
 
-class CoseFormatError(CoseError):
+class CoseFormatError(CoseError, SignedFormatError):
     """The bytes are not a well-formed COSE_Sign1 of the kind we accept (names the part and reason)."""
 
 
-class CoseSignatureError(CoseError):
+class CoseSignatureError(CoseError, SignatureInvalidError):
     """The signature does not verify under the given public key (data altered or another signer)."""
 
 

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from cardsvc.iso7816 import commands as cmd
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.errors import TlvError
 from cardsvc.iso7816.tlv import parse_single, tlv_map
@@ -29,22 +30,14 @@ CHIP_AUTH_CONTEXT = b"cardsvc chip authentication v1\x00"
 CHIP_KEY_REF = 14
 CHALLENGE_LENGTH = 16
 SIGNATURE_LENGTH = 64  # r || s, 32 bytes each for P-256
-INS_GENERATE_KEY_PAIR = 0x46  # ISO/IEC 7816-8 §5.1 GENERATE ASYMMETRIC KEY PAIR
-INS_INTERNAL_AUTHENTICATE = 0x88
 P1_GENERATE = 0x80  # generate the pair and return the public key (7816-8 table 4 style)
 TAG_PUBLIC_KEY_TEMPLATE = 0x7F49  # ISO/IEC 7816-8 §5.1 public key data object template
 TAG_EC_POINT = 0x86  # public point, uncompressed (SEC 1 §2.3.3)
 
 
-def _p2(key_ref: int, df_specific: bool) -> int:
-    """P2: b8 = 1 a key of the current application, 0 a global (MF) key; b5-b1 the reference."""
-    if not 1 <= key_ref <= 14:
-        raise ValueError(f"key_ref: {key_ref} is outside 1..14")
-    return (0x80 if df_specific else 0x00) | key_ref
-
-
 def generate_key_pair_command(key_ref: int, df_specific: bool = True) -> CommandApdu:
-    return CommandApdu(0x00, INS_GENERATE_KEY_PAIR, P1_GENERATE, _p2(key_ref, df_specific), le=256)
+    """GENERATE ASYMMETRIC KEY PAIR (ISO/IEC 7816-8 §5.1) into `key_ref`, answering the public key."""
+    return cmd.generate_key_pair(key_ref, P1_GENERATE, le=256, df_specific=df_specific)
 
 
 def parse_generated_public_key(data: bytes) -> ec.EllipticCurvePublicKey:
@@ -91,8 +84,7 @@ def new_challenge() -> bytes:
 def internal_authenticate_command(challenge: bytes, key_ref: int, df_specific: bool = True) -> CommandApdu:
     if len(challenge) != CHALLENGE_LENGTH:
         raise ValueError(f"challenge: {len(challenge)} bytes, expected {CHALLENGE_LENGTH}")
-    return CommandApdu(0x00, INS_INTERNAL_AUTHENTICATE, 0x00, _p2(key_ref, df_specific), challenge,
-                       le=SIGNATURE_LENGTH)
+    return cmd.internal_authenticate(key_ref, challenge, le=SIGNATURE_LENGTH, df_specific=df_specific)
 
 
 def chip_auth_message(challenge: bytes) -> bytes:

@@ -9,8 +9,6 @@ from cardsvc.status_list.errors import (
     StatusListIssuerError,
     StatusListNotYetValidError,
     StatusListRollbackError,
-    StatusListSignatureError,
-    StatusListUntrustedSignerError,
     StatusStaleError,
     StatusUnavailableError,
 )
@@ -19,7 +17,6 @@ from cardsvc.status_list.model import ListStatus, StatusEntry, StatusList
 __all__ = [
     "ListStatus", "OnlineLookup", "OnlineStatus", "StatusAnswer", "StatusEntry", "StatusList",
     "StatusListCache", "StatusListCacheError", "StatusListError", "StatusListFormatError", "StatusListIssuerError",
-    "StatusListNotYetValidError", "StatusListRollbackError", "StatusListSignatureError",
-    "StatusListUntrustedSignerError", "StatusSource", "StatusStaleError", "StatusUnavailableError",
-    "sign_status_list", "verify_status_list",
+    "StatusListNotYetValidError", "StatusListRollbackError", "StatusSource", "StatusStaleError",
+    "StatusUnavailableError", "sign_status_list", "verify_status_list",
 ]

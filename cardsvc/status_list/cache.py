@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from cardsvc.rules.status import SuspensionReason
+from cardsvc.security.errors import SignedDataError
 from cardsvc.security.pki import SignerRole, TrustStore
 from cardsvc.status_list.codec import verify_status_list
 from cardsvc.status_list.errors import (
@@ -120,7 +121,7 @@ class StatusListCache:
             raise StatusListCacheError(f"cache {self._path}: cannot read ({exc.strerror})") from exc
         try:
             status_list = self._verify(blob, now)
-        except StatusListError as exc:
+        except (StatusListError, SignedDataError) as exc:
             raise StatusListCacheError(f"cache {self._path}: stored list no longer verifies: {exc}") from exc
         self._set(blob, status_list)
 

@@ -31,6 +31,7 @@ from cardsvc.registry.models import Card, Endorsement
 from cardsvc.registry.models import Permit as PermitRow
 from cardsvc.rules.status import CardStatus, SuspensionReason
 from cardsvc.security.ceremony import signer_name
+from cardsvc.security.errors import SignedDataError
 from cardsvc.security.pki import SignerRole
 from cardsvc.session import CardSession
 from cardsvc.status_list import ListStatus, StatusAnswer, StatusEntry, StatusList, sign_status_list
@@ -181,10 +182,8 @@ def verify_reader(ctx: AppContext, session: Session, principal: Principal, reade
 
 
 def verify_image(ctx: AppContext, session: Session, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
-    from cardsvc.api.simreaders import image_connection  # the one module allowed the simulator
-
     fmt = "json" if filename.lower().endswith(".json") or raw[:1] == b"{" else "cbor"
-    with image_connection(raw, fmt) as conn:
+    with ctx.virtual_cards().image_connection(raw, fmt) as conn:
         return verify_connection(ctx, session, principal, conn)
 
 
@@ -193,7 +192,7 @@ def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str
     now = ctx.clock()
     try:
         verified = verify_qr_text(text, ctx.station_keys().trust(), now)
-    except QrError as exc:
+    except (QrError, SignedDataError) as exc:  # malformed, altered, untrusted signer, or expired
         audit_read(session, principal, "qr.verify", now, reason=f"refused: {type(exc).__name__}")
         return {"result": "invalid", "valid": False, "reasons": [f"{type(exc).__name__}: {exc}"], "display": {}}
     p = verified.payload
