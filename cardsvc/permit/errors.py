@@ -40,7 +40,16 @@ class PermitInvalid(PermitError):
 
     def __init__(self, problems: tuple[FieldProblem, ...]) -> None:
         self.problems = problems
-        super().__init__("permit is invalid: " + "; ".join(str(p) for p in problems))
+        # The first problem leads (problem details take `field` from it); the rest follow.
+        super().__init__("; ".join(str(p) for p in problems) + " (permit is invalid)")
+
+    @property
+    def field(self) -> str:
+        return self.problems[0].field if self.problems else "permit"
+
+    @property
+    def reason(self) -> str:
+        return self.problems[0].reason if self.problems else "invalid"
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -12,6 +12,9 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from cardsvc.layout.schema import Layout
+from cardsvc.permit.record import load_permit
+from cardsvc.permit.validate import validate_permit
 from cardsvc.registry.audit import Actor, audit
 from cardsvc.registry.errors import ConflictError, RefusedError, RegistryError
 from cardsvc.registry.lookup import local_date
@@ -131,8 +134,18 @@ def create_permit(
     county_code: str,
     data: dict[str, Any],
     at: datetime,
+    layout: Layout | None = None,
 ) -> Permit:
-    """A permit record for an accepted application; it stays PENDING until its card is verified."""
+    """A permit record for an accepted application; it stays PENDING until its card is verified.
+
+    With the city's `layout` (every service and CLI path passes it) the data is validated first
+    (cardsvc.permit.validate): invalid data raises PermitInvalid naming the field, nothing is written."""
+    if layout is not None:
+        record = load_permit(data)
+        if layout.id != layout_id or record.permit_number != permit_number:
+            raise RegistryError(f"data: permit record is for {record.permit_number} in layout {layout.id}, "
+                                f"not {permit_number} in {layout_id}")
+        validate_permit(record, layout, local_date(at), card_allocated=bool(record.card_number))
     if not application.accepted:
         raise RefusedError(f"application {application.id}: was refused; no permit can be created")
     if not permit_number or len(permit_number) > 32:

@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cardsvc.layout.loader import builtin_layout
+from cardsvc.layout.schema import Layout
+from cardsvc.permit.validate import validate_endorsement_data
 from cardsvc.registry.audit import Actor, audit, record_status
 from cardsvc.registry.errors import NotFoundError, RefusedError, StateConflictError
 from cardsvc.registry.lifecycle import suspend
@@ -45,14 +47,23 @@ def _current_county(session: Session, permit: Permit) -> str:
     return permit.county_code if latest is None else latest.county_code
 
 
+def _rules(permit: Permit, data: dict[str, Any], rules: CityRules | None, layout: Layout | None) -> CityRules:
+    """The city's rules; with the layout, `data` is checked first against the endorsement record it is
+    written to (the endorsement door: PermitInvalid names the field, nothing is written)."""
+    if layout is not None:
+        validate_endorsement_data(layout, data)
+        return rules or layout.rules
+    return rules or builtin_layout(permit.city).rules
+
+
 def endorse(
     session: Session, actor: Actor, permit_number: str, *, data: dict[str, Any], at: datetime,
-    rules: CityRules | None = None,
+    rules: CityRules | None = None, layout: Layout | None = None,
 ) -> Endorsement:
     """Yearly endorsement (SMX Art.16 / ZZ Art.13), or a late one (SMX Art.18) that restores use and
     restarts the residence-year count.  Too early or over the grace period: refused with the dates."""
     permit = permit_by_number(session, permit_number, lock=True)
-    rules = rules or builtin_layout(permit.city).rules
+    rules = _rules(permit, data, rules, layout)
     status = PermitStatus(permit.status)
     overdue_suspended = status is PermitStatus.SUSPENDED and \
         permit.suspension_reason == SuspensionReason.ENDORSEMENT_OVERDUE.value
@@ -102,13 +113,13 @@ def endorse(
 
 def change_address(
     session: Session, actor: Actor, permit_number: str, *, new_county: str, moved_on: date, data: dict[str, Any],
-    at: datetime, rules: CityRules | None = None,
+    at: datetime, rules: CityRules | None = None, layout: Layout | None = None,
 ) -> tuple[ChangeAssessment, Endorsement | None]:
     """SMX Art.17 / ZZ Art.14.  Within the county (SMX) or anywhere in the city (ZZ): an endorsement
     record carrying the new address.  Across counties in SMX: use suspended (Art.19(5)) until the new
     registration is half a year old.  Leaving the city: refused; cancel instead (ZZ Art.25)."""
     permit = permit_by_number(session, permit_number, lock=True)
-    rules = rules or builtin_layout(permit.city).rules
+    rules = _rules(permit, data, rules, layout)
     change = assess_address_change(rules, _current_county(session, permit), new_county, moved_on, local_date(at))
     if change.kind is ChangeKind.LEAVES_CITY:
         raise RefusedError(f"permit {permit_number}: county {new_county} is outside the city; cancel the "

@@ -3,10 +3,14 @@ ZZ Art.15), correction (ZZ Art.27), cancellation (ZZ Art.25), overdue sweep (SMX
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cardsvc.layout import builtin_layout
+from cardsvc.permit.record import dump_permit
 from cardsvc.registry import Actor, RefusedError, RegistryError
 from cardsvc.registry.audit import audit, audit_trail, history
 from cardsvc.registry.jobs import JobState, Verification, advance, record_chip_key, record_issued
@@ -24,11 +28,13 @@ from cardsvc.registry.lifecycle import (
 from cardsvc.registry.lookup import permit_by_number
 from cardsvc.registry.models import FeeRecord
 from cardsvc.rules import CardStatus, PermitStatus, SuspensionReason
+from cardsvc.samples import generate_permit
 
 from .conftest import Builder, at_day
 
 ISSUED = at_day(2024, 8, 5)
 LATER = at_day(2024, 10, 1)
+ZZ = builtin_layout("zz")
 
 
 @pytest.mark.parametrize("reason", list(SuspensionReason))
@@ -103,13 +109,17 @@ def test_renewal_needs_the_old_card_back(build: Builder, session: Session, actor
 
 def test_correction_makes_a_new_generation(build: Builder, session: Session, actor: Actor) -> None:
     number, old = build.issued_permit("zz", issued=ISSUED)
+    # Issue 12: a correction validates the corrected permit, so the record holds a real permit's data.
+    row = permit_by_number(session, number)
+    row.data = dump_permit(generate_permit(ZZ, random.Random(3), today=ISSUED.date(), minor=False,
+                                           max_endorsements=0))
     with pytest.raises(RegistryError, match="evidence"):
         request_correction(session, actor, number, {"ethnicity": "03"}, evidence=" ", card_number="X1",
-                           idempotency_key="c1", at=LATER)
+                           idempotency_key="c1", at=LATER, layout=ZZ)
     job = request_correction(session, actor, number, {"ethnicity": "03"}, evidence="hukou booklet page",
-                             card_number="X1", idempotency_key="c1", at=LATER)
+                             card_number="X1", idempotency_key="c1", at=LATER, layout=ZZ)
     again = request_correction(session, actor, number, {"ethnicity": "03"}, evidence="hukou booklet page",
-                               card_number="X1", idempotency_key="c1", at=LATER)
+                               card_number="X1", idempotency_key="c1", at=LATER, layout=ZZ)
     assert again.id == job.id
     assert permit_by_number(session, number).data["ethnicity"] == "03"
     advance(session, job.id, JobState.WRITING, at=LATER)

@@ -259,7 +259,8 @@ def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> Endor
         record: Endorsement | None
         if body.kind == "yearly":
             record = registry_endorsements.endorse(s, principal.actor, body.permit_number,
-                                                   data={"residence_address": address}, at=at)
+                                                   data={"residence_address": address}, at=at,
+                                                   layout=ctx.layout(row.layout_id))
             note = None
         else:
             if body.new_county is None or body.moved_on is None or body.residence_address is None:
@@ -267,7 +268,7 @@ def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> Endor
                                "and residence_address", field="new_county")
             change, record = registry_endorsements.change_address(
                 s, principal.actor, body.permit_number, new_county=body.new_county, moved_on=body.moved_on,
-                data={"residence_address": body.residence_address}, at=at)
+                data={"residence_address": body.residence_address}, at=at, layout=ctx.layout(row.layout_id))
             note = f"{change.kind.value} ({change.article})"
         out = _endorsement_out(record, body.permit_number, body.kind, note)
     if body.reader and record is not None:

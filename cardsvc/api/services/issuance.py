@@ -64,9 +64,16 @@ def create_job(ctx: AppContext, session: Session, principal: Principal, body: Jo
     elif body.event is CardEvent.RENEWAL:
         job = lifecycle.request_renewal(session, actor, row.permit_number, old_card_returned=body.old_card_returned,
                                         card_number=card_number, idempotency_key=key, at=at)
+    elif body.event is CardEvent.CORRECTION:  # ZZ Art.27: validated in the registry before anything is written
+        if not body.changes or body.evidence is None:
+            raise ApiError(422, "invalid-field", "changes: a correction needs changes and evidence (ZZ Art.27)",
+                           field="changes" if not body.changes else "evidence")
+        job = lifecycle.request_correction(session, actor, row.permit_number, dict(body.changes),
+                                           evidence=body.evidence, card_number=card_number, idempotency_key=key,
+                                           at=at, layout=layout)
     else:
-        raise ApiError(422, "invalid-field", f"event: {body.event.value} is not started here (corrections go "
-                       "through the registry with evidence; endorsements through /api/endorsements)", field="event")
+        raise ApiError(422, "invalid-field", f"event: {body.event.value} is not started here (endorsements "
+                       "through /api/endorsements)", field="event")
     return job_out(ctx, session, job)
 
 
