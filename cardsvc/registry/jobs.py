@@ -64,7 +64,7 @@ def job(session: Session, job_id: int, *, lock: bool = False) -> IssuanceJob:
         stmt = stmt.with_for_update()
     row = session.scalars(stmt).one_or_none()
     if row is None:
-        raise NotFoundError(f"job_id: no issuance job {job_id}")
+        raise NotFoundError(f"job_id: no issuance job {job_id}", field="job_id")
     return row
 
 
@@ -88,7 +88,8 @@ def start_issuance(
     permit = permit_by_number(session, permit_number, lock=True)
     if existing is not None:
         if existing.permit_id != permit.id or existing.event != event.value:
-            raise ConflictError(f"idempotency_key: {idempotency_key!r} belongs to another request")
+            raise ConflictError(f"idempotency_key: {idempotency_key!r} belongs to another request",
+                                field="idempotency_key")
         return existing
     open_job = session.scalars(select(IssuanceJob).where(
         IssuanceJob.permit_id == permit.id, IssuanceJob.state.in_([s.value for s in OPEN_STATES]))).first()
@@ -97,9 +98,9 @@ def start_issuance(
     supersedes = _check_event(session, permit, event)
     generation = (session.scalar(select(func.max(Card.generation)).where(Card.permit_id == permit.id)) or 0) + 1
     if not card_number or len(card_number) > 32:
-        raise RegistryError("card_number: must be 1-32 characters")
+        raise RegistryError("card_number: must be 1-32 characters", field="card_number")
     if session.scalars(select(Card.id).where(Card.card_number == card_number)).first() is not None:
-        raise ConflictError(f"card_number: {card_number!r} already exists")
+        raise ConflictError(f"card_number: {card_number!r} already exists", field="card_number")
     card = Card(card_number=card_number, permit_id=permit.id, generation=generation,
                 status=CardStatus.PENDING.value, created_at=at)
     session.add(card)
@@ -128,7 +129,8 @@ def _check_event(session: Session, permit: Permit, event: CardEvent) -> Card | N
                                f"it is {status.value}")
         return None
     if event is CardEvent.ENDORSEMENT:
-        raise RegistryError("event: endorsements are written by the endorsement service, not issuance jobs")
+        raise RegistryError("event: endorsements are written by the endorsement service, not issuance jobs",
+                            field="event")
     if event is CardEvent.REPLACEMENT:
         if status is not PermitStatus.LOST:
             raise RefusedError(f"permit {permit.permit_number}: replacement (补领) needs a loss report first "
@@ -154,7 +156,7 @@ def advance(session: Session, job_id: int, state: JobState, *, at: datetime, err
     if state not in JOB_TRANSITIONS[current]:
         raise ConflictError(f"job {job_id}: cannot go from {current.value} to {state.value}")
     if state in (JobState.FAILED, JobState.FAILED_RETRYABLE) and not error:
-        raise RegistryError("error: a failed job needs the error text")
+        raise RegistryError("error: a failed job needs the error text", field="error")
     if state is JobState.WRITING:
         row.attempts += 1
     row.state = state.value
@@ -177,7 +179,7 @@ def record_chip_key(session: Session, job_id: int, public_key: bytes, *, at: dat
     if JobState(row.state) not in (JobState.WRITING, JobState.VERIFYING):
         raise ConflictError(f"job {job_id}: chip key only while writing, state is {row.state}")
     if not public_key:
-        raise RegistryError("public_key: empty")
+        raise RegistryError("public_key: empty", field="public_key")
     card = session.get(Card, row.card_id)
     assert card is not None
     card.chip_public_key = bytes(public_key)

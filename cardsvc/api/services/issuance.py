@@ -18,20 +18,22 @@ from sqlalchemy.orm import Session
 
 from cardsvc.api.auth import Principal
 from cardsvc.api.context import AppContext
-from cardsvc.api.errors import ApiError
 from cardsvc.api.schemas import JobIn, JobOut
 from cardsvc.api.services.permit_json import permit_from_json, permit_to_json
+from cardsvc.errors import FieldError
 from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.jobs import IssuanceService, IssueRequest
 from cardsvc.permit.permit_number import make_card_number
 from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry import lifecycle
 from cardsvc.registry.audit import Actor
+from cardsvc.registry.errors import CardNumbersExhaustedError, JobRunningError, JobStateError
 from cardsvc.registry.lookup import local_date, permit_by_number
 from cardsvc.registry.models import Card, IssuanceJob, JobState
 from cardsvc.registry.models import Permit as PermitRow
 from cardsvc.rules.fees import CardEvent
 from cardsvc.session import CardSession
+from cardsvc.transport.errors import NoCardError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,8 @@ def _new_card_number(session: Session, prefix: str, digits: int) -> str:
         number = make_card_number(prefix, secrets.randbelow(10**digits), digits)
         if session.scalars(select(Card.id).where(Card.card_number == number)).first() is None:
             return number
-    raise ApiError(503, "card-numbers", "card_number: could not allocate a free card number")  # pragma: no cover
+    raise CardNumbersExhaustedError(  # pragma: no cover
+        "card_number: could not allocate a free card number", field="card_number")
 
 
 def job_out(ctx: AppContext, session: Session, row: IssuanceJob) -> JobOut:
@@ -80,8 +83,8 @@ def create_job(ctx: AppContext, session: Session, principal: Principal, body: Jo
         job = lifecycle.request_renewal(session, actor, row.permit_number, old_card_returned=body.old_card_returned,
                                         card_number=card_number, idempotency_key=key, at=at)
     else:
-        raise ApiError(422, "invalid-field", f"event: {body.event.value} is not started here (corrections go "
-                       "through the registry with evidence; endorsements through /api/endorsements)", field="event")
+        raise FieldError("event", f"{body.event.value} is not started here (corrections go through the registry "
+                         "with evidence; endorsements through /api/endorsements)")
     return job_out(ctx, session, job)
 
 
@@ -112,17 +115,17 @@ def start_run(ctx: AppContext, session: Session, principal: Principal, job_id: i
     row = registry_jobs.job(session, job_id)
     state = JobState(row.state)
     if retry and state not in (JobState.FAILED_RETRYABLE, JobState.WRITING, JobState.VERIFYING):
-        raise ApiError(409, "job-state", f"job_id: job {job_id} is {state.value}; only a failed-retryable or "
-                       "interrupted job is retried", field="job_id")
+        raise JobStateError(f"job_id: job {job_id} is {state.value}; only a failed-retryable or interrupted job "
+                            "is retried", field="job_id")
     if state not in RUNNABLE:
-        raise ApiError(409, "job-state", f"job_id: job {job_id} is {state.value}; nothing to run", field="job_id")
+        raise JobStateError(f"job_id: job {job_id} is {state.value}; nothing to run", field="job_id")
     info = ctx.hub.reader(reader)
     if not info.present:
-        raise ApiError(409, "no-card", f"reader: no card in {reader!r}", field="reader")
+        raise NoCardError(f"reader: no card in {reader!r}")
     request = _request(session, ctx, row)
     keys = ctx.station_keys()  # fails now (503) rather than on the worker when the key store is missing
     if not ctx.claim(job_id, reader):
-        raise ApiError(409, "job-running", f"job_id: job {job_id} is already running", field="job_id")
+        raise JobRunningError(f"job_id: job {job_id} is already running", field="job_id")
     ctx.pool.submit(_run, ctx, principal.actor, job_id, request, reader, keys)
     return job_out(ctx, session, row)
 
