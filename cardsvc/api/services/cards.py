@@ -182,10 +182,8 @@ def verify_reader(ctx: AppContext, session: Session, principal: Principal, reade
 
 
 def verify_image(ctx: AppContext, session: Session, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
-    from cardsvc.api.simreaders import image_connection  # the one module allowed the simulator
-
     fmt = "json" if filename.lower().endswith(".json") or raw[:1] == b"{" else "cbor"
-    with image_connection(raw, fmt) as conn:
+    with ctx.virtual_cards().image_connection(raw, fmt) as conn:
         return verify_connection(ctx, session, principal, conn)
 
 
