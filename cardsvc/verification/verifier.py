@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 
 from cardsvc.layout.schema import Content, Layout, Structure
+from cardsvc.layout.vocabulary import CHIPKEY_EF, PERMIT_DF
 from cardsvc.permit.model import Endorsement
 from cardsvc.security.chip import CHIP_KEY_REF
 from cardsvc.security.kdf import SymmetricCipher
@@ -30,9 +31,7 @@ from cardsvc.verification import assess, audit
 from cardsvc.verification.checks import chip_auth, passive_auth
 from cardsvc.verification.endorsements import check_endorsements
 from cardsvc.verification.reader import (
-    CHIPKEY_EF,
     DEFAULT_BUDGET,
-    PERMIT_DF,
     CardRead,
     PermitReader,
     ProblemKind,

@@ -19,8 +19,8 @@ from cardsvc.errors import FieldError
 from cardsvc.face import FaceData, render_face, render_pdf
 from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.endorse import EndorsementService
-from cardsvc.issuance.plan import PERMIT_DF
 from cardsvc.layout import Layout
+from cardsvc.layout.vocabulary import PERMIT_DF
 from cardsvc.permit.gb import ETHNICITIES
 from cardsvc.permit.model import Permit
 from cardsvc.qr import QrError, QrPayload, encode_qr_text, verify_qr_text
