@@ -4,9 +4,10 @@ The one place where errors become HTTP: services raise domain errors, this modul
 (first matching class of `_BY_TYPE`, in order) and reads the field at fault from the error's `.field`
 (`FieldError`, registry errors, `ApiError`), never from its message. Mapping: validation → 422 (each
 error's field path), ApiError (the service's own refusals: auth, scope, readers) → its status, a
-refused field → 422, not found → 404, conflicts with stored state → 409 (job state, job running),
-a city rule → 422 with the article, key store → 503, no card → 409, reader or link → 503, a card's
-status word → 502 (SW in the body), any other CardError → 422 card-data.
+refused field → 422, not found → 404, conflicts with stored state → 409 (job state, and a unique
+constraint the database enforced), a city rule → 422 with the article, key store → 503, no
+card → 409, reader or link → 503, registry write lock → 503, a card's status word → 502 (SW in the
+body), any other CardError → 422 card-data.
 Nothing here logs request bodies: they carry personal data (ZZ Art.29).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cardsvc.api.errors import ApiError
@@ -26,9 +28,7 @@ from cardsvc.iso7816.errors import ApduError, CardError
 from cardsvc.iso7816.sw import sw_name
 from cardsvc.registry.errors import (
     CardNotAllocatedError,
-    CardNumbersExhaustedError,
     ConflictError,
-    JobRunningError,
     JobStateError,
     NotFoundError,
     NotVerifiedError,
@@ -47,12 +47,10 @@ MEDIA_TYPE = "application/problem+json"
 _BY_TYPE: tuple[tuple[type[CardError], int, str, str], ...] = (
     (NotFoundError, 404, "not-found", "not found"),
     (JobStateError, 409, "job-state", "job state does not allow this"),
-    (JobRunningError, 409, "job-running", "job already running"),
     (CardNotAllocatedError, 409, "no-card-number", "the permit has no card yet"),
     (ConflictError, 409, "conflict", "conflict with stored state"),
     (NotVerifiedError, 409, "conflict", "conflict with stored state"),
     (RefusedError, 422, "refused", "refused by the city rules"),
-    (CardNumbersExhaustedError, 503, "card-numbers", "no free card number"),
     (RegistryError, 422, "invalid-field", "invalid field"),
     (FieldError, 422, "invalid-field", "invalid field"),
     (KeyStoreError, 503, "no-keys", "key store unavailable"),
@@ -118,12 +116,31 @@ def install(app: FastAPI) -> None:
         kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
         return problem(exc.status_code, kind, str(exc.detail), str(exc.detail), request.url.path)
 
+    async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
+        # The unique constraints are the last line behind the locks (design §7): a conflict, never a 500.
+        # The driver's message may quote row values, so only the constraint kind goes out.
+        log.info("%s %s → 409 %s", request.method, request.url.path, type(exc).__name__)
+        return problem(409, "conflict", "conflict with stored state",
+                       "a record with these keys was written by another request; reload and retry",
+                       request.url.path)
+
+    async def on_busy(request: Request, exc: Exception) -> JSONResponse:
+        # A lock wait that timed out (SQLite busy timeout) or a PostgreSQL deadlock/serialization victim:
+        # nothing was written, the client may retry.  Only the error class is logged (parameters are data).
+        log.warning("%s %s → 503 %s", request.method, request.url.path, type(getattr(exc, "orig", exc)).__name__)
+        response = problem(503, "registry-busy", "registry busy", "the registry could not take the write lock "
+                           "in time; nothing was changed, retry", request.url.path)
+        response.headers["Retry-After"] = "1"
+        return response
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal", "internal error", "unexpected error; see the service log",
                        request.url.path)
 
     app.add_exception_handler(CardError, on_card_error)
+    app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(OperationalError, on_busy)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
@@ -138,5 +155,5 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
                        (413, "upload too large"),
                        (422, "invalid field or refused by a city rule; `field` names it"),
                        (502, "the card answered a command with an error; `sw` and `sw_name` give the status word"),
-                       (503, "readers or the key store unavailable"))
+                       (503, "readers, the key store or the registry's write lock unavailable"))
 }

@@ -30,16 +30,8 @@ class JobStateError(ConflictError):
     """The issuance job is not in a state that allows the request (run, retry)."""
 
 
-class JobRunningError(ConflictError):
-    """The issuance job is already running on some reader."""
-
-
 class CardNotAllocatedError(ConflictError):
     """The permit has no card (number) yet: its issuance job has not been created."""
-
-
-class CardNumbersExhaustedError(RegistryError):
-    """No free card number could be allocated."""
 
 
 class NotVerifiedError(RegistryError):
@@ -52,3 +44,8 @@ class RefusedError(RegistryError):
     def __init__(self, message: str, findings: tuple[object, ...] = (), *, field: str | None = None) -> None:
         self.findings = findings
         super().__init__(message, field=field)
+
+
+class StateConflictError(ConflictError, RefusedError):
+    """A state change or job the record's current state no longer allows (it was already lost, cancelled,
+    has an open job ...): refused (a rule says no) and a conflict (409: another request got there first)."""

@@ -11,7 +11,7 @@ from cardsvc.errors import FieldError
 from cardsvc.face.errors import FaceDataError
 from cardsvc.iso7816.errors import CardError, FileNotFound
 from cardsvc.layout.errors import FieldValueError
-from cardsvc.registry.errors import JobRunningError, JobStateError, NotFoundError, RefusedError
+from cardsvc.registry.errors import ConflictError, JobStateError, NotFoundError, RefusedError, StateConflictError
 from cardsvc.rules.errors import RuleConfigError, RuleError
 from cardsvc.security.errors import KeyNotFound
 from cardsvc.transport.errors import NoCardError
@@ -47,7 +47,8 @@ def test_a_message_that_looks_like_a_field_is_not_parsed() -> None:
 @pytest.mark.parametrize(("exc", "status", "kind", "field"), [
     (NotFoundError("no permit 4112", field="permit_number"), 404, "not-found", "permit_number"),
     (JobStateError("job 3 is issued; nothing to run", field="job_id"), 409, "job-state", "job_id"),
-    (JobRunningError("job 3 is already running", field="job_id"), 409, "job-running", "job_id"),
+    (ConflictError("job 3 is already running", field="job_id"), 409, "conflict", "job_id"),
+    (StateConflictError("permit 1 has no card in use", field="permit_number"), 409, "conflict", "permit_number"),
     (RefusedError("permit 1: window opens 2027-01-01"), 422, "refused", None),
     (NoCardError("no card in 'Reader 0'"), 409, "no-card", "reader"),
     (KeyNotFound("no document signer"), 503, "no-keys", None),
