@@ -26,6 +26,7 @@ from cardsvc.api.errors import ApiError
 from cardsvc.errors import FieldError
 from cardsvc.iso7816.errors import ApduError, CardError
 from cardsvc.iso7816.sw import sw_name
+from cardsvc.permit.record import PermitRecordError
 from cardsvc.registry.errors import (
     CardNotAllocatedError,
     ConflictError,
@@ -51,6 +52,7 @@ _BY_TYPE: tuple[tuple[type[CardError], int, str, str], ...] = (
     (ConflictError, 409, "conflict", "conflict with stored state"),
     (NotVerifiedError, 409, "conflict", "conflict with stored state"),
     (RefusedError, 422, "refused", "refused by the city rules"),
+    (PermitRecordError, 422, "invalid-permit-data", "invalid permit data"),  # stored data that does not read back
     (RegistryError, 422, "invalid-field", "invalid field"),
     (FieldError, 422, "invalid-field", "invalid field"),
     (KeyStoreError, 503, "no-keys", "key store unavailable"),

@@ -6,6 +6,7 @@ rules is `PermitInvalid`, listing every broken rule.
 
 from __future__ import annotations
 
+from cardsvc.errors import FieldError as FieldError  # the shared base, named where permit code looks for it
 from cardsvc.errors import FieldProblem
 from cardsvc.iso7816.errors import CardError
 

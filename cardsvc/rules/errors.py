@@ -9,9 +9,5 @@ class RuleError(FieldError):
     """A rule was asked something it cannot answer: bad input, named by field and reason."""
 
 
-class RuleConfigError(RuleError):
-    """A city-rules mapping (from a layout TOML) is malformed."""
-
-
 class TransitionError(RuleError):
     """A status change that the lifecycle does not allow."""

@@ -12,7 +12,7 @@ from cardsvc.face.errors import FaceDataError
 from cardsvc.iso7816.errors import CardError, FileNotFound
 from cardsvc.layout.errors import FieldValueError
 from cardsvc.registry.errors import ConflictError, JobStateError, NotFoundError, RefusedError, StateConflictError
-from cardsvc.rules.errors import RuleConfigError, RuleError
+from cardsvc.rules.errors import RuleError, TransitionError
 from cardsvc.security.errors import KeyNotFound
 from cardsvc.transport.errors import NoCardError
 
@@ -27,7 +27,7 @@ def _body(exc: CardError) -> dict[str, object]:
 @pytest.mark.parametrize("exc", [
     FieldError("guardian.citizen_id", "wrong check digit"),
     RuleError("guardian.citizen_id", "needed under 16"),
-    RuleConfigError("guardian.citizen_id", "bad table"),
+    TransitionError("guardian.citizen_id", "not from this state"),
     FieldValueError("guardian.citizen_id", "too long for gbk"),
     FaceDataError("guardian.citizen_id", "does not fit"),
 ])
