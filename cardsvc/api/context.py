@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +19,7 @@ from cardsvc.api.readers import NoReaders, PcscHub, ReaderHub
 from cardsvc.cardside import CardSide, CardSideMissing, installed_card_side
 from cardsvc.face import FaceLayout, load_face_layout
 from cardsvc.issuance.keys import StationKeys
-from cardsvc.layout import Layout, builtin_layouts
+from cardsvc.layout import Layout
 from cardsvc.layout.loader import LAYOUT_DIR
 from cardsvc.registry import make_engine, migrate, session_factory
 from cardsvc.security.errors import KeyStoreError
@@ -96,7 +97,7 @@ class AppContext:
 
     @cached_property
     def layouts(self) -> dict[str, Layout]:
-        return {layout.id: layout for layout in builtin_layouts()}
+        return self.settings.layouts()  # CARDSVC_LAYOUTS_DIR, else the shipped layouts
 
     def layout(self, layout_id: str) -> Layout:
         try:
@@ -115,7 +116,7 @@ class AppContext:
         if name is None:
             raise ApiError(404, "unknown-layout", f"layout_id: no card face for layout {layout_id!r}",
                            field="layout_id")
-        return _face_layout(name)
+        return _face_layout((self.settings.layouts_dir or LAYOUT_DIR) / "faces" / name)
 
     def set_progress(self, job_id: int, **values: object) -> None:
         with self.progress_lock:
@@ -135,13 +136,13 @@ class AppContext:
             return dict(self.progress.get(job_id, {}))
 
 
-_FACES: dict[str, FaceLayout] = {}
+_FACES: dict[Path, FaceLayout] = {}
 
 
-def _face_layout(name: str) -> FaceLayout:
-    if name not in _FACES:
-        _FACES[name] = load_face_layout(LAYOUT_DIR / "faces" / name)
-    return _FACES[name]
+def _face_layout(path: Path) -> FaceLayout:
+    if path not in _FACES:
+        _FACES[path] = load_face_layout(path)
+    return _FACES[path]
 
 
 def open_hub(settings: Settings, card_side: CardSide | None = None) -> ReaderHub:

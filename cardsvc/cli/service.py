@@ -26,7 +26,7 @@ def _reader_modes() -> list[str]:
 
 
 def _roles() -> list[str]:
-    from cardsvc.api.auth import Role
+    from cardsvc.roles import Role
 
     return [r.value for r in Role]
 
@@ -100,7 +100,8 @@ def _admin(ctx: click.Context) -> Iterator[tuple[Session, Actor]]:
 @json_option
 @click.pass_context
 def tokens_issue(ctx: click.Context, role: str, station: str, label: str, department: str | None) -> int:
-    from cardsvc.api.auth import Role, issue_token
+    from cardsvc.api.auth import issue_token
+    from cardsvc.roles import Role
 
     with _admin(ctx) as (session, who):
         issued = issue_token(session, who, role=Role(role), station_id=station, label=label, department=department,

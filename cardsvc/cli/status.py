@@ -15,13 +15,13 @@ from cardsvc.cli.common import emit, json_option, registry, settings
 @click.option("--db", metavar="URL", help="registry database URL (default $CARDSVC_DB_URL or var/)")
 @json_option
 def status(permit_number: str | None, card_number: str | None, db: str | None) -> int:
+    if bool(permit_number) == bool(card_number):
+        raise click.UsageError("give either --permit-number or --card-number")
     from sqlalchemy import select
 
     from cardsvc.registry.lookup import card_by_number, permit_by_number
     from cardsvc.registry.models import Card, Endorsement, IssuanceJob
 
-    if bool(permit_number) == bool(card_number):
-        raise click.UsageError("give either --permit-number or --card-number")
     factory = registry(settings(database_url=db))
     with factory() as s:
         permit = (permit_by_number(s, permit_number) if permit_number
