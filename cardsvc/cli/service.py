@@ -50,10 +50,10 @@ def serve(host: str, port: int, dev: bool, var: str, no_pcscd: bool, readers: st
         side = card_side()
         env = side.bring_up(Path(var), use_pcscd=not no_pcscd)
         url = f"http://{host}:{port}/"
-        names = ", ".join(r.name for r in env.hub.readers())
-        print(f"\n  cardsvc dev service: {url}\n  readers ({env.settings.readers.value}): {names}\n"
-              f"  admin token (shown once): {env.admin_token}\n  sign in at {url}login with that token\n",
-              flush=True)
+        names = [r.name for r in env.hub.readers()]
+        emit({"url": url, "readers": names, "reader_mode": env.settings.readers.value, "admin_token": env.admin_token},
+             f"\n  cardsvc dev service: {url}\n  readers ({env.settings.readers.value}): {', '.join(names)}\n"
+             f"  admin token (shown once): {env.admin_token}\n  sign in at {url}login with that token\n", line=True)
         try:
             # Pages hold 20 s long polls: do not wait for them on Ctrl-C.
             uvicorn.run(create_app(env.settings, hub=env.hub, card_side=side), host=host, port=port,
