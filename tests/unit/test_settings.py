@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cardsvc.cli import main
+from cardsvc.layout import LayoutError
 from cardsvc.layout.loader import LAYOUT_DIR
 from cardsvc.security.keystore import PASSPHRASE_ENV
 from cardsvc.settings import ReaderMode, Settings, SettingsError, load_settings
@@ -57,7 +58,7 @@ def test_layouts_dir_is_read_and_an_empty_one_refused(tmp_path: Path) -> None:
     assert sorted(Settings(layouts_dir=layouts_dir(tmp_path / "one")).layouts()) == ["zz-copy"]
     assert sorted(Settings().layouts()) == ["smx", "zz"]  # the shipped ones
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SettingsError, match="CARDSVC_LAYOUTS_DIR: no layout"):
+    with pytest.raises(LayoutError, match="empty: no layouts"):
         Settings(layouts_dir=tmp_path / "empty").layouts()
 
 
