@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cardsvc.cli.common import LAYOUT, emit, json_option, settings
 
+if TYPE_CHECKING:
+    from cardsvc.layout import Layout
+    from cardsvc.security.ceremony import CeremonyResult
+
 
 @click.group("keys", help="key ceremony and key store")
 def keys() -> None:
     pass
+
+
+def layout_ceremony(store_dir: Path, layouts: Iterable[Layout]) -> CeremonyResult:
+    """The key ceremony for `layouts`: every authority's signers, every role's master key (also `make run`'s)."""
+    from cardsvc.issuance.plan import layout_key_roles
+    from cardsvc.security import ceremony
+    from cardsvc.security.kdf import KeyRole
+    from cardsvc.security.keystore import EncryptedFileKeyStore
+
+    layouts = list(layouts)
+    authorities = list({a.code: (a.code, a.name) for layout in layouts for a in layout.authorities}.values())
+    roles = sorted({str(r) for r in KeyRole} | {r for layout in layouts for r in layout_key_roles(layout)})
+    return ceremony.init_key_ceremony(EncryptedFileKeyStore(store_dir), authorities, roles=roles)
 
 
 @keys.command("init", help="root CA, signers per authority, CRL, master keys per role")
@@ -21,17 +40,9 @@ def keys() -> None:
               help="authorities and keys of this layout (repeat; default: all)")
 @json_option
 def init(keystore: Path | None, layout_ids: tuple[str, ...]) -> int:
-    from cardsvc.issuance.plan import layout_key_roles
-    from cardsvc.security import ceremony
-    from cardsvc.security.kdf import KeyRole
-    from cardsvc.security.keystore import EncryptedFileKeyStore
-
     s = settings(keystore_dir=keystore)
     known = s.layouts()
-    layouts = [known[i] for i in layout_ids] if layout_ids else list(known.values())
-    authorities = list({a.code: (a.code, a.name) for layout in layouts for a in layout.authorities}.values())
-    roles = sorted({str(r) for r in KeyRole} | {r for layout in layouts for r in layout_key_roles(layout)})
-    result = ceremony.init_key_ceremony(EncryptedFileKeyStore(s.keystore_dir), authorities, roles=roles)
+    result = layout_ceremony(s.keystore_dir, [known[i] for i in layout_ids] if layout_ids else known.values())
     emit({"keystore": str(s.keystore_dir), "root": result.root.subject.rfc4514_string(),
           "signers": sorted(result.signers), "master_keys": list(result.master_keys)},
          f"key store {s.keystore_dir}: root CA, {len(result.signers)} signer certificates, "
