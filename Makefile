@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools fonts-noto-cjk fonts-hanazono postgresql chromium
+APT_PACKAGES := pcscd libpcsclite-dev vsmartcard-vpcd opensc pcsc-tools fonts-noto-cjk fonts-hanazono postgresql chromium openssl
 
 .PHONY: all venv system-deps test test-fast lint run bench schema clean
 

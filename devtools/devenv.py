@@ -125,7 +125,8 @@ def open_readers(settings: Settings, cards: Path, *, use_pcscd: bool) -> tuple[S
 
 
 def bring_up(var: Path = Path("var"), *, use_pcscd: bool = True, samples: int = 2) -> DevEnv:
-    var.mkdir(parents=True, exist_ok=True)
+    var.mkdir(mode=0o700, parents=True, exist_ok=True)
+    var.chmod(0o700)  # registry, passphrase, keys and cards: personal data and secrets (design §7)
     passphrase(var)
     key_ceremony(var / "keystore")
     settings = load_settings(database_url=f"sqlite:///{var / 'registry.sqlite3'}", keystore_dir=var / "keystore",

@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import os
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from applets.context import Context, Handler, Reply
 from applets.errors import SwError, wrong_length, wrong_p1p2
 from applets.security.keys import KeyKind, KeyObject, load_key, scope_for, set_tries, store_key, tries_left
 from applets.security.mutual import CRYPTOGRAM, NONCE, card_mutual_authenticate
+from applets.security.primitives import SIGN_ECDSA_P256, SIGN_LEGACY_P256, SIGNATURES, generate_signing_key, sign_raw
 from cardsvc.iso7816.errors import TlvError
 from cardsvc.iso7816.fcp import DfOp, LifeCycle
 from cardsvc.iso7816.ins import INS
@@ -83,9 +79,25 @@ def internal_authenticate(ctx: Context) -> Reply:
         raise wrong_length(f"challenge of {len(apdu.data)} bytes: 8..64")
     scope, ref = scope_for(ctx, apdu.p2)
     key = load_key(ctx, scope, ref, KeyKind.CHIP_EC)
-    private = ec.derive_private_key(int.from_bytes(key.material, "big"), ec.SECP256R1())
-    r, s = decode_dss_signature(private.sign(CHIP_AUTH_CONTEXT + apdu.data, ec.ECDSA(hashes.SHA256())))
-    return Reply(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+    if key.cipher not in SIGNATURES:
+        raise SwError(SW.REFERENCE_DATA_NOT_USABLE, f"chip key {ref}: unknown algorithm {key.cipher:02X}")
+    return Reply(sign_raw(key.cipher, key.material, CHIP_AUTH_CONTEXT + apdu.data))
+
+
+def _key_algorithm(data: bytes) -> int:
+    """GENERATE ASYMMETRIC KEY PAIR data: empty (P-256) or the algorithm reference 80 01 xx."""
+    if not data:
+        return SIGN_ECDSA_P256
+    try:
+        fields = tlv_map(data)
+    except TlvError as exc:
+        raise SwError(SW.INCORRECT_DATA, f"GENERATE ASYMMETRIC KEY PAIR data: {exc}") from None
+    algorithm = fields.get(0x80, b"")
+    if set(fields) != {0x80} or len(algorithm) != 1 or algorithm[0] == SIGN_LEGACY_P256 \
+            or algorithm[0] not in SIGNATURES:
+        raise SwError(SW.INCORRECT_DATA,
+                      "GENERATE ASYMMETRIC KEY PAIR data: expected 80 01 01 (P-256) or 80 01 02 (SM2)")
+    return algorithm[0]
 
 
 def generate_key_pair(ctx: Context) -> Reply:
@@ -100,10 +112,9 @@ def generate_key_pair(ctx: Context) -> Reply:
         raise SwError(SW.CONDITIONS_OF_USE_NOT_SATISFIED,
                       f"GENERATE ASYMMETRIC KEY PAIR: DF {scope.fid:04X} is past personalization")
     ctx.require(scope, DfOp.CREATE_EF, "GENERATE ASYMMETRIC KEY PAIR in")
-    private = ec.generate_private_key(ec.SECP256R1())
-    scalar = private.private_numbers().private_value.to_bytes(32, "big")
-    store_key(ctx, scope, ref, KeyObject(KeyKind.CHIP_EC, 0, 1, scalar))
-    point = private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    algorithm = _key_algorithm(apdu.data)
+    scalar, point = generate_signing_key(algorithm)
+    store_key(ctx, scope, ref, KeyObject(KeyKind.CHIP_EC, algorithm, 1, scalar))
     return Reply(encode_tlv(0x7F49, encode_tlv(0x86, point)))
 
 

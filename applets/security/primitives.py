@@ -1,6 +1,9 @@
-"""Card-side symmetric primitives: block cipher choice, ISO/IEC 9797-1 method-2 padding, CMAC, and the
-NIST SP 800-108r1 counter-mode KDF written as its own loop over CMAC (the host uses cryptography's
-KBKDFCMAC; the two are cross-checked by tests/vectors/kdf_sp800_108_cmac.json).
+"""Card-side primitives: block cipher choice, ISO/IEC 9797-1 method-2 padding, CMAC, the NIST SP 800-108r1
+counter-mode KDF written as its own loop over CMAC (the host uses cryptography's KBKDFCMAC; the two are
+cross-checked by tests/vectors/kdf_sp800_108_cmac.json), and the chip key's signature: SM2 (GB/T 32918.2
+through gmalglib's whole-message signing, which computes Z itself: an independent check of the host's
+own Z in cardsvc/security/sm2.py) or ECDSA P-256 (cryptography). The card side may not import host code
+(design §3), hence this thin access of its own to the same libraries.
 
 Derivations (same spec as the host, docs in cardsvc/security/kdf.py):
     K_role  = KDF(master[role], "cardsvc/div/<role>", card number)       (done by the host)
@@ -10,13 +13,27 @@ Derivations (same spec as the host, docs in cardsvc/security/kdf.py):
 
 from __future__ import annotations
 
+import os
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from gmalglib.core import SM2
 
 BLOCK = 16
 CIPHER_AES = 0x01
 CIPHER_SM4 = 0x02
 CIPHERS = {CIPHER_AES: "AES", CIPHER_SM4: "SM4"}
+# Chip key algorithm references (GENERATE ASYMMETRIC KEY PAIR data 80 01 xx); 00 is a key made before
+# the reference existed, a P-256 key.
+SIGN_LEGACY_P256 = 0x00
+SIGN_ECDSA_P256 = 0x01
+SIGN_SM2 = 0x02
+SIGNATURES = {SIGN_LEGACY_P256: "ECDSA P-256", SIGN_ECDSA_P256: "ECDSA P-256", SIGN_SM2: "SM2"}
+SM2_DEFAULT_ID = b"1234567812345678"  # GB/T 35276 §5.4
 
 
 def block_cipher(cipher_id: int, key: bytes) -> BlockCipherAlgorithm:
@@ -87,3 +104,23 @@ def sm_keys(cipher_id: int, k_ifd: bytes, k_icc: bytes, rnd_icc: bytes, rnd_ifd:
     ctx = rnd_icc + rnd_ifd
     return (kdf(cipher_id, seed, b"cardsvc/sm-enc", ctx, len(seed)),
             kdf(cipher_id, seed, b"cardsvc/sm-mac", ctx, len(seed)))
+
+
+def generate_signing_key(algorithm: int) -> tuple[bytes, bytes]:
+    """(private scalar, uncompressed public point 04 || X || Y) of a fresh key pair."""
+    if algorithm == SIGN_SM2:
+        scalar, point = SM2(rnd_fn=os.urandom).generate_keypair()  # its default RNG is C rand(): never
+        return scalar, point
+    private = ec.generate_private_key(ec.SECP256R1())
+    point = private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return private.private_numbers().private_value.to_bytes(32, "big"), point
+
+
+def sign_raw(algorithm: int, scalar: bytes, message: bytes) -> bytes:
+    """r || s (64 bytes) over `message`: SM2-with-SM3 (default signer ID) or ECDSA-SHA-256."""
+    if algorithm == SIGN_SM2:
+        signature: bytes = SM2(sk=scalar, uid=SM2_DEFAULT_ID, rnd_fn=os.urandom).sign(message)
+        return signature
+    private = ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
+    r, s = decode_dss_signature(private.sign(message, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,8 +41,11 @@ class AppContext:
     hub: ReaderHub
     clock: Callable[[], datetime] = utc_now
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="card-job"))
-    progress: dict[int, dict[str, object]] = field(default_factory=dict)  # job id → live progress
+    # job id → live progress of the runs in this process (display only: the claim is database state,
+    # registry.jobs.claim, so several processes can share one registry)
+    progress: dict[int, dict[str, object]] = field(default_factory=dict)
     progress_lock: threading.Lock = field(default_factory=threading.Lock)
+    instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
     card_side: CardSide | None = None  # virtual cards (image uploads); default: the installed one
     _keystore: KeyStore | None = None
     _station_keys: StationKeys | None = None
@@ -121,15 +127,6 @@ class AppContext:
     def set_progress(self, job_id: int, **values: object) -> None:
         with self.progress_lock:
             self.progress.setdefault(job_id, {}).update(values)
-
-    def claim(self, job_id: int, reader: str) -> bool:
-        """Mark the job running on `reader`; False when it already runs (two clicks, two stations)."""
-        with self.progress_lock:
-            if self.progress.get(job_id, {}).get("running"):
-                return False
-            self.progress[job_id] = {"running": True, "reader": reader, "done": 0, "total": 0, "step": "queued",
-                                     "error": None}
-            return True
 
     def get_progress(self, job_id: int) -> dict[str, object]:
         with self.progress_lock:

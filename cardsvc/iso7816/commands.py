@@ -184,8 +184,9 @@ def internal_authenticate(key_ref: int, challenge: bytes, *, le: int, df_specifi
     return CommandApdu(CLA, INS.INTERNAL_AUTHENTICATE, 0x00, key_p2(key_ref, df_specific), challenge, le=le)
 
 
-def generate_key_pair(key_ref: int, p1: int, *, le: int, df_specific: bool = True) -> CommandApdu:
-    return CommandApdu(CLA, INS.GENERATE_ASYMMETRIC_KEY_PAIR, p1, key_p2(key_ref, df_specific), le=le)
+def generate_key_pair(key_ref: int, p1: int, *, le: int, df_specific: bool = True, data: bytes = b"") -> CommandApdu:
+    """`data` may name the algorithm (ISO/IEC 7816-8 §5.1: control reference template)."""
+    return CommandApdu(CLA, INS.GENERATE_ASYMMETRIC_KEY_PAIR, p1, key_p2(key_ref, df_specific), data, le=le)
 
 
 def put_key(key_ref: int, data: bytes, *, df_specific: bool = True) -> CommandApdu:

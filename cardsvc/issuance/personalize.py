@@ -226,11 +226,14 @@ def _check_fits(plan: Plan, name: str, data: bytes) -> None:
 
 
 def personalize(session: CardSession, plan: Plan, keys: IssuerKeys, authority_code: str, *,
-                progress: Progress | None = None) -> WriteResult:
+                progress: Progress | None = None, on_chip_key: Callable[[bytes], None] | None = None,
+                ) -> WriteResult:
     """Write `plan` to the card in `session` (resuming or wiping what an earlier attempt left).
 
     Transport errors (card pulled) and card refusals propagate as `CardError`s; the caller decides the
-    job state. `authority_code` picks the document signer of EF.SOD.
+    job state. `authority_code` picks the document signer of EF.SOD. `on_chip_key` gets the chip's new
+    public key (EF.CHIPKEY bytes) as soon as the chip generated it, before the commit point: the registry
+    records the chip before any card with it can be genuine (design §7); if it raises, nothing more is sent.
     """
     found, sent = survey(session, plan)
     if found.committed:
@@ -269,6 +272,8 @@ def personalize(session: CardSession, plan: Plan, keys: IssuerKeys, authority_co
             response = session.send(step.apdu, context=f"{step.op.value} {step.target}")
             if step.op is Op.GENERATE_CHIP_KEY:
                 chip_key = chip.encode_chip_public_key(chip.parse_generated_public_key(response.data))
+                if on_chip_key is not None:
+                    on_chip_key(chip_key)
         sent += 1
     if progress is not None:
         progress(len(todo), len(todo), "written")

@@ -8,7 +8,6 @@ card carries the day it is made (SMX Art.14 签发日期) and the validity the c
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -16,23 +15,15 @@ from sqlalchemy.orm import Session
 
 from cardsvc.layout.schema import Layout
 from cardsvc.permit.model import Permit
-from cardsvc.permit.permit_number import make_card_number
 from cardsvc.permit.record import dump_permit, load_permit
-from cardsvc.registry.errors import ConflictError
+from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry.models import Card, IssuanceJob
 from cardsvc.registry.models import Permit as PermitRow
-
-_ATTEMPTS = 20
 
 
 def new_card_number(session: Session, layout: Layout) -> str:
     """A card number of the layout's format that no card in the registry has."""
-    fmt = layout.card_number
-    for _ in range(_ATTEMPTS):
-        number = make_card_number(fmt.prefix, secrets.randbelow(10**fmt.serial_digits), fmt.serial_digits)
-        if session.scalars(select(Card.id).where(Card.card_number == number)).first() is None:
-            return number
-    raise ConflictError(f"card_number: no free card number after {_ATTEMPTS} tries")  # pragma: no cover
+    return registry_jobs.new_card_number(session, layout.card_number.prefix, layout.card_number.serial_digits)
 
 
 def job_card_number(session: Session, layout: Layout, idempotency_key: str) -> tuple[str, bool]:

@@ -23,6 +23,7 @@ from cardsvc.qr.payload import QrPayload
 from cardsvc.qr.signed import open_signed, sign_with_certificate, signer_kid
 from cardsvc.security.errors import IssuerMismatchError
 from cardsvc.security.pki import SignerRole, TrustStore, authority_code
+from cardsvc.security.suite import PrivateKey
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ class VerifiedQr:
     signer_authority: str  # GB/T 2260 code from the signer certificate
 
 
-def encode_qr_text(payload: QrPayload, key: ec.EllipticCurvePrivateKey, signer_cert: x509.Certificate) -> str:
+def encode_qr_text(payload: QrPayload, key: PrivateKey | ec.EllipticCurvePrivateKey,
+                   signer_cert: x509.Certificate) -> str:
     """The text to put into the face's QR code (alphanumeric mode), signed by the document signer."""
     if authority_code(signer_cert) != payload.authority_code:
         raise IssuerMismatchError(

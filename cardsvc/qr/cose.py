@@ -1,6 +1,12 @@
-"""COSE_Sign1 with ES256 (RFC 9052 §4.2, RFC 9053 §2.1), shared by the QR code and the status list.
+"""COSE_Sign1 (RFC 9052 §4.2), shared by the QR code and the status list, in the layout suite's algorithm.
 
-cbor2 does all CBOR encoding and `cryptography` all ECDSA; this module only arranges the RFC's structures.
+intl: ES256 (RFC 9053 §2.1). gm: COSE has no registered SM2 algorithm, so SM2-with-SM3 (GB/T 32918.2,
+signer ID 1234567812345678) goes under ALG_SM2_SM3 = -65537, a value from the registry's private-use range
+(integers below -65536, RFC 9052 §16.4 / IANA "COSE Algorithms"): both ends of a QR code or status list
+are ours, and the signature layout is ES256's (r || s, 32 bytes each), so only the number differs. The
+alg must match the signer certificate's key suite, so an SM2 key never verifies an ES256 claim or back.
+cbor2 does all CBOR encoding and the crypto suite every signature; this module only arranges the RFC's
+structures.
 Why not pycose: its last release is from 2023 and it pulls in the pure-Python `ecdsa` package next to
 `cryptography`; one structure and one algorithm do not justify that.
 
@@ -18,11 +24,18 @@ from typing import Any
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from cardsvc.security.errors import SecurityError, SignatureInvalidError, SignedFormatError
+from cardsvc.security.suite import (
+    PrivateKey,
+    PublicKey,
+    SuiteName,
+    as_private_key,
+    as_public_key,
+    der_signature,
+    raw_signature,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +43,9 @@ COSE_SIGN1_TAG = 18  # RFC 9052 §4.2
 HEADER_ALG = 1  # RFC 9052 §3.1 common header parameters
 HEADER_KID = 4
 ALG_ES256 = -7  # RFC 9053 §2.1: ECDSA w/ SHA-256 on P-256
-_ES256_COORD = 32  # bytes per r and s on P-256
+ALG_SM2_SM3 = -65537  # private use (< -65536): SM2-with-SM3 on sm2p256v1, see the module docstring
+ALGORITHMS = {SuiteName.INTL: ALG_ES256, SuiteName.GM: ALG_SM2_SM3}
+_ES256_COORD = 32  # bytes per r and s on P-256 and on sm2p256v1
 MAX_COSE_BYTES = 16 * 1024 * 1024  # a status list of a whole city stays far below this
 
 
@@ -65,17 +80,18 @@ def _sig_structure(protected: bytes, external_aad: bytes, payload: bytes) -> byt
     return cbor2.dumps(["Signature1", protected, external_aad, payload])
 
 
-def sign1(payload: bytes, key: ec.EllipticCurvePrivateKey, kid: bytes, external_aad: bytes = b"") -> bytes:
-    """Tagged COSE_Sign1 over `payload`, ES256, with alg and kid in the protected header."""
-    if not isinstance(key.curve, ec.SECP256R1):
-        raise CoseError(f"key: ES256 needs a P-256 key, got {key.curve.name}")
+def sign1(payload: bytes, key: PrivateKey | ec.EllipticCurvePrivateKey, kid: bytes,
+          external_aad: bytes = b"") -> bytes:
+    """Tagged COSE_Sign1 over `payload` in the key's suite, with alg and kid in the protected header."""
+    try:
+        signer = as_private_key(key)
+    except ValueError as exc:
+        raise CoseError(f"key: ES256 needs a P-256 key or SM2 an SM2 key ({exc})") from None
     if not kid:
         raise CoseError("kid: must not be empty")
-    protected = cbor2.dumps({HEADER_ALG: ALG_ES256, HEADER_KID: kid}, canonical=True)
-    der = key.sign(_sig_structure(protected, external_aad, payload), ec.ECDSA(hashes.SHA256()))
-    r, s = decode_dss_signature(der)
-    # RFC 9053 §2.1: the signature is r || s, each left-padded to the curve size, not DER.
-    signature = r.to_bytes(_ES256_COORD, "big") + s.to_bytes(_ES256_COORD, "big")
+    protected = cbor2.dumps({HEADER_ALG: ALGORITHMS[signer.suite], HEADER_KID: kid}, canonical=True)
+    # RFC 9053 §2.1: the signature is r || s, each left-padded to the curve size, not DER (SM2 likewise).
+    signature = raw_signature(signer.sign(_sig_structure(protected, external_aad, payload)))
     return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
 
 
@@ -119,22 +135,26 @@ def parse_sign1(data: bytes) -> Sign1:
     if overlap:  # RFC 9052 §3: a label must not occur in both buckets
         raise CoseFormatError(f"COSE_Sign1 headers: label(s) {sorted(overlap)} in both protected and unprotected")
     alg = headers.get(HEADER_ALG)
-    if alg != ALG_ES256:
-        raise CoseFormatError(f"COSE_Sign1 protected header alg: {alg!r} is not ES256 ({ALG_ES256})")
+    if not isinstance(alg, int) or alg not in ALGORITHMS.values():
+        raise CoseFormatError(f"COSE_Sign1 protected header alg: {alg!r} is not ES256 ({ALG_ES256})"
+                              f" or SM2-with-SM3 ({ALG_SM2_SM3})")
     kid = headers.get(HEADER_KID)
     if not isinstance(kid, bytes) or not kid:
         raise CoseFormatError("COSE_Sign1 protected header kid: must be a non-empty byte string")
     return Sign1(protected, alg, kid, payload, signature)
 
 
-def verify_sign1(message: Sign1, public_key: ec.EllipticCurvePublicKey, external_aad: bytes = b"") -> None:
-    """Raise `CoseSignatureError` unless `message` verifies under `public_key`."""
-    if not isinstance(public_key.curve, ec.SECP256R1):
-        raise CoseSignatureError(f"signer key: ES256 needs P-256, the certificate has {public_key.curve.name}")
-    r = int.from_bytes(message.signature[:_ES256_COORD], "big")
-    s = int.from_bytes(message.signature[_ES256_COORD:], "big")
+def verify_sign1(message: Sign1, public_key: PublicKey | ec.EllipticCurvePublicKey,
+                 external_aad: bytes = b"") -> None:
+    """Raise `CoseSignatureError` unless `message` verifies under `public_key` with the key suite's alg."""
     try:
-        public_key.verify(encode_dss_signature(r, s), message.to_be_signed(external_aad), ec.ECDSA(hashes.SHA256()))
+        key = as_public_key(public_key)
+    except ValueError as exc:
+        raise CoseSignatureError(f"signer key: ES256 needs P-256 ({exc})") from None
+    if message.alg != ALGORITHMS[key.suite]:
+        raise CoseSignatureError(f"COSE_Sign1 alg {message.alg} does not match the signer's {key.suite} key")
+    try:
+        key.verify(message.to_be_signed(external_aad), der_signature(message.signature))
     except InvalidSignature as exc:
         raise CoseSignatureError("COSE_Sign1 signature does not verify (data altered or signed by another key)") \
             from exc

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cardsvc.qr.cose import CoseError, parse_sign1, sign1, verify_sign1
 from cardsvc.security.errors import SignerProfileError
-from cardsvc.security.pki import SignerRole, TrustStore
+from cardsvc.security.pki import SignerRole, TrustStore, certificate_public_key
+from cardsvc.security.suite import PrivateKey, as_private_key
 
 
 def signer_kid(cert: x509.Certificate) -> bytes:
@@ -27,9 +28,14 @@ def signer_kid(cert: x509.Certificate) -> bytes:
         raise SignerProfileError("signer certificate has no subject key identifier (needed as COSE kid)") from None
 
 
-def sign_with_certificate(payload: bytes, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> bytes:
+def sign_with_certificate(payload: bytes, key: PrivateKey | ec.EllipticCurvePrivateKey,
+                          cert: x509.Certificate) -> bytes:
     """COSE_Sign1 over `payload` by `key`, identified by `cert`; refuses a key that is not the cert's."""
-    if key.public_key() != cert.public_key():
+    try:
+        matches = as_private_key(key).public_key() == certificate_public_key(cert)
+    except (ValueError, SignerProfileError):
+        matches = False
+    if not matches:
         raise CoseError("signing key: does not belong to the given signer certificate")
     return sign1(payload, key, signer_kid(cert))
 
@@ -48,9 +54,6 @@ def open_signed(data: bytes, trust: TrustStore, role: SignerRole, at: dt.datetim
     """
     message = parse_sign1(data)
     cert = trust.find_signer(message.kid)
-    public_key = cert.public_key()
-    if not isinstance(public_key, ec.EllipticCurvePublicKey):
-        raise SignerProfileError("signer certificate key is not an EC key")
-    verify_sign1(message, public_key)
+    verify_sign1(message, certificate_public_key(cert))
     trust.check_signer(cert, role, at)
     return Opened(message.payload, cert)

@@ -30,6 +30,7 @@ from cardsvc.security.pki import (
     make_root_ca,
 )
 from cardsvc.security.sod import HashAlgorithm, build_sod
+from cardsvc.security.suite import INTL, Suite
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,14 @@ class CeremonyResult:
 
 def init_key_ceremony(store: KeyStore, authorities: Sequence[tuple[str, str]],
                       roles: Iterable[str] = tuple(KeyRole), root_common_name: str = "河南省居住证根证书",
-                      not_before: dt.datetime | None = None) -> CeremonyResult:
+                      not_before: dt.datetime | None = None, suite: Suite = INTL) -> CeremonyResult:
     """Create the root CA, per authority a document and an endorsement signer, an empty CRL and one
-    master key per role. Refuses to overwrite anything already in the store (KeyExists)."""
+    master key per role, every key pair of `suite` (the layouts' `suite`). Refuses to overwrite anything
+    already in the store (KeyExists)."""
     parsed = [Authority(code, name) for code, name in authorities]
     if len({a.code for a in parsed}) != len(parsed):
         raise ValueError("authorities: an authority code is listed twice")
-    store.generate_ec_key(ROOT)
+    store.generate_key(ROOT, suite)
     root_key = store.private_key(ROOT)
     root = make_root_ca(root_key, root_common_name, not_before=not_before)
     store.put_certificate(ROOT, root)
@@ -69,7 +71,7 @@ def init_key_ceremony(store: KeyStore, authorities: Sequence[tuple[str, str]],
     for authority in parsed:
         for signer_role in SignerRole:
             name = signer_name(signer_role, authority.code)
-            cert = issue_signer(root_key, root, store.generate_ec_key(name), authority, signer_role,
+            cert = issue_signer(root_key, root, store.generate_key(name, suite), authority, signer_role,
                                 not_before=not_before)
             store.put_certificate(name, cert)
             signers[name] = cert
@@ -123,7 +125,8 @@ def card_key(store: KeyStore, role: str, card_number: str,
 
 
 def sign_security_object(store: KeyStore, authority_code: str, ef_contents: Mapping[int, bytes],
-                         hash_algorithm: HashAlgorithm = HashAlgorithm.SHA256) -> bytes:
+                         hash_algorithm: HashAlgorithm | None = None) -> bytes:
+    """EF.SOD by the authority's document signer; EF hashes by `hash_algorithm`, else the signer's suite's."""
     name = signer_name(SignerRole.DOCUMENT, authority_code)
     return build_sod(ef_contents, store.certificate(name), functools.partial(store.sign, name), hash_algorithm)
 

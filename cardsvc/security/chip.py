@@ -1,11 +1,13 @@
 """Chip authentication (anti-clone), host side, in the manner of ICAO 9303-11 §6.1 active authentication.
 
-At personalization the card makes its own P-256 key pair (ISO/IEC 7816-8 GENERATE ASYMMETRIC KEY PAIR,
-INS 46); the private key never leaves the chip. The host writes the public key into EF.CHIPKEY as a
-SubjectPublicKeyInfo (RFC 5480) and EF.CHIPKEY is covered by EF.SOD. A verifier sends a fresh random
-challenge in INTERNAL AUTHENTICATE (INS 88); the chip signs  CONTEXT || challenge  with ECDSA-SHA-256 and
-answers the plain r || s form (BSI TR-03111 §5.2.1), 64 bytes. Copying the files onto another chip cannot
-copy the private key, so a clone fails here. The context prefix keeps the chip from signing arbitrary
+At personalization the card makes its own key pair of the layout's suite, SM2 (gm) or P-256 (intl)
+(ISO/IEC 7816-8 GENERATE ASYMMETRIC KEY PAIR, INS 46, algorithm reference in the data field: 80 01 02
+SM2, 80 01 01 P-256; no data means P-256); the private key never leaves the chip. The host writes the
+public key into EF.CHIPKEY as a SubjectPublicKeyInfo (RFC 5480; GM/T 0015 for SM2), covered by EF.SOD.
+A verifier sends a fresh random challenge in INTERNAL AUTHENTICATE (INS 88); the chip signs
+CONTEXT || challenge with its key (SM2-with-SM3 with the default signer ID, or ECDSA-SHA-256) and answers
+the plain r || s form (BSI TR-03111 §5.2.1), 64 bytes. Copying the files onto another chip cannot copy
+the private key, so a clone fails here. The context prefix keeps the chip from signing arbitrary
 host-chosen messages in another protocol's format.
 """
 
@@ -13,34 +15,45 @@ from __future__ import annotations
 
 import os
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from cardsvc.iso7816 import commands as cmd
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.errors import TlvError
 from cardsvc.iso7816.tlv import parse_single, tlv_map
 from cardsvc.security.errors import ChipAuthenticationFailed, ChipKeyFormatError
+from cardsvc.security.suite import (
+    PublicKey,
+    SuiteName,
+    as_public_key,
+    der_signature,
+    load_public_key,
+    public_key_from_point,
+)
 
 CHIP_AUTH_CONTEXT = b"cardsvc chip authentication v1\x00"
 # Key reference of the chip key pair in the permit application (P2 = 80 | ref of GENERATE ASYMMETRIC KEY
 # PAIR and INTERNAL AUTHENTICATE). Layout keys use 1-8; 14, the last compact-SC key number, never clashes.
 CHIP_KEY_REF = 14
 CHALLENGE_LENGTH = 16
-SIGNATURE_LENGTH = 64  # r || s, 32 bytes each for P-256
+SIGNATURE_LENGTH = 64  # r || s, 32 bytes each for P-256 and sm2p256v1
 P1_GENERATE = 0x80  # generate the pair and return the public key (7816-8 table 4 style)
 TAG_PUBLIC_KEY_TEMPLATE = 0x7F49  # ISO/IEC 7816-8 §5.1 public key data object template
 TAG_EC_POINT = 0x86  # public point, uncompressed (SEC 1 §2.3.3)
+TAG_ALGORITHM = 0x80  # ISO/IEC 7816-8 algorithm reference (the card applet's values below)
+ALGORITHM_REFERENCE = {SuiteName.INTL: 0x01, SuiteName.GM: 0x02}  # like PUT KEY's 01 AES, 02 SM4
 
 
-def generate_key_pair_command(key_ref: int, df_specific: bool = True) -> CommandApdu:
-    """GENERATE ASYMMETRIC KEY PAIR (ISO/IEC 7816-8 §5.1) into `key_ref`, answering the public key."""
-    return cmd.generate_key_pair(key_ref, P1_GENERATE, le=256, df_specific=df_specific)
+def generate_key_pair_command(key_ref: int, df_specific: bool = True,
+                              suite: SuiteName = SuiteName.INTL) -> CommandApdu:
+    """GENERATE ASYMMETRIC KEY PAIR (ISO/IEC 7816-8 §5.1) into `key_ref` for the suite's curve, answering the
+    public key."""
+    data = bytes((TAG_ALGORITHM, 1, ALGORITHM_REFERENCE[suite]))
+    return cmd.generate_key_pair(key_ref, P1_GENERATE, le=256, df_specific=df_specific, data=data)
 
 
-def parse_generated_public_key(data: bytes) -> ec.EllipticCurvePublicKey:
+def parse_generated_public_key(data: bytes, suite: SuiteName = SuiteName.INTL) -> PublicKey:
     """The chip's answer to GENERATE ASYMMETRIC KEY PAIR: 7F49 { 86 04||X||Y }."""
     try:
         template = parse_single(data, TAG_PUBLIC_KEY_TEMPLATE)
@@ -51,27 +64,27 @@ def parse_generated_public_key(data: bytes) -> ec.EllipticCurvePublicKey:
         raise ChipKeyFormatError("generated public key: template 7F49 has no EC point (tag 86)")
     if len(point) != 65 or point[0] != 0x04:
         raise ChipKeyFormatError(f"generated public key: tag 86 holds {len(point)} bytes, expected an"
-                                 " uncompressed P-256 point (65 bytes starting 04)")
+                                 " uncompressed point (65 bytes starting 04)")
     try:
-        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        return public_key_from_point(point, suite)
     except ValueError:
-        raise ChipKeyFormatError("generated public key: point is not on P-256") from None
+        curve = "sm2p256v1" if suite is SuiteName.GM else "P-256"
+        raise ChipKeyFormatError(f"generated public key: point is not on {curve}") from None
 
 
-def encode_chip_public_key(key: ec.EllipticCurvePublicKey) -> bytes:
-    """EF.CHIPKEY content: DER SubjectPublicKeyInfo (RFC 5480)."""
-    if not isinstance(key.curve, ec.SECP256R1):
-        raise ChipKeyFormatError(f"chip key on {key.curve.name}; the profile uses P-256")
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def decode_chip_public_key(der: bytes) -> ec.EllipticCurvePublicKey:
+def encode_chip_public_key(key: PublicKey | ec.EllipticCurvePublicKey) -> bytes:
+    """EF.CHIPKEY content: DER SubjectPublicKeyInfo (RFC 5480; GM/T 0015 for SM2)."""
     try:
-        key = serialization.load_der_public_key(der)
-    except (ValueError, UnsupportedAlgorithm):
-        raise ChipKeyFormatError("EF.CHIPKEY is not a DER SubjectPublicKeyInfo") from None
-    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise ChipKeyFormatError("EF.CHIPKEY does not hold a P-256 public key")
+        return as_public_key(key).spki()
+    except ValueError as exc:
+        raise ChipKeyFormatError(f"chip key: {exc}") from None
+
+
+def decode_chip_public_key(der: bytes) -> PublicKey:
+    try:
+        key = load_public_key(der)
+    except ValueError:
+        raise ChipKeyFormatError("EF.CHIPKEY does not hold a DER SubjectPublicKeyInfo of a P-256 or SM2 key") from None
     if encode_chip_public_key(key) != der:
         raise ChipKeyFormatError("EF.CHIPKEY is not in canonical DER (trailing or altered bytes)")
     return key
@@ -97,10 +110,8 @@ def verify_chip_response(chip_key_der: bytes, challenge: bytes, signature: bytes
     if len(signature) != SIGNATURE_LENGTH:
         raise ChipAuthenticationFailed(
             f"INTERNAL AUTHENTICATE answer of {len(signature)} bytes, expected {SIGNATURE_LENGTH} (r || s)")
-    r = int.from_bytes(signature[:32], "big")
-    s = int.from_bytes(signature[32:], "big")
     try:
-        key.verify(encode_dss_signature(r, s), chip_auth_message(challenge), ec.ECDSA(hashes.SHA256()))
+        key.verify(chip_auth_message(challenge), der_signature(signature))
     except InvalidSignature:
         raise ChipAuthenticationFailed(
             "chip signature over the challenge does not verify with EF.CHIPKEY: cloned or substituted chip"

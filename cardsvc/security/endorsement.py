@@ -9,7 +9,8 @@ Endorsements are appended after EF.SOD was made, so each record carries its own 
             recordNo    INTEGER (1..254),-- binds it to its position in EF.ENDORSE (no reordering)
             body        OCTET STRING,    -- the layout-encoded endorsement fields (address, validity, …)
             signerKeyId OCTET STRING },  -- subjectKeyIdentifier of the endorsement signer certificate
-        signature  OCTET STRING }        -- ECDSA-SHA-256 over DER(tbs), plain r || s (64 bytes)
+        signature  OCTET STRING }        -- over DER(tbs) in the signer's suite (SM2-with-SM3 or
+                                         -- ECDSA-SHA-256), plain r || s (64 bytes)
 
 The signer certificate is not on the card (space); verifiers find it by key identifier in their trust
 store, then check it like a document signer but for the endorsement role.
@@ -25,13 +26,11 @@ from typing import ClassVar
 from asn1crypto import core
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from cardsvc.security.errors import EndorsementBindingError, EndorsementFormatError, EndorsementSignatureError
 from cardsvc.security.kdf import check_card_number
-from cardsvc.security.pki import SignerRole, TrustStore
+from cardsvc.security.pki import SignerRole, TrustStore, certificate_public_key
+from cardsvc.security.suite import der_signature, raw_signature
 
 RECORD_VERSION = 0
 MAX_RECORD_NO = 254  # ISO 7816-4 record numbers 01-FE
@@ -62,7 +61,7 @@ def _key_id(cert: x509.Certificate) -> bytes:
 
 def sign_endorsement(card_number: str, record_no: int, body: bytes, signer_cert: x509.Certificate,
                      sign: Callable[[bytes], bytes]) -> bytes:
-    """A signed record; `sign` returns an ECDSA-SHA-256 DER signature by the signer's key."""
+    """A signed record; `sign` returns a DER signature by the signer's key (its suite's algorithm)."""
     check_card_number(card_number)
     if not 1 <= record_no <= MAX_RECORD_NO:
         raise ValueError(f"record_no: {record_no} is outside 1..{MAX_RECORD_NO}")
@@ -70,8 +69,7 @@ def sign_endorsement(card_number: str, record_no: int, body: bytes, signer_cert:
         raise ValueError(f"body: {len(body)} bytes, must be 1..{MAX_BODY}")
     tbs = _Tbs({"version": RECORD_VERSION, "card_number": card_number, "record_no": record_no,
                 "body": body, "signer_key_id": _key_id(signer_cert)})
-    r, s = decode_dss_signature(sign(tbs.dump()))
-    record: bytes = _Record({"tbs": tbs, "signature": r.to_bytes(32, "big") + s.to_bytes(32, "big")}).dump()
+    record: bytes = _Record({"tbs": tbs, "signature": raw_signature(sign(tbs.dump()))}).dump()
     return record
 
 
@@ -98,12 +96,9 @@ def verify_endorsement(record: bytes, card_number: str, record_no: int, trust: T
         raise EndorsementBindingError(f"record {record_no}: signed as record {rec_no} (moved or reordered)")
     signer = trust.find_signer(key_id)
     trust.check_signer(signer, SignerRole.ENDORSEMENT, at)
-    key = signer.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise EndorsementSignatureError(f"record {record_no}: signer key is not an EC key")
-    der_sig = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+    key = certificate_public_key(signer)
     try:
-        key.verify(der_sig, tbs_der, ec.ECDSA(hashes.SHA256()))
+        key.verify(tbs_der, der_signature(signature))
     except InvalidSignature:
         raise EndorsementSignatureError(
             f"record {record_no}: endorsing authority's signature does not verify") from None

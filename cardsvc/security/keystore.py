@@ -2,12 +2,13 @@
 
 `EncryptedFileKeyStore` keeps everything in one directory, for development and small deployments:
 - private keys: PKCS#8 PEM encrypted with `BestAvailableEncryption` (PBES2) under a passphrase read
-  from an environment variable (never from a file or argument, so it stays out of shell history);
+  from an environment variable (never from a file or argument, so it stays out of shell history); SM2
+  keys, which cryptography cannot serialise, in the same PBES2 format by cardsvc/security/pkcs8.py;
 - symmetric master keys: AES key wrap with padding (RFC 5649) under a key from scrypt(passphrase, salt);
 - certificates and CRLs: PEM beside them (public).
 A PKCS#11 backend implements the same Protocol later; callers sign and derive through the store, so
-non-extractable keys fit. Only the key ceremony calls `private_key` (to sign certificates and CRLs,
-which cryptography's builders need a key object for).
+non-extractable keys fit. Keys are the crypto suite's (cardsvc/security/suite.py): `generate_key(name,
+suite)`. Only the key ceremony and the service's QR / status-list signing call `private_key`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, keywrap, serialization
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import keywrap, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -33,6 +35,8 @@ from cardsvc.security.errors import (
     KeyStorePassphraseMissing,
 )
 from cardsvc.security.kdf import SymmetricCipher, sp800_108_cmac
+from cardsvc.security.pkcs8 import decrypt_pkcs8, encrypt_pkcs8
+from cardsvc.security.suite import INTL, EcdsaPrivateKey, PrivateKey, PublicKey, Suite, load_private_key
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +49,19 @@ _SCRYPT_N = 2**14  # RFC 7914 interactive-use cost; one derivation per store ope
 class KeyStore(Protocol):
     """Operations the rest of the code needs; keys are named, e.g. "root", "ds-411202"."""
 
-    def generate_ec_key(self, name: str) -> ec.EllipticCurvePublicKey: ...
+    def generate_key(self, name: str, suite: Suite = INTL) -> PublicKey: ...
 
-    def public_key(self, name: str) -> ec.EllipticCurvePublicKey: ...
-
-    def sign(self, name: str, data: bytes) -> bytes:
-        """ECDSA-SHA-256 signature (DER) by the named private key."""
+    def generate_ec_key(self, name: str) -> PublicKey:
+        """An intl-suite (P-256) key; `generate_key` chooses the suite."""
         ...
 
-    def private_key(self, name: str) -> ec.EllipticCurvePrivateKey: ...
+    def public_key(self, name: str) -> PublicKey: ...
+
+    def sign(self, name: str, data: bytes) -> bytes:
+        """DER signature by the named private key, in its suite (ECDSA-SHA-256 or SM2-with-SM3)."""
+        ...
+
+    def private_key(self, name: str) -> PrivateKey: ...
 
     def generate_secret(self, name: str, length: int = 16) -> None: ...
 
@@ -98,7 +106,7 @@ class EncryptedFileKeyStore:
         self._passphrase = passphrase.encode("utf-8")
         self._root = Path(root)
         self._keks: dict[bytes, bytes] = {}  # salt → KEK: scrypt once per file per process
-        self._unlocked: dict[str, ec.EllipticCurvePrivateKey] | None = {} if cache_private_keys else None
+        self._unlocked: dict[str, PrivateKey] | None = {} if cache_private_keys else None
         self._secrets: dict[str, bytes] | None = {} if cache_private_keys else None
         for kind in self._SUFFIX:
             (self._root / kind).mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -128,38 +136,55 @@ class EncryptedFileKeyStore:
             raise KeyNotFound(f"no {kind[:-1]} named {name!r}") from None
 
     # --- asymmetric ---------------------------------------------------------------------------------
-    def import_private_key(self, name: str, key: ec.EllipticCurvePrivateKey, overwrite: bool = False) -> None:
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.BestAvailableEncryption(self._passphrase))
+    def import_private_key(self, name: str, key: PrivateKey | ec.EllipticCurvePrivateKey,
+                           overwrite: bool = False) -> None:
+        if isinstance(key, EcdsaPrivateKey):
+            key = key.key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.BestAvailableEncryption(self._passphrase))
+        else:
+            pem = encrypt_pkcs8(key.pkcs8(), self._passphrase)
         self._write(self._path("keys", name), pem, overwrite, secret=True)
         if self._unlocked is not None:
             self._unlocked.pop(name, None)
         log.info("stored private key %s", name)
 
-    def generate_ec_key(self, name: str) -> ec.EllipticCurvePublicKey:
-        key = ec.generate_private_key(ec.SECP256R1())
+    def generate_key(self, name: str, suite: Suite = INTL) -> PublicKey:
+        key = suite.generate_key()
         self.import_private_key(name, key)
         return key.public_key()
 
-    def private_key(self, name: str) -> ec.EllipticCurvePrivateKey:
+    def generate_ec_key(self, name: str) -> PublicKey:
+        return self.generate_key(name, INTL)
+
+    def private_key(self, name: str) -> PrivateKey:
         if self._unlocked is not None and name in self._unlocked:
             return self._unlocked[name]
-        pem = self._read("keys", name)
-        try:
-            key = serialization.load_pem_private_key(pem, self._passphrase)
-        except (ValueError, TypeError):
-            raise KeyStoreDecryptError(f"private key {name!r} does not decrypt (wrong passphrase?)") from None
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise KeyStoreError(f"private key {name!r} is not an EC key")
+        key = self._load_private_key(name, self._read("keys", name))
         if self._unlocked is not None:
             self._unlocked[name] = key
         return key
 
-    def public_key(self, name: str) -> ec.EllipticCurvePublicKey:
+    def _load_private_key(self, name: str, pem: bytes) -> PrivateKey:
+        try:
+            key = serialization.load_pem_private_key(pem, self._passphrase)
+        except UnsupportedAlgorithm:  # an SM2 key: cryptography knows no SM2 curve
+            try:
+                return load_private_key(decrypt_pkcs8(pem, self._passphrase))
+            except ValueError:
+                raise KeyStoreDecryptError(f"private key {name!r} does not decrypt (wrong passphrase?)") from None
+        except (ValueError, TypeError):
+            raise KeyStoreDecryptError(f"private key {name!r} does not decrypt (wrong passphrase?)") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+            raise KeyStoreError(f"private key {name!r} is neither a P-256 nor an SM2 key")
+        return EcdsaPrivateKey(key)
+
+    def public_key(self, name: str) -> PublicKey:
         return self.private_key(name).public_key()
 
     def sign(self, name: str, data: bytes) -> bytes:
-        return self.private_key(name).sign(data, ec.ECDSA(hashes.SHA256()))
+        return self.private_key(name).sign(data)
 
     # --- symmetric ----------------------------------------------------------------------------------
     def _kek(self, salt: bytes) -> bytes:

@@ -1,5 +1,10 @@
 """Issuer PKI: one provincial root CA, per issuing authority a document signer and an endorsement
-signer (X.509, ECDSA P-256 + SHA-256), a CRL for the signers, and the trust check verifiers run.
+signer (X.509), a CRL for the signers, and the trust check verifiers run. Keys are the layout suite's
+(cardsvc/security/suite.py): gm certificates and CRLs are SM2-with-SM3 (GM/T 0015; OID 1.2.156.10197.1.501,
+no parameters, signer ID 1234567812345678 as GB/T 35276 and OpenSSL 3 expect), intl ones ECDSA P-256 +
+SHA-256. cryptography builds and parses both (it parses any algorithm); it cannot sign with SM2, so a gm
+certificate is built with a placeholder key and its key, algorithm and signature are then replaced with
+asn1crypto (`_finish`) — the only hand-written part. Signatures are checked through the suite's keys.
 
 Permits are issued by county-level public security organs (SMX Art.14/15), so each authority (GB/T 2260
 county code + name) gets its own signer certificates; endorsements are signed by the endorsing authority
@@ -20,9 +25,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from asn1crypto import algos as asn1_algos
+from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -35,6 +44,16 @@ from cardsvc.security.errors import (
     SignerRevokedError,
     UnknownSignerError,
     UntrustedSignerError,
+)
+from cardsvc.security.suite import (
+    EcdsaPrivateKey,
+    EcdsaPublicKey,
+    PrivateKey,
+    PublicKey,
+    as_private_key,
+    as_public_key,
+    key_identifier,
+    load_public_key,
 )
 
 ROOT_VALIDITY = dt.timedelta(days=20 * 365)
@@ -77,20 +96,94 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _ski(public_key: ec.EllipticCurvePublicKey) -> x509.SubjectKeyIdentifier:
-    return x509.SubjectKeyIdentifier.from_public_key(public_key)
+AnyPrivateKey = PrivateKey | ec.EllipticCurvePrivateKey  # a bare P-256 key is taken as the intl suite's
+AnyPublicKey = PublicKey | ec.EllipticCurvePublicKey
 
 
-def _check_p256(key: ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey, what: str) -> None:
-    if not isinstance(key.curve, ec.SECP256R1):
-        raise ValueError(f"{what}: curve {key.curve.name}, the profile requires P-256")
+def _private(key: AnyPrivateKey, what: str) -> PrivateKey:
+    try:
+        return as_private_key(key)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
 
 
-def make_root_ca(root_key: ec.EllipticCurvePrivateKey, common_name: str = "河南省居住证根证书",
+def _public(key: AnyPublicKey, what: str) -> PublicKey:
+    try:
+        return as_public_key(key)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+
+
+def _ski(public_key: PublicKey) -> x509.SubjectKeyIdentifier:
+    return x509.SubjectKeyIdentifier(key_identifier(public_key))
+
+
+_PLACEHOLDER = ec.generate_private_key(ec.SECP256R1())  # signs drafts whose key and signature are replaced
+
+
+def _algorithm(issuer: PrivateKey) -> asn1_algos.SignedDigestAlgorithm:
+    """AlgorithmIdentifier with absent parameters: RFC 5758 §3.2 (ECDSA), GM/T 0015 (SM2-with-SM3)."""
+    return asn1_algos.SignedDigestAlgorithm({"algorithm": oids.signature_oid(issuer.suite)})
+
+
+def _finish(builder: x509.CertificateBuilder, issuer: PrivateKey, subject: PublicKey) -> x509.Certificate:
+    if isinstance(issuer, EcdsaPrivateKey) and isinstance(subject, EcdsaPublicKey):
+        return builder.public_key(subject.key).sign(issuer.key, hashes.SHA256())
+    draft = builder.public_key(_PLACEHOLDER.public_key()).sign(_PLACEHOLDER, hashes.SHA256())
+    tbs = asn1_x509.Certificate.load(draft.public_bytes(serialization.Encoding.DER))["tbs_certificate"]
+    tbs["subject_public_key_info"] = asn1_keys.PublicKeyInfo.load(subject.spki())
+    tbs["signature"] = _algorithm(issuer)
+    signed = asn1_x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": _algorithm(issuer),
+                                    "signature_value": issuer.sign(tbs.dump(force=True))})
+    return x509.load_der_x509_certificate(signed.dump())
+
+
+def _finish_crl(builder: x509.CertificateRevocationListBuilder, issuer: PrivateKey) -> x509.CertificateRevocationList:
+    if isinstance(issuer, EcdsaPrivateKey):
+        return builder.sign(issuer.key, hashes.SHA256())
+    draft = builder.sign(_PLACEHOLDER, hashes.SHA256())
+    tbs = asn1_crl.CertificateList.load(draft.public_bytes(serialization.Encoding.DER))["tbs_cert_list"]
+    tbs["signature"] = _algorithm(issuer)
+    signed = asn1_crl.CertificateList({"tbs_cert_list": tbs, "signature_algorithm": _algorithm(issuer),
+                                       "signature": issuer.sign(tbs.dump(force=True))})
+    return x509.load_der_x509_crl(signed.dump())
+
+
+def certificate_public_key(cert: x509.Certificate) -> PublicKey:
+    """The subject's key through the suite (cryptography's `public_key()` knows no SM2 curve)."""
+    tbs = asn1_x509.TbsCertificate.load(cert.tbs_certificate_bytes)
+    try:
+        return load_public_key(tbs["subject_public_key_info"].dump())
+    except ValueError as exc:
+        raise SignerProfileError(f"certificate key: {exc}") from None
+
+
+def _signed_by(tbs: bytes, algorithm: x509.ObjectIdentifier, signature: bytes, key: PublicKey) -> bool:
+    if algorithm.dotted_string != oids.signature_oid(key.suite):
+        return False
+    try:
+        key.verify(tbs, signature)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def verify_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True when `issuer`'s key signed `cert` with its suite's algorithm (names are checked by callers)."""
+    return _signed_by(cert.tbs_certificate_bytes, cert.signature_algorithm_oid, cert.signature,
+                      certificate_public_key(issuer))
+
+
+def crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+    return _signed_by(crl.tbs_certlist_bytes, crl.signature_algorithm_oid, crl.signature,
+                      certificate_public_key(issuer))
+
+
+def make_root_ca(root_key: AnyPrivateKey, common_name: str = "河南省居住证根证书",
                  not_before: dt.datetime | None = None,
                  validity: dt.timedelta = ROOT_VALIDITY) -> x509.Certificate:
     """Self-signed provincial root CA certificate."""
-    _check_p256(root_key, "root key")
+    root_key = _private(root_key, "root key")
     start = not_before or _now()
     name = x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
@@ -99,9 +192,9 @@ def make_root_ca(root_key: ec.EllipticCurvePrivateKey, common_name: str = "河�
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),
     ])
     pub = root_key.public_key()
-    return (
+    return _finish(
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(pub)
+        .subject_name(name).issuer_name(name)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start).not_valid_after(start + validity)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -109,17 +202,16 @@ def make_root_ca(root_key: ec.EllipticCurvePrivateKey, common_name: str = "河�
             digital_signature=False, content_commitment=False, key_encipherment=False,
             data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
             encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(_ski(pub), critical=False)
-        .sign(root_key, hashes.SHA256())
-    )
+        .add_extension(_ski(pub), critical=False), root_key, pub)
 
 
-def issue_signer(root_key: ec.EllipticCurvePrivateKey, root_cert: x509.Certificate,
-                 signer_public_key: ec.EllipticCurvePublicKey, authority: Authority, role: SignerRole,
+def issue_signer(root_key: AnyPrivateKey, root_cert: x509.Certificate,
+                 signer_public_key: AnyPublicKey, authority: Authority, role: SignerRole,
                  not_before: dt.datetime | None = None,
                  validity: dt.timedelta = SIGNER_VALIDITY) -> x509.Certificate:
     """A document or endorsement signer certificate for one authority, issued by the root."""
-    _check_p256(signer_public_key, "signer key")
+    root_key = _private(root_key, "root key")
+    signer_public_key = _public(signer_public_key, "signer key")
     start = not_before or _now()
     subject = x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
@@ -129,9 +221,9 @@ def issue_signer(root_key: ec.EllipticCurvePrivateKey, root_cert: x509.Certifica
         x509.NameAttribute(NameOID.SERIAL_NUMBER, authority.code),
     ])
     root_ski = root_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    return (
+    return _finish(
         x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(root_cert.subject).public_key(signer_public_key)
+        .subject_name(subject).issuer_name(root_cert.subject)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start).not_valid_after(start + validity)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -143,12 +235,10 @@ def issue_signer(root_key: ec.EllipticCurvePrivateKey, root_cert: x509.Certifica
                        critical=False)
         .add_extension(_ski(signer_public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski),
-                       critical=False)
-        .sign(root_key, hashes.SHA256())
-    )
+                       critical=False), root_key, signer_public_key)
 
 
-def build_crl(root_key: ec.EllipticCurvePrivateKey, root_cert: x509.Certificate,
+def build_crl(root_key: AnyPrivateKey, root_cert: x509.Certificate,
               revoked: Iterable[RevokedEntry], number: int, this_update: dt.datetime | None = None,
               validity: dt.timedelta = CRL_VALIDITY) -> x509.CertificateRevocationList:
     """The root's CRL over the signers (RFC 5280 §5), with CRL number and authority key identifier."""
@@ -165,7 +255,7 @@ def build_crl(root_key: ec.EllipticCurvePrivateKey, root_cert: x509.Certificate,
         builder = builder.add_revoked_certificate(
             x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(entry.revoked_at)
             .add_extension(x509.CRLReason(entry.reason), critical=False).build())
-    return builder.sign(root_key, hashes.SHA256())
+    return _finish_crl(builder, _private(root_key, "root key"))
 
 
 def _ext(cert: x509.Certificate, cls: type[x509.ExtensionType]) -> x509.ExtensionType | None:
@@ -227,18 +317,15 @@ class TrustStore:
         for root in self._roots:
             if root.subject != cert.issuer:
                 continue
-            try:
-                cert.verify_directly_issued_by(root)
-            except (ValueError, TypeError, InvalidSignature):
-                continue
-            return root
+            if verify_issued_by(cert, root):
+                return root
         raise UntrustedSignerError(f"signer {_describe(cert)} was not issued by a trusted root")
 
     def _current_crl(self, root: x509.Certificate, at: dt.datetime) -> x509.CertificateRevocationList | None:
         best: x509.CertificateRevocationList | None = None
         best_number = -1
         for crl in self._crls:
-            if crl.issuer != root.subject or not crl.is_signature_valid(root.public_key()):  # type: ignore[arg-type]
+            if crl.issuer != root.subject or not crl_signed_by(crl, root):
                 continue
             number_ext = _ext_crl_number(crl)
             if number_ext > best_number:
@@ -265,8 +352,8 @@ class TrustStore:
         eku = _ext(cert, x509.ExtendedKeyUsage)
         if not isinstance(eku, x509.ExtendedKeyUsage) or role.eku not in eku:
             raise SignerProfileError(f"signer certificate is not a {role.value} (extended key usage)")
-        if not isinstance(cert.public_key(), ec.EllipticCurvePublicKey):
-            raise SignerProfileError("signer key is not an EC key")
+        if certificate_public_key(cert).suite is not certificate_public_key(root).suite:
+            raise SignerProfileError("signer key is not of its root's suite")
         for c, what in ((root, "root"), (cert, role.value)):
             if not c.not_valid_before_utc <= when <= c.not_valid_after_utc:
                 raise SignerExpiredError(

@@ -5,15 +5,19 @@ lists the hash of every signed EF, like ICAO 9303-10 §4.6.2's LDSSecurityObject
 
     PermitSecurityObject ::= SEQUENCE {
         version        INTEGER (0),
-        hashAlgorithm  AlgorithmIdentifier,          -- SHA-256 (default) or SM3
+        hashAlgorithm  AlgorithmIdentifier,          -- the suite's: SM3 (gm) or SHA-256 (intl)
         efHashes       SEQUENCE OF EfHash }          -- sorted by file identifier
     EfHash ::= SEQUENCE { efId INTEGER (0..65535), hashValue OCTET STRING }
 
 The SignedData carries the issuing authority's document signer certificate; one SignerInfo
-(issuerAndSerialNumber, ecdsa-with-SHA256) with signed attributes contentType, signingTime and
-messageDigest. cryptography cannot parse SignedData or sign non-id-data content, so asn1crypto
-encodes/decodes the structure and cryptography does every hash and signature. Verification hashes the
-EF bytes exactly as read from the card.
+(issuerAndSerialNumber) with signed attributes contentType, signingTime and messageDigest. The signer's
+key decides the algorithms (cardsvc/security/suite.py): gm uses the GM/T 0010 algorithm identifiers,
+digestAlgorithm sm3 (1.2.156.10197.1.401) and signatureAlgorithm SM2-with-SM3 (1.2.156.10197.1.501,
+signer ID 1234567812345678); intl sha256 + ecdsa-with-SHA256. The ContentInfo keeps RFC 5652's
+id-signedData (not GM/T 0010's 1.2.156.10197.6.1.4.2.2) so standard CMS tools (`openssl cms -cmsout
+-print`) parse it. cryptography cannot parse SignedData or sign non-id-data content, so asn1crypto
+encodes/decodes the structure and the suite does every hash and signature. Verification hashes the EF
+bytes exactly as read from the card.
 """
 
 from __future__ import annotations
@@ -31,11 +35,17 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from cardsvc.security import oids
-from cardsvc.security.errors import EfCoverageError, EfHashMismatch, SodFormatError, SodSignatureError
-from cardsvc.security.pki import SignerRole, TrustStore, authority_code
+from cardsvc.security.errors import (
+    EfCoverageError,
+    EfHashMismatch,
+    SignerProfileError,
+    SodFormatError,
+    SodSignatureError,
+)
+from cardsvc.security.pki import SignerRole, TrustStore, authority_code, certificate_public_key
+from cardsvc.security.suite import SuiteName
 
 SOD_VERSION = 0
 MAX_EFS = 64
@@ -46,6 +56,10 @@ class HashAlgorithm(enum.Enum):
 
     SHA256 = oids.SHA256
     SM3 = oids.SM3
+
+    @classmethod
+    def of(cls, suite: SuiteName) -> HashAlgorithm:
+        return cls.SM3 if suite is SuiteName.GM else cls.SHA256
 
     def new(self) -> hashes.HashAlgorithm:
         return hashes.SHA256() if self is HashAlgorithm.SHA256 else hashes.SM3()
@@ -98,17 +112,36 @@ def _asn1_certificate(cert_der: bytes) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert_der)
 
 
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """The SignerInfo algorithms of one suite."""
+
+    digest: HashAlgorithm  # messageDigest and SignerInfo digestAlgorithm
+    signature_oid: str
+
+
+_PROFILES = {SuiteName.GM: _Profile(HashAlgorithm.SM3, oids.SM2_WITH_SM3),
+             SuiteName.INTL: _Profile(HashAlgorithm.SHA256, oids.ECDSA_WITH_SHA256)}
+
+
+@functools.lru_cache(maxsize=64)
+def _signer_suite(cert_der: bytes) -> SuiteName:
+    return certificate_public_key(x509.load_der_x509_certificate(cert_der)).suite
+
+
 def build_sod(ef_contents: Mapping[int, bytes], signer_cert: x509.Certificate,
-              sign: Callable[[bytes], bytes], hash_algorithm: HashAlgorithm = HashAlgorithm.SHA256,
+              sign: Callable[[bytes], bytes], hash_algorithm: HashAlgorithm | None = None,
               signing_time: dt.datetime | None = None) -> bytes:
-    """DER of EF.SOD over `ef_contents` (FID → bytes); `sign` makes an ECDSA-SHA-256 DER signature
-    with the document signer's key (e.g. `functools.partial(store.sign, "ds-411202")`)."""
+    """DER of EF.SOD over `ef_contents` (FID → bytes); `sign` makes a DER signature with the document
+    signer's key (e.g. `functools.partial(store.sign, "ds-411202")`); EF hashes by `hash_algorithm`,
+    by default the signer's suite's."""
     if not ef_contents:
         raise ValueError("ef_contents: at least one EF must be signed")
     if len(ef_contents) > MAX_EFS:
         raise ValueError(f"ef_contents: {len(ef_contents)} EFs, at most {MAX_EFS}")
-    if not isinstance(signer_cert.public_key(), ec.EllipticCurvePublicKey):
-        raise ValueError("signer_cert: the profile signs with ECDSA")
+    cert_der = signer_cert.public_bytes(serialization.Encoding.DER)
+    profile = _PROFILES[_signer_suite(cert_der)]
+    hash_algorithm = hash_algorithm or profile.digest
     for fid in ef_contents:
         _check_fid(fid)
     so = _PermitSecurityObject({
@@ -117,26 +150,26 @@ def build_sod(ef_contents: Mapping[int, bytes], signer_cert: x509.Certificate,
         "ef_hashes": [{"ef_id": fid, "hash_value": hash_algorithm.digest(ef_contents[fid])}
                       for fid in sorted(ef_contents)],
     }).dump()
-    cert = _asn1_certificate(signer_cert.public_bytes(serialization.Encoding.DER))
+    cert = _asn1_certificate(cert_der)
     when = (signing_time or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     attrs = cms.CMSAttributes([
         cms.CMSAttribute({"type": "content_type", "values": [oids.CT_PERMIT_SECURITY_OBJECT]}),
         cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": when})]}),
-        cms.CMSAttribute({"type": "message_digest", "values": [HashAlgorithm.SHA256.digest(so)]}),
+        cms.CMSAttribute({"type": "message_digest", "values": [profile.digest.digest(so)]}),
     ])
     signature = sign(attrs.dump())  # DER SET OF, sorted by asn1crypto (RFC 5652 §5.4)
     signer_info = cms.SignerInfo({
         "version": "v1",
         "sid": cms.SignerIdentifier({"issuer_and_serial_number": cms.IssuerAndSerialNumber(
             {"issuer": cert.issuer, "serial_number": cert.serial_number})}),
-        "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
+        "digest_algorithm": algos.DigestAlgorithm({"algorithm": profile.digest.value}),
         "signed_attrs": attrs,
-        "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
+        "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": profile.signature_oid}),
         "signature": signature,
     })
     signed_data = cms.SignedData({
         "version": "v3",  # RFC 5652 §5.1: eContentType other than id-data
-        "digest_algorithms": [algos.DigestAlgorithm({"algorithm": "sha256"})],
+        "digest_algorithms": [algos.DigestAlgorithm({"algorithm": profile.digest.value})],
         "encap_content_info": {"content_type": oids.CT_PERMIT_SECURITY_OBJECT, "content": so},
         "certificates": [cert],
         "signer_infos": [signer_info],
@@ -170,8 +203,6 @@ def _parse(der: bytes) -> SecurityObject:
     # Fields outside the signature are pinned too, so nothing in EF.SOD can change unnoticed.
     if sd["version"].native != "v3":
         raise SodFormatError(f"SignedData version {sd['version'].native}, expected v3 (RFC 5652 §5.1)")
-    if [a["algorithm"].native for a in sd["digest_algorithms"]] != ["sha256"]:
-        raise SodFormatError("SignedData digestAlgorithms must be exactly SHA-256")
     if sd["crls"]:
         raise SodFormatError("EF.SOD carries CRLs; revocation comes from the verifier's trust store")
     encap = sd["encap_content_info"]
@@ -188,12 +219,7 @@ def _parse(der: bytes) -> SecurityObject:
     if si["version"].native != "v1" or si["unsigned_attrs"]:
         raise SodFormatError("SignerInfo must be version 1 without unsigned attributes")
     if si["signature_algorithm"]["parameters"].native is not None:
-        raise SodFormatError("ecdsa-with-SHA256 takes no parameters (RFC 5758 §3.2)")
-    if si["digest_algorithm"]["algorithm"].native != "sha256":
-        raise SodFormatError(f"signer digest {si['digest_algorithm']['algorithm'].dotted} is not SHA-256")
-    if si["signature_algorithm"]["algorithm"].dotted != oids.ECDSA_WITH_SHA256:
-        raise SodFormatError(f"signature algorithm {si['signature_algorithm']['algorithm'].dotted}"
-                             " is not ecdsa-with-SHA256")
+        raise SodFormatError("the signature algorithm takes no parameters (RFC 5758 §3.2, GM/T 0010)")
     sid = si["sid"]
     if sid.name != "issuer_and_serial_number":
         raise SodFormatError("signer identifier must be issuerAndSerialNumber")
@@ -206,24 +232,34 @@ def _parse(der: bytes) -> SecurityObject:
     signer = x509.load_der_x509_certificate(match[0].dump())
     # cryptography parses certificate fields lazily: touch them now so damage is a format error here.
     _ = (signer.version, signer.subject.rfc4514_string(), signer.issuer.rfc4514_string(),
-         len(signer.extensions), signer.public_key())
+         len(signer.extensions))
+    try:
+        key = certificate_public_key(signer)
+    except SignerProfileError as exc:
+        raise SodFormatError(f"document signer {exc}") from None
+    profile = _PROFILES[key.suite]  # the signer's key decides the algorithms; nothing else may differ
+    if [a["algorithm"].dotted for a in sd["digest_algorithms"]] != [profile.digest.value]:
+        raise SodFormatError(f"SignedData digestAlgorithms must be exactly {profile.digest.name} ({key.suite} key)")
+    if si["digest_algorithm"]["algorithm"].dotted != profile.digest.value:
+        raise SodFormatError(f"signer digest {si['digest_algorithm']['algorithm'].dotted} is not"
+                             f" {profile.digest.name}")
+    if si["signature_algorithm"]["algorithm"].dotted != profile.signature_oid:
+        raise SodFormatError(f"signature algorithm {si['signature_algorithm']['algorithm'].dotted}"
+                             f" is not {profile.signature_oid} ({key.suite} key)")
     attrs = si["signed_attrs"]
     if not attrs:
         raise SodFormatError("SignerInfo has no signed attributes")
     if _attr(attrs, "content_type").dotted != oids.CT_PERMIT_SECURITY_OBJECT:  # type: ignore[attr-defined]
         raise SodFormatError("signed contentType attribute differs from eContentType")
     digest = _attr(attrs, "message_digest").native  # type: ignore[attr-defined]
-    if not hmac.compare_digest(digest, HashAlgorithm.SHA256.digest(so_der)):
+    if not hmac.compare_digest(digest, profile.digest.digest(so_der)):
         raise SodSignatureError("messageDigest does not match the security object: EF.SOD altered")
     signing_time = None
     if any(a["type"].native == "signing_time" for a in attrs):
         signing_time = _attr(attrs, "signing_time").native  # type: ignore[attr-defined]
     signed_bytes = b"\x31" + attrs.dump()[1:]  # RFC 5652 §5.4: signed as SET OF, stored as [0] IMPLICIT
-    key = signer.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise SodFormatError("document signer key is not an EC key")
     try:
-        key.verify(si["signature"].native, signed_bytes, ec.ECDSA(hashes.SHA256()))
+        key.verify(signed_bytes, si["signature"].native)
     except InvalidSignature:
         raise SodSignatureError("EF.SOD signature does not verify with its document signer") from None
     so = _PermitSecurityObject.load(so_der, strict=True)
@@ -254,7 +290,7 @@ def _parse(der: bytes) -> SecurityObject:
             raise SodFormatError(f"EF.SOD is not in DER ({part}: non-minimal or re-ordered encoding)")
     if match[0]["signature_algorithm"].dump(force=True) != match[0]["signature_algorithm"].dump():
         raise SodFormatError("EF.SOD is not in DER (certificate signatureAlgorithm: non-minimal encoding)")
-    if match[0]["signature_value"].contents[:1] != b"\x00":  # an ECDSA signature is whole octets
+    if match[0]["signature_value"].contents[:1] != b"\x00":  # an ECDSA or SM2 signature is whole octets
         raise SodFormatError("EF.SOD is not in DER (certificate signatureValue: BIT STRING with unused bits)")
     # And the envelope: ContentInfo and SignedData hold exactly their parts. asn1crypto accepts zero bytes
     # after the last part, so a larger outer length could take in EF.SOD's zero padding unnoticed.

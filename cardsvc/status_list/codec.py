@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cardsvc.qr.cose import strict_loads
 from cardsvc.qr.signed import open_signed, sign_with_certificate
 from cardsvc.security.pki import SignerRole, TrustStore, authority_code
+from cardsvc.security.suite import PrivateKey
 from cardsvc.status_list.errors import (
     StatusListFormatError,
     StatusListIssuerError,
@@ -58,7 +59,8 @@ def encode_payload(status_list: StatusList) -> bytes:
     }, canonical=True)
 
 
-def sign_status_list(status_list: StatusList, key: ec.EllipticCurvePrivateKey, signer_cert: x509.Certificate) -> bytes:
+def sign_status_list(status_list: StatusList, key: PrivateKey | ec.EllipticCurvePrivateKey,
+                     signer_cert: x509.Certificate) -> bytes:
     """COSE_Sign1 bytes of the list, signed by a signer of an authority inside the issuer's region."""
     _check_signer_region(signer_cert, status_list.issuer)
     return sign_with_certificate(encode_payload(status_list), key, signer_cert)

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from applets.security import primitives
 from cardsvc.iso7816.tlv import encode_tlv
 from cardsvc.security import ceremony, chip
 from cardsvc.security.endorsement import sign_endorsement, verify_endorsement
@@ -30,6 +31,7 @@ from cardsvc.security.errors import (
     UnknownSignerError,
 )
 from cardsvc.security.pki import TrustStore
+from cardsvc.security.suite import SuiteName
 from tests.security_support import T0, Issuer, make_issuer, passphrase
 
 AT = T0 + dt.timedelta(days=1)
@@ -65,7 +67,7 @@ def test_replayed_chip_answer_fails_for_a_fresh_challenge() -> None:
 def test_chip_key_formats() -> None:
     key = ec.generate_private_key(ec.SECP256R1()).public_key()
     der = chip.encode_chip_public_key(key)
-    assert chip.decode_chip_public_key(der) == key
+    assert chip.decode_chip_public_key(der).point() == key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     for bad in (der + b"\x00", der[:-1], b"\x30\x03\x02\x01\x00", b""):
         with pytest.raises(ChipKeyFormatError, match=r"EF\.CHIPKEY"):
             chip.decode_chip_public_key(bad)
@@ -79,7 +81,7 @@ def test_chip_key_formats() -> None:
 def test_generated_public_key_template() -> None:
     key = ec.generate_private_key(ec.SECP256R1()).public_key()
     point = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    assert chip.parse_generated_public_key(encode_tlv(0x7F49, encode_tlv(0x86, point))) == key
+    assert chip.parse_generated_public_key(encode_tlv(0x7F49, encode_tlv(0x86, point))).point() == point
     with pytest.raises(ChipKeyFormatError, match="tag 86"):
         chip.parse_generated_public_key(encode_tlv(0x7F49, encode_tlv(0x86, point[:-1])))
     with pytest.raises(ChipKeyFormatError, match="no EC point"):
@@ -88,6 +90,32 @@ def test_generated_public_key_template() -> None:
         chip.parse_generated_public_key(encode_tlv(0x7F49, encode_tlv(0x86, b"\x04" + b"\x01" * 64)))
     with pytest.raises(ChipKeyFormatError):
         chip.parse_generated_public_key(b"\x7f\x49\x05\x86")
+
+
+@pytest.mark.parametrize("algorithm", [primitives.SIGN_SM2, primitives.SIGN_ECDSA_P256])
+def test_card_chip_key_verifies_on_the_host_and_a_clone_does_not(algorithm: int) -> None:
+    """The applet's key generation and signing (its own library access) against the host's check: for SM2
+    the card's library computes Z itself, the host computes it in cardsvc/security/sm2.py."""
+    suite = SuiteName.GM if algorithm == primitives.SIGN_SM2 else SuiteName.INTL
+    scalar, point = primitives.generate_signing_key(algorithm)
+    public = chip.parse_generated_public_key(encode_tlv(0x7F49, encode_tlv(0x86, point)), suite)
+    assert public.suite is suite
+    ef_chipkey = chip.encode_chip_public_key(public)
+    assert chip.decode_chip_public_key(ef_chipkey) == public
+    challenge = chip.new_challenge()
+    chip.verify_chip_response(ef_chipkey, challenge,
+                              primitives.sign_raw(algorithm, scalar, chip.chip_auth_message(challenge)))
+    clone_scalar, _ = primitives.generate_signing_key(algorithm)
+    with pytest.raises(ChipAuthenticationFailed, match="cloned"):
+        chip.verify_chip_response(ef_chipkey, challenge,
+                                  primitives.sign_raw(algorithm, clone_scalar, chip.chip_auth_message(challenge)))
+    with pytest.raises(ChipKeyFormatError, match="sm2p256v1" if suite is SuiteName.GM else "P-256"):
+        chip.parse_generated_public_key(encode_tlv(0x7F49, encode_tlv(0x86, b"\x04" + b"\x01" * 64)), suite)
+
+
+def test_generate_command_names_the_suite_algorithm() -> None:
+    assert chip.generate_key_pair_command(2, suite=SuiteName.GM).data == bytes.fromhex("800102")
+    assert chip.generate_key_pair_command(2, suite=SuiteName.INTL).data == bytes.fromhex("800101")
 
 
 def test_chip_commands() -> None:
