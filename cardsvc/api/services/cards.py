@@ -86,7 +86,10 @@ def _binding(session: Session, card: Card) -> Binding:
     rows = session.execute(select(Endorsement.card_sync, func.count()).where(Endorsement.card_id == card.id)
                            .group_by(Endorsement.card_sync)).all()
     counts = {str(sync): int(n) for sync, n in rows}
-    written = int(counts.get(CardSync.WRITTEN.value, 0))
+    # Records the card was issued with (the permit record's endorsements, signed into the card image at
+    # personalization), then those the registry added to this card since.
+    at_issue = len(card.permit.data.get("endorsements") or [])
+    written = at_issue + int(counts.get(CardSync.WRITTEN.value, 0))
     key = card.chip_public_key
     return Binding(None if key is None else hashlib.sha256(key).digest(), written,
                    written + int(counts.get(CardSync.PENDING.value, 0)))
