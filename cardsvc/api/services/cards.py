@@ -37,6 +37,7 @@ from cardsvc.security.pki import SignerRole
 from cardsvc.session import CardSession
 from cardsvc.status_list import ListStatus, StatusAnswer, StatusEntry, StatusList, sign_status_list
 from cardsvc.status_list.cache import Binding, OnlineStatus, StatusSource
+from cardsvc.status_list.scope import list_scope
 from cardsvc.transport import Connection
 from cardsvc.verification import Outcome, Result, Station, Verdict, registry_audit, verify_card
 
@@ -106,24 +107,27 @@ def card_status(ctx: AppContext, session: Session, card_number: str) -> CardStat
                          endorsements_recorded=bound.endorsements_recorded)
 
 
-def status_list_bytes(ctx: AppContext, session: Session) -> bytes:
-    """Every allocated card number that is not active (lost, suspended, revoked, cancelled, and also not
-    yet issued or spoiled: design §7), signed (COSE_Sign1) by a document signer of the province."""
+def status_list_bytes(ctx: AppContext, session: Session, layout_id: str) -> bytes:
+    """The city registry's list for one layout: every allocated card number of it that is not active (lost,
+    suspended, revoked, cancelled, and also not yet issued or spoiled: design §7), issued under the city
+    code and signed (COSE_Sign1) by the city's status-list signer (`status_list.scope`), as its counters
+    pin them."""
+    scope = list_scope(ctx.layout(layout_id))
     now = ctx.clock().replace(microsecond=0)
     entries = []
-    for card in session.scalars(select(Card).order_by(Card.id)):
+    stmt = select(Card).join(PermitRow, PermitRow.id == Card.permit_id).where(PermitRow.layout_id == layout_id)
+    for card in session.scalars(stmt.order_by(Card.card_number)):
         status, reason = _list_status(card, card.permit)
         if status is not ListStatus.ACTIVE:
             entries.append(StatusEntry(card.card_number, status, reason))
-    issuer = ctx.settings.status_list_issuer
     store = ctx.keystore
-    signers = sorted(n for n in store.names("certs") if n.startswith("ds-"))
-    if not signers:
-        raise ApiError(503, "no-keys", "key store: no document signer to sign the status list")
+    name = signer_name(SignerRole.DOCUMENT, scope.signer_authority)
+    if name not in store.names("certs"):
+        raise ApiError(503, "no-keys", f"key store: no status-list signer {name} for layout {layout_id}")
     # The sequence must only grow (counters refuse a rollback): whole seconds since the epoch do.
-    status_list = StatusList.build(issuer, int(now.timestamp()), now,
+    status_list = StatusList.build(scope.issuer, int(now.timestamp()), now,
                                    now + dt.timedelta(hours=ctx.settings.status_list_hours), entries)
-    return sign_status_list(status_list, store.private_key(signers[0]), store.certificate(signers[0]))
+    return sign_status_list(status_list, store.private_key(name), store.certificate(name))
 
 
 class RegistryStatus:
