@@ -175,6 +175,8 @@ def status(lookup: StatusLookup | None, card_number: str, now: dt.datetime, *, c
         mismatch = binding(answer, chip_key, endorsements)
         if mismatch is not None:
             return CheckResult.failed(check, Result.NOT_ISSUED, f"{mismatch} ({basis})")
+        if answer.past_next_update:  # stale beyond next_update, not beyond the grace: say so
+            basis += f"; past its next update, within the grace {answer.grace}"
         return CheckResult.passed(check, f"active ({basis})")
     result, text = _STATUS_RESULT[answer.status]
     if answer.reason is not None:
