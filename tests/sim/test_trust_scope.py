@@ -59,7 +59,8 @@ def signed_list(keys: StationKeys, issuer: str, signer: str, entries: list[Statu
     return sign_status_list(listing, keys.store.private_key(name), keys.store.certificate(name))
 
 
-def pinned_cache(path: Path, keys: StationKeys, layout: Layout, grace: dt.timedelta = dt.timedelta(0)) -> StatusListCache:
+def pinned_cache(path: Path, keys: StationKeys, layout: Layout,
+                 grace: dt.timedelta = dt.timedelta(0)) -> StatusListCache:
     scope = list_scope(layout)
     return StatusListCache(path, keys.trust(), dt.timedelta(hours=24), issuer=scope.issuer,
                            signer_authority=scope.signer_authority, next_update_grace=grace)
