@@ -40,6 +40,8 @@ from cardsvc.status_list.cache import Binding, OnlineStatus, StatusSource
 from cardsvc.status_list.scope import list_scope
 from cardsvc.transport import Connection
 from cardsvc.verification import Outcome, Result, Station, Verdict, registry_audit, verify_card
+from cardsvc.verification import audit as verification_audit
+from cardsvc.verification.verifier import image_verdict
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +176,10 @@ def _verdict_out(session: Session, verdict: Verdict) -> VerdictOut:
         stats=verdict.stats.to_dict() if verdict.stats else {})
 
 
-def verify_connection(ctx: AppContext, session: Session, principal: Principal, conn: Connection) -> VerdictOut:
-    """Try each city layout (the card's permit ADF AID tells them apart); audited per ZZ Art.29."""
+def verify_connection(ctx: AppContext, session: Session, principal: Principal, conn: Connection, *,
+                      image: bool = False) -> VerdictOut:
+    """Try each city layout (the card's permit ADF AID tells them apart); audited per ZZ Art.29. For an
+    uploaded `image` the chip check is not run (only dev mode runs it, and says so): `image_verdict`."""
     keys = ctx.station_keys()
     store = ctx.keystore
 
@@ -186,7 +190,11 @@ def verify_connection(ctx: AppContext, session: Session, principal: Principal, c
 
     verdict = verify_card(conn, _detect_layout(ctx, conn), keys.trust(), RegistryStatus(session),
                           keys=terminal_keys, now=ctx.clock(), station=Station(principal.station_id, principal.label),
-                          audit_hook=registry_audit(session, principal.role.value))
+                          audit_hook=None if image else registry_audit(session, principal.role.value))
+    if image:  # audited as the verdict given, the image's
+        verdict = image_verdict(verdict, dev=ctx.settings.dev)
+        verification_audit.record(verdict, Station(principal.station_id, principal.label),
+                                  registry_audit(session, principal.role.value), ctx.clock())
     return _verdict_out(session, verdict)
 
 
@@ -206,13 +214,13 @@ def _detect_layout(ctx: AppContext, conn: Connection) -> Layout:
 
 def verify_reader(ctx: AppContext, session: Session, principal: Principal, reader: str) -> VerdictOut:
     with ctx.hub.session(reader, wait=2.0) as conn:
-        return verify_connection(ctx, session, principal, conn)
+        return verify_connection(ctx, session, principal, conn, image=True)
 
 
 def verify_image(ctx: AppContext, session: Session, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
     fmt = "json" if filename.lower().endswith(".json") or raw[:1] == b"{" else "cbor"
     with ctx.virtual_cards().image_connection(raw, fmt) as conn:
-        return verify_connection(ctx, session, principal, conn)
+        return verify_connection(ctx, session, principal, conn, image=True)
 
 
 def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str) -> dict[str, Any]:
