@@ -19,8 +19,12 @@ def keys() -> None:
               help="key store to create (default $CARDSVC_KEYSTORE or var/keystore)")
 @click.option("--layout", "layout_ids", type=LAYOUT, multiple=True,
               help="authorities and keys of this layout (repeat; default: all)")
+@click.option("--root-out", type=click.Path(path_type=Path), metavar="FILE",
+              help="where the root CA private key goes (encrypted) to be kept offline; the service's store "
+                   "holds only signers, the root certificate and CRLs (default: root-ca.offline.p8.pem beside "
+                   "the key store directory)")
 @json_option
-def init(keystore: Path | None, layout_ids: tuple[str, ...]) -> int:
+def init(keystore: Path | None, layout_ids: tuple[str, ...], root_out: Path | None) -> int:
     from cardsvc.issuance.plan import layout_key_roles
     from cardsvc.security import ceremony
     from cardsvc.security.kdf import KeyRole
@@ -31,9 +35,12 @@ def init(keystore: Path | None, layout_ids: tuple[str, ...]) -> int:
     layouts = [known[i] for i in layout_ids] if layout_ids else list(known.values())
     authorities = list({a.code: (a.code, a.name) for layout in layouts for a in layout.authorities}.values())
     roles = sorted({str(r) for r in KeyRole} | {r for layout in layouts for r in layout_key_roles(layout)})
-    result = ceremony.init_key_ceremony(EncryptedFileKeyStore(s.keystore_dir), authorities, roles=roles)
+    root_out = root_out or s.keystore_dir.parent / "root-ca.offline.p8.pem"
+    result = ceremony.init_key_ceremony(EncryptedFileKeyStore(s.keystore_dir), authorities, roles=roles,
+                                        root_out=root_out)
     emit({"keystore": str(s.keystore_dir), "root": result.root.subject.rfc4514_string(),
-          "signers": sorted(result.signers), "master_keys": list(result.master_keys)},
+          "root_key_offline": str(root_out), "signers": sorted(result.signers),
+          "master_keys": list(result.master_keys)},
          f"key store {s.keystore_dir}: root CA, {len(result.signers)} signer certificates, "
-         f"{len(result.master_keys)} master keys")
+         f"{len(result.master_keys)} master keys; root CA key in {root_out}: move it offline now")
     return 0
