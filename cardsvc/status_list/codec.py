@@ -67,13 +67,17 @@ def sign_status_list(status_list: StatusList, key: PrivateKey | ec.EllipticCurve
 
 
 def verify_status_list(data: bytes, trust: TrustStore, now: dt.datetime,
-                       role: SignerRole = SignerRole.DOCUMENT) -> StatusList:
-    """Verify signature and signer at `now`, then decode. Freshness is the cache's concern, not this."""
+                       role: SignerRole = SignerRole.DOCUMENT, *, signer_authority: str | None = None) -> StatusList:
+    """Verify signature and signer at `now`, then decode. Freshness is the cache's concern, not this.
+    `signer_authority` pins the signer: any other trusted signer, even in the issuer's region, is refused."""
     if now.tzinfo is None:
         raise StatusListFormatError("now: must be timezone-aware")
     opened = open_signed(data, trust, role, now)
     status_list = decode_payload(strict_loads(opened.payload, "status list payload"))
     _check_signer_region(opened.signer, status_list.issuer)
+    if signer_authority is not None and authority_code(opened.signer) != signer_authority:
+        raise StatusListIssuerError(f"list signed by authority {authority_code(opened.signer)}, this counter takes "
+                                    f"only the signer of {signer_authority}")
     if status_list.issued_at > now + MAX_CLOCK_SKEW:
         raise StatusListNotYetValidError(
             f"issued_at {status_list.issued_at.isoformat()} is after now {now.isoformat()}")
