@@ -196,6 +196,21 @@ def suite(name: str, distid: bytes | None = None) -> Suite:
     return GM if distid is None else Suite(SuiteName.GM, distid)
 
 
+class _LayoutLike(Protocol):  # cardsvc.layout.schema.Layout; not imported, the layout package needs none of this
+    @property
+    def layout(self) -> _LayoutInfoLike: ...
+
+
+class _LayoutInfoLike(Protocol):
+    @property
+    def suite(self) -> str: ...
+
+
+def layout_suite(layout: _LayoutLike) -> Suite:
+    """The suite a layout declares (`[layout] suite`)."""
+    return suite(layout.layout.suite)
+
+
 def load_public_key(spki_der: bytes, distid: bytes | None = None) -> PublicKey:
     """A public key from DER SubjectPublicKeyInfo: P-256 → intl, sm2p256v1 → gm; anything else ValueError."""
     from cardsvc.security import sm2
