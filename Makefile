@@ -37,7 +37,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q tests/unit tests/sim
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check cardsvc applets simulator tests bench
+	$(VENV)/bin/ruff check cardsvc applets simulator devtools tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -5,8 +5,8 @@
 `ChannelState.security` and the persistent `CardOs.put_object/get_object` store.
 """
 
-from applets.cardos import CardOs, CardState, CommandTable, SecureMessaging
-from applets.context import ChannelState, Context, Handler, Reply
+from applets.cardos import CardOs, SecureMessaging
+from applets.context import CardState, ChannelState, CommandTable, Context, Handler, Reply
 from applets.errors import PowerLoss, SwError
 
 __all__ = ["CardOs", "CardState", "ChannelState", "CommandTable", "Context", "Handler", "PowerLoss",

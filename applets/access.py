@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from applets.errors import SwError
-from applets.fs import CardFile
+from applets.fs import FileNode
 from cardsvc.iso7816.fcp import AccessCondition, LifeCycle
 from cardsvc.iso7816.sw import SW
 
@@ -45,14 +45,14 @@ class SecurityState:
 _PRE_OPERATIONAL = (LifeCycle.CREATION, LifeCycle.INITIALISATION)
 
 
-def enforced(node: CardFile) -> bool:
+def enforced(node: FileNode) -> bool:
     """Access rules bind from the operational state on (ISO 7816-4 §7.4.10). While a file, or a DF above
     it, is in creation or initialisation it can still be personalised; one ACTIVATE FILE on that DF then
     locks the whole subtree."""
     return all(item.lifecycle not in _PRE_OPERATIONAL for item in node.chain())
 
 
-def check_lifecycle(node: CardFile, op: int) -> None:
+def check_lifecycle(node: FileNode, op: int) -> None:
     """Refuse an operation on a file that is (or sits under a DF that is) deactivated or terminated."""
     for item in node.chain():
         if item.lifecycle == LifeCycle.TERMINATED and op != _DELETE:
@@ -70,7 +70,7 @@ def check_condition(cond: AccessCondition, state: SecurityState, secured: bool, 
         raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED, f"{what}: only under secure messaging")
 
 
-def check_access(node: CardFile, op: int, state: SecurityState, secured: bool, op_name: str) -> None:
+def check_access(node: FileNode, op: int, state: SecurityState, secured: bool, op_name: str) -> None:
     """Lifecycle, then the file's rule for `op` (an `EfOp`/`DfOp` bit); raise 6982/6985 when refused.
 
     A file created without security attributes (no tag 8C) has no restrictions.
@@ -81,7 +81,7 @@ def check_access(node: CardFile, op: int, state: SecurityState, secured: bool, o
     check_condition(node.security.condition(op), state, secured, f"{op_name} {node.describe()}")
 
 
-def check_delete(node: CardFile, state: SecurityState, secured: bool) -> None:
+def check_delete(node: FileNode, state: SecurityState, secured: bool) -> None:
     """DELETE FILE: the parent DF's DELETE FILE (child) rule or the file's own DELETE FILE (self) rule
     (ISO 7816-4 §7.4.3 table 16, AM byte b1 and b7 of a DF) must be met, whichever of them binds.
 

@@ -9,25 +9,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
-from applets.context import ChannelState, Context, Handler, Reply
+from applets.commands import register_standard
+from applets.context import CardState, ChannelState, CommandTable, Context, Reply
 from applets.errors import PowerLoss, SwError
-from applets.fs import MF_FID, CardFile, DedicatedFile, used_memory
+from applets.fs import FileNode, used_memory
 from applets.nvm import Nvm
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.errors import MalformedApduError
+from cardsvc.iso7816.ins import INS
 from cardsvc.iso7816.sw import SW
+from cardsvc.iso7816.traffic import TRAFFIC  # headers and lengths only, never payload
 
 log = logging.getLogger(__name__)
-TRACE = 5  # APDU traffic: below DEBUG (design §8); headers and lengths only, never payload
 
 MAX_CHANNELS = 4  # basic channel 0 plus 1-3, in first-interindustry CLA b2-b1
 MAX_CHAIN = 65535  # a chain assembles at most what one extended Lc could carry
 FILE_OVERHEAD = 32  # bytes of header per file counted against the card capacity
-DEFAULT_CAPACITY = 512 * 1024
-_READ_BINARY = (0xB0, 0xB1)
+_READ_BINARY = (INS.READ_BINARY, INS.READ_BINARY_ODD)
 
 
 class SecureMessaging(Protocol):
@@ -50,38 +50,6 @@ class SecureMessaging(Protocol):
         ...
 
 
-@dataclass
-class CardState:
-    """Everything persistent: the file tree and the security module's objects (keys, retry counters)."""
-
-    mf: DedicatedFile
-    objects: dict[str, bytes] = field(default_factory=dict)
-    capacity: int = DEFAULT_CAPACITY
-
-    @classmethod
-    def blank(cls, capacity: int = DEFAULT_CAPACITY) -> CardState:
-        return cls(DedicatedFile(MF_FID), {}, capacity)
-
-
-class CommandTable:
-    """INS → handler, one table for interindustry CLAs and one for proprietary CLAs (b8 set)."""
-
-    def __init__(self) -> None:
-        self._tables: tuple[dict[int, Handler], dict[int, Handler]] = ({}, {})
-
-    def register(self, ins: int, handler: Handler, *, proprietary: bool = False, replace: bool = False) -> None:
-        table = self._tables[proprietary]
-        if ins in table and not replace:
-            raise ValueError(f"INS {ins:02X} already has a handler")
-        table[ins] = handler
-
-    def lookup(self, ins: int, proprietary: bool) -> Handler | None:
-        return self._tables[proprietary].get(ins)
-
-    def has_proprietary(self) -> bool:
-        return bool(self._tables[1])
-
-
 def decode_cla(cla: int) -> tuple[int, bool, bool, bool]:
     """(channel, secure messaging, chaining, proprietary) from CLA (ISO 7816-4 §5.4.1, tables 2-3)."""
     if cla & 0xE0 == 0x00:  # first interindustry: b5 chaining, b4-b3 SM, b2-b1 channel
@@ -95,8 +63,6 @@ def decode_cla(cla: int) -> tuple[int, bool, bool, bool]:
 
 class CardOs:
     def __init__(self, state: CardState, nvm: Nvm | None = None) -> None:
-        from applets.commands import register_standard  # commands import this module's types
-
         self.state = state
         self.nvm = nvm if nvm is not None else Nvm()
         self.table = CommandTable()
@@ -116,7 +82,7 @@ class CardOs:
         for hook in self.reset_hooks:
             hook()
 
-    def forget(self, node: CardFile) -> None:
+    def forget(self, node: FileNode) -> None:
         """After `node` is deleted, move every channel that had it (or a descendant) selected to its parent."""
         parent = node.parent
         assert parent is not None
@@ -153,23 +119,15 @@ class CardOs:
 
         self.nvm.commit(drop)
 
-    def mark_authenticated(self, key_ref: int, channel: int = 0, *, sm: bool = False) -> None:
-        """TEST ONLY: pretend key `key_ref` was authenticated (until the security module exists)."""
-        state = self.channels[channel]
-        if state is None:
-            raise ValueError(f"logical channel {channel} is not open")
-        state.security.grant(key_ref)
-        state.security.sm_active = state.security.sm_active or sm
-
     # --- the boundary -----------------------------------------------------------------------------
     def process(self, raw: bytes) -> bytes:
         """One command APDU in, one response APDU out; every error becomes a status word here.
 
         `PowerLoss` (fault injection) is the only exception that leaves: the card has no power to answer.
         """
-        trace = log.isEnabledFor(TRACE)
+        trace = log.isEnabledFor(TRAFFIC)
         if trace:
-            log.log(TRACE, "C-APDU %s +%d bytes", raw[:4].hex(" "), max(0, len(raw) - 4))
+            log.log(TRAFFIC, "C-APDU %s +%d bytes", raw[:4].hex(" "), max(0, len(raw) - 4))
         try:
             data, sw = self._process(raw)
         except PowerLoss:
@@ -184,7 +142,7 @@ class CardOs:
             log.exception("card OS fault on %s", raw[:4].hex(" "))
             data, sw = b"", SW.NO_PRECISE_DIAGNOSIS
         if trace:
-            log.log(TRACE, "R-APDU %d bytes SW %04X", len(data), sw)
+            log.log(TRAFFIC, "R-APDU %d bytes SW %04X", len(data), sw)
         return data + sw.to_bytes(2, "big")
 
     def _process(self, raw: bytes) -> tuple[bytes, int]:
@@ -193,7 +151,7 @@ class CardOs:
         channel = self.channels[number] if number < MAX_CHANNELS else None
         if channel is None:
             raise SwError(SW.LOGICAL_CHANNEL_NOT_SUPPORTED, f"logical channel {number} is not open")
-        if apdu.ins != 0xC0:
+        if apdu.ins != INS.GET_RESPONSE:
             channel.pending = b""
         secured = False
         outer = apdu  # under SM the response is cut to the Le of the protected command

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cardsvc.iso7816.commands import MF_FID
 from cardsvc.iso7816.fcp import Fcp, FileStructure, LifeCycle, SecurityAttributes
 
-MF_FID = 0x3F00
 CURRENT_DF_FID = 0x3FFF  # ISO 7816-4 §7.1.1: reserved, "current DF" in paths
 RESERVED_FIDS = frozenset({MF_FID, CURRENT_DF_FID, 0xFFFF})
 
 
-class CardFile:
+class FileNode:
+    """A node of the card's file tree (MF, DF or EF) as the card OS holds it; the host's view of a file in
+    a card image is `cardsvc.layout.image.CardFile`."""
+
     __slots__ = ("fid", "lifecycle", "parent", "security", "sfi", "structure")
 
     def __init__(self, fid: int, structure: FileStructure, lifecycle: LifeCycle = LifeCycle.ACTIVATED,
@@ -31,9 +34,9 @@ class CardFile:
     def is_df(self) -> bool:
         return self.structure == FileStructure.DF
 
-    def chain(self) -> Iterator[CardFile]:
+    def chain(self) -> Iterator[FileNode]:
         """This file, then each ancestor up to the MF."""
-        node: CardFile | None = self
+        node: FileNode | None = self
         while node is not None:
             yield node
             node = node.parent
@@ -48,33 +51,33 @@ class CardFile:
         return f"{'DF' if self.is_df else 'EF'} {self.fid:04X}"
 
 
-class DedicatedFile(CardFile):
+class DedicatedFile(FileNode):
     __slots__ = ("children", "df_name")
 
     def __init__(self, fid: int, df_name: bytes | None = None, lifecycle: LifeCycle = LifeCycle.ACTIVATED,
                  security: SecurityAttributes | None = None) -> None:
         super().__init__(fid, FileStructure.DF, lifecycle, security)
         self.df_name = df_name
-        self.children: dict[int, CardFile] = {}
+        self.children: dict[int, FileNode] = {}
 
     def fcp(self) -> Fcp:
         return Fcp(self.fid, FileStructure.DF, df_name=self.df_name, lifecycle=self.lifecycle,
                    security=self.security)
 
-    def child(self, fid: int) -> CardFile | None:
+    def child(self, fid: int) -> FileNode | None:
         return self.children.get(fid)
 
-    def child_by_sfi(self, sfi: int) -> CardFile | None:
+    def child_by_sfi(self, sfi: int) -> FileNode | None:
         for node in self.children.values():
             if node.sfi == sfi and not node.is_df:
                 return node
         return None
 
-    def attach(self, node: CardFile) -> None:
+    def attach(self, node: FileNode) -> None:
         node.parent = self
         self.children[node.fid] = node
 
-    def walk(self) -> Iterator[CardFile]:
+    def walk(self) -> Iterator[FileNode]:
         """Depth-first, pre-order, children in creation order."""
         yield self
         for node in self.children.values():
@@ -83,7 +86,7 @@ class DedicatedFile(CardFile):
             else:
                 yield node
 
-    def contains(self, node: CardFile) -> bool:
+    def contains(self, node: FileNode) -> bool:
         return any(n is self for n in node.chain())
 
     @property
@@ -95,7 +98,7 @@ class DedicatedFile(CardFile):
         return node
 
 
-class TransparentEf(CardFile):
+class TransparentEf(FileNode):
     __slots__ = ("data",)
 
     def __init__(self, fid: int, size: int, lifecycle: LifeCycle = LifeCycle.ACTIVATED,
@@ -116,7 +119,7 @@ class TransparentEf(CardFile):
         return self.size
 
 
-class RecordEf(CardFile):
+class RecordEf(FileNode):
     """Linear fixed / linear variable / cyclic EF (ISO 7816-4 §7.3.2).
 
     `slots` holds the records in the order they were first written; `head` is the slot of the most

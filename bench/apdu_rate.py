@@ -72,8 +72,8 @@ def in_process(count: int) -> Rate:
 
 def through_pcscd(count: int, workdir: Path | None = None) -> Rate:
     """Starts pcscd if needed (root), puts the card in vpcd reader 0, measures, tears everything down."""
-    from bench.pcsc_stack import PcscService, SimulatorCard, unavailable_reason, wait_readers_free
     from cardsvc.transport.pcsc import connect
+    from devtools.pcsc_stack import PcscService, SimulatorCard, unavailable_reason, wait_readers_free
 
     label = "pyscard → pcscd → vpcd"
     reason = unavailable_reason() or wait_readers_free()

@@ -36,7 +36,7 @@ class VpcdFeed:
     """One vpcd reader: a fresh blank virtual card process per request, pulled when done."""
 
     def __init__(self, port: int, directory: Path) -> None:
-        from bench.pcsc_stack import READERS, SimulatorCard
+        from devtools.pcsc_stack import READERS, SimulatorCard
 
         self._card_type = SimulatorCard
         self.port = port
@@ -71,7 +71,7 @@ class VpcdFeed:
 
 def handling_ceiling(directory: Path, cards_per_reader: int = 8) -> float:
     """Cards per minute of insert → connect → pull alone, both readers at once."""
-    from bench.pcsc_stack import READERS
+    from devtools.pcsc_stack import READERS
 
     feeds = [VpcdFeed(port, directory) for port in sorted(READERS)]
 
@@ -89,7 +89,7 @@ def handling_ceiling(directory: Path, cards_per_reader: int = 8) -> float:
 
 
 def measure(env: BenchEnv, cards: int = 50) -> list[Figure]:
-    from bench.pcsc_stack import unavailable_reason, wait_readers_free
+    from devtools.pcsc_stack import unavailable_reason, wait_readers_free
 
     reason = unavailable_reason() or wait_readers_free()
     if reason is not None:
@@ -101,7 +101,7 @@ def measure(env: BenchEnv, cards: int = 50) -> list[Figure]:
 
 
 def _measure(env: BenchEnv, cards: int) -> list[Figure]:
-    from bench.pcsc_stack import READERS, PcscService
+    from devtools.pcsc_stack import READERS, PcscService
 
     layout = builtin_layout("zz")
     base = bench_permit(layout, 77)

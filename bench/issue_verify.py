@@ -129,8 +129,8 @@ def in_process(env: BenchEnv, issues: int = 5, verifications: int = 30) -> list[
 
 def through_pcscd(env: BenchEnv, issues: int = 3, verifications: int = 30) -> list[Figure]:
     """Each issuance needs a blank card in vpcd reader 0 (a new simulator process, ~0.5 s to insert)."""
-    from bench.pcsc_stack import PcscService, SimulatorCard, unavailable_reason, wait_readers_free
     from cardsvc.transport.pcsc import connect
+    from devtools.pcsc_stack import PcscService, SimulatorCard, unavailable_reason, wait_readers_free
 
     reason = unavailable_reason() or wait_readers_free()
     if reason is not None:
@@ -174,7 +174,7 @@ def through_pcscd(env: BenchEnv, issues: int = 3, verifications: int = 30) -> li
 def _retry(work: Callable[[], T]) -> T | str:
     """Run `work`; after a card or PC/SC error (another process using the readers), wait for the readers
     and try once more; a second failure comes back as the reason (the figure is then "not run")."""
-    from bench.pcsc_stack import wait_readers_free
+    from devtools.pcsc_stack import wait_readers_free
 
     try:
         return work()

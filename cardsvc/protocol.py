@@ -5,7 +5,7 @@ one transport rule from the layers above it. The stack built by ``build_pipeline
 
     AdaptiveLe        READ BINARY: step Le down (256 → 223 → 192 → 128) on 6700, remember per card
     GetResponse       61xx: fetch the rest with GET RESPONSE, concatenate     (ISO 7816-4 §5.3.4)
-    WrongLe           6Cxx: resend the same command with Le = xx               (ISO 7816-3 §12.2.4)
+    ExactLeRetry      6Cxx: resend the same command with Le = xx               (ISO 7816-3 §12.2.4)
     ExtendedOrChaining  extended length when the card has it, else short APDUs with command chaining
                         (CLA b5, ISO 7816-4 §5.4.1) and Le capped at 256
     TrafficLogger     (a Connection wrapper) logs every wire APDU at level TRAFFIC (5, below DEBUG),
@@ -24,30 +24,14 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from cardsvc.iso7816.apdu import MAX_SHORT_LC, MAX_SHORT_LE, CommandApdu, ResponseApdu
+from cardsvc.iso7816.commands import get_response
 from cardsvc.iso7816.errors import CardError, MalformedResponseError
+from cardsvc.iso7816.ins import INS, SECRET_INS
+from cardsvc.iso7816.traffic import TRAFFIC
 from cardsvc.transport.base import Connection
 
 logger = logging.getLogger(__name__)
 
-TRAFFIC = 5  # below DEBUG: APDU traffic is only logged when asked for explicitly
-logging.addLevelName(TRAFFIC, "TRAFFIC")
-
-INS_GET_RESPONSE = 0xC0
-INS_READ_BINARY = 0xB0
-INS_READ_BINARY_ODD = 0xB1
-
-# Commands whose data field carries PINs, keys or authentication cryptograms (ISO 7816-4 §11.5,
-# GlobalPlatform PUT KEY): their data (and the response, e.g. a card cryptogram) is never logged.
-SECRET_INS = frozenset({
-    0x20,  # VERIFY
-    0x21,  # VERIFY (odd)
-    0x24,  # CHANGE REFERENCE DATA
-    0x2C,  # RESET RETRY COUNTER
-    0x82,  # EXTERNAL / MUTUAL AUTHENTICATE
-    0x86,  # GENERAL AUTHENTICATE
-    0x87,  # GENERAL AUTHENTICATE (odd)
-    0xD8,  # PUT KEY
-})
 
 # Le fallback ladder for READ BINARY: cards with small I/O buffers reject a large Le with 6700.
 LE_STEPS = (65536, 32768, 16384, 8192, 4096, 2048, 1024, 512, 256, 223, 192, 128)
@@ -124,7 +108,7 @@ def _get_response_cla(cla: int) -> int:
     return cla & 0x03 if not cla & 0x80 else cla
 
 
-class WrongLe:
+class ExactLeRetry:
     """6Cxx: the card says the exact Le; resend the same command once with it (ISO 7816-3 §12.2.4)."""
 
     def __init__(self, inner: Processor) -> None:
@@ -152,7 +136,7 @@ class GetResponse:
         parts = [response.data]
         cla = _get_response_cla(command.cla)
         for _ in range(MAX_GET_RESPONSE_ROUNDS):
-            response = self.inner.send(CommandApdu(cla, INS_GET_RESPONSE, 0, 0, le=response.sw2 or 256))
+            response = self.inner.send(get_response(response.sw2 or 256, cla))
             parts.append(response.data)
             if response.sw1 != 0x61:
                 return ResponseApdu(b"".join(parts), response.sw)
@@ -207,7 +191,7 @@ class AdaptiveLe:
         return self.ceiling if known is None else min(known, self.ceiling)
 
     def send(self, command: CommandApdu) -> ResponseApdu:
-        if command.ins not in (INS_READ_BINARY, INS_READ_BINARY_ODD) or command.le is None:
+        if command.ins not in (INS.READ_BINARY, INS.READ_BINARY_ODD) or command.le is None:
             return self.inner.send(command)
         le = min(command.le, self.max_le)
         stepped = False
@@ -258,7 +242,7 @@ class TrafficLogger:
         if not self.log.isEnabledFor(TRAFFIC):
             return self.connection.transmit(apdu)
         ins = apdu[1] if len(apdu) > 1 else None
-        if ins != INS_GET_RESPONSE:
+        if ins != INS.GET_RESPONSE:
             self._masking = ins in self.secret_ins
         self.log.log(TRAFFIC, "> %s", mask_command(apdu) if self._masking else apdu.hex(" ").upper())
         data, sw = self.connection.transmit(apdu)
@@ -289,5 +273,5 @@ def build_pipeline(connection: Connection, *, extended: bool, le_cache: LeCache 
     wire: Connection = TrafficLogger(connection) if log_traffic else connection
     bottom = ExtendedOrChaining(wire, extended=extended, max_data=max_data)
     cache = le_cache if le_cache is not None else LeCache()  # an empty cache is falsy
-    return AdaptiveLe(GetResponse(WrongLe(bottom)), cache, connection.atr,
+    return AdaptiveLe(GetResponse(ExactLeRetry(bottom)), cache, connection.atr,
                       ceiling=bottom.max_le)

@@ -14,69 +14,36 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
+from cardsvc.iso7816 import commands as cmd
 from cardsvc.iso7816.apdu import CommandApdu, ResponseApdu
 from cardsvc.iso7816.atr import Atr
+from cardsvc.iso7816.commands import (
+    MAX_EVEN_OFFSET,
+    MAX_SFI_OFFSET,
+    MF_FID,
+    SELECT_BY_FID,
+    SELECT_BY_NAME,
+    SELECT_PATH_FROM_DF,
+    SELECT_PATH_FROM_MF,
+    TAG_DISCRETIONARY,
+    fid_bytes,
+)
 from cardsvc.iso7816.errors import ApduError, AtrError, MalformedResponseError, TlvError
 from cardsvc.iso7816.fcp import Fcp
 from cardsvc.iso7816.sw import SW
-from cardsvc.iso7816.tlv import encode_length, encode_tlv, parse_single
+from cardsvc.iso7816.tlv import encode_length, parse_single
 from cardsvc.protocol import AdaptiveLe, LeCache, PipelineError, Processor, build_pipeline
 from cardsvc.transport.base import Connection
 
 logger = logging.getLogger(__name__)
 
-# ISO 7816-4 §7.2.2 / §11: the largest offsets the even-INS forms can carry.
-MAX_EVEN_OFFSET = 0x7FFF  # P1 b8 = 0: 15-bit offset in P1-P2
-MAX_SFI_OFFSET = 0xFF  # P1 b8 = 1 (SFI in b5-b1): 8-bit offset in P2
-TAG_OFFSET = 0x54  # odd-INS offset data object (ISO 7816-4 §11.2.2)
-TAG_DISCRETIONARY = 0x53  # odd-INS data wrapper
-
-INS_SELECT = 0xA4
-INS_READ_BINARY = 0xB0
-INS_READ_BINARY_ODD = 0xB1
-INS_UPDATE_BINARY = 0xD6
-INS_UPDATE_BINARY_ODD = 0xD7
-INS_READ_RECORD = 0xB2
-INS_UPDATE_RECORD = 0xDC
-INS_APPEND_RECORD = 0xE2
-INS_CREATE_FILE = 0xE0
-INS_DELETE_FILE = 0xE4
-INS_DEACTIVATE_FILE = 0x04
-INS_ACTIVATE_FILE = 0x44
-INS_TERMINATE_DF = 0xE6
-INS_TERMINATE_EF = 0xE8
-INS_GET_CHALLENGE = 0x84
-INS_GET_DATA = 0xCA
-INS_PUT_DATA = 0xDA
-
-MF = 0x3F00
+MF = MF_FID
 _READ_OK = frozenset({SW.OK, SW.END_OF_FILE_REACHED})
 _WILDCARD_LE = (256, 65536)
 
 
-def _check_sfi(sfi: int) -> int:
-    if not 1 <= sfi <= 30:
-        raise ValueError(f"sfi must be 1..30, got {sfi}")
-    return sfi
-
-
-def _check_fid(fid: int) -> bytes:
-    if not 0 <= fid <= 0xFFFF:
-        raise ValueError(f"fid must be two bytes (0000..FFFF), got {fid!r}")
-    return fid.to_bytes(2, "big")
-
-
-def _offset_do(offset: int) -> bytes:
-    return encode_tlv(TAG_OFFSET, offset.to_bytes(max(1, (offset.bit_length() + 7) // 8), "big"))
-
-
 def _target(sfi: int | None) -> str:
     return "current EF" if sfi is None else f"SFI {sfi:02X}"
-
-
-def _record_p2(sfi: int | None, mode: int) -> int:
-    # ISO 7816-4 §7.3.3 table 61: SFI in b8-b4 (0 = current EF), reference mode in b3-b1.
-    return (0 if sfi is None else _check_sfi(sfi) << 3) | mode
 
 
 class CardSession:
@@ -164,15 +131,14 @@ class CardSession:
 
     # -- SELECT (ISO 7816-4 §11.1.1) ---------------------------------------------------------------
     def _select(self, p1: int, data: bytes, fcp: bool, what: str) -> bytes:
-        p2, le = (0x04, 256) if fcp else (0x0C, None)
-        return self.send(CommandApdu(0x00, INS_SELECT, p1, p2, data, le), context=f"SELECT {what}").data
+        return self.send(cmd.select(p1, data, fcp=fcp), context=f"SELECT {what}").data
 
     def select_mf(self, *, fcp: bool = False) -> bytes:
-        return self._select(0x00, _check_fid(MF), fcp, "MF")
+        return self._select(SELECT_BY_FID, fid_bytes(MF), fcp, "MF")
 
     def select_fid(self, fid: int, *, fcp: bool = False) -> bytes:
         """Select a file by identifier (P1 00); returns the FCP template when ``fcp``, else b''."""
-        return self._select(0x00, _check_fid(fid), fcp, f"FID {fid:04X}")
+        return self._select(SELECT_BY_FID, fid_bytes(fid), fcp, f"FID {fid:04X}")
 
     def select_path(self, path: Sequence[int], *, from_mf: bool = True, fcp: bool = False) -> bytes:
         """Select by path of FIDs: from the MF (P1 08, a leading 3F00 is dropped) or the current DF (09)."""
@@ -181,15 +147,15 @@ class CardSession:
             fids = fids[1:]
         if not fids:
             return self.select_mf(fcp=fcp)
-        data = b"".join(_check_fid(f) for f in fids)
+        data = b"".join(fid_bytes(f) for f in fids)
         label = "/".join(f"{f:04X}" for f in fids)
-        return self._select(0x08 if from_mf else 0x09, data, fcp, f"path {label}")
+        return self._select(SELECT_PATH_FROM_MF if from_mf else SELECT_PATH_FROM_DF, data, fcp, f"path {label}")
 
     def select_aid(self, aid: bytes, *, fci: bool = False) -> bytes:
         """Select an application by DF name (P1 04)."""
         if not 1 <= len(aid) <= 16:
             raise ValueError(f"AID must be 1..16 bytes, got {len(aid)}")
-        return self._select(0x04, aid, fci, f"AID {aid.hex().upper()}")
+        return self._select(SELECT_BY_NAME, aid, fci, f"AID {aid.hex().upper()}")
 
     def file_info(self, fid: int) -> Fcp:
         """Select a file by FID and parse its FCP."""
@@ -198,14 +164,10 @@ class CardSession:
     # -- transparent EFs ---------------------------------------------------------------------------
     def _read_command(self, offset: int, le: int, sfi: int | None) -> tuple[CommandApdu, bool]:
         """The READ BINARY for ``offset``; True when it is the odd-INS form (response wrapped in 53)."""
-        if sfi is not None and offset <= MAX_SFI_OFFSET:
-            return CommandApdu(0x00, INS_READ_BINARY, 0x80 | _check_sfi(sfi), offset, le=le), False
-        if sfi is None and offset <= MAX_EVEN_OFFSET:
-            return CommandApdu(0x00, INS_READ_BINARY, offset >> 8, offset & 0xFF, le=le), False
-        # Odd INS B1: P1-P2 = 00 SFI (or 0000 for the current EF), offset in DO 54; the answer comes in
-        # DO 53, whose header costs 2-4 bytes of Le.
-        p2 = 0 if sfi is None else _check_sfi(sfi)
-        return CommandApdu(0x00, INS_READ_BINARY_ODD, 0x00, p2, _offset_do(offset), le=le), True
+        if offset <= (MAX_EVEN_OFFSET if sfi is None else MAX_SFI_OFFSET):
+            return cmd.read_binary(offset, le=le, sfi=sfi), False
+        # Odd INS B1: the answer comes in DO 53, whose header costs 2-4 bytes of Le.
+        return cmd.read_binary_odd(offset, le=le, sfi=sfi), True
 
     def read_binary(self, *, offset: int = 0, length: int | None = None, sfi: int | None = None) -> bytes:
         """Read a transparent EF from ``offset``: ``length`` bytes (fewer if the file ends first) or to the end.
@@ -264,14 +226,10 @@ class CardSession:
             at = offset + done
             if at <= (MAX_EVEN_OFFSET if sfi is None else MAX_SFI_OFFSET):
                 chunk = data[done : done + self.max_write]
-                p1, p2 = (0x80 | _check_sfi(sfi), at) if sfi is not None else (at >> 8, at & 0xFF)
-                command = CommandApdu(0x00, INS_UPDATE_BINARY, p1, p2, chunk)
-            else:
-                # Odd INS D7: DO 54 offset then DO 53 data (ISO 7816-4 §11.2.4); headers take ≤ 9 bytes.
+                command = cmd.update_binary(chunk, at, sfi=sfi)
+            else:  # odd INS D7: the DO 54 and DO 53 headers take at most 9 bytes
                 chunk = data[done : done + max(1, self.max_write - 9)]
-                p2 = 0 if sfi is None else _check_sfi(sfi)
-                body = _offset_do(at) + encode_tlv(TAG_DISCRETIONARY, chunk)
-                command = CommandApdu(0x00, INS_UPDATE_BINARY_ODD, 0x00, p2, body)
+                command = cmd.update_binary_odd(chunk, at, sfi=sfi)
             self.send(command, context=f"{label} offset {at}")
             sfi = None
             done += len(chunk)
@@ -279,17 +237,13 @@ class CardSession:
     # -- record EFs (ISO 7816-4 §7.3.3, §11.3) -----------------------------------------------------
     def read_record(self, number: int, *, sfi: int | None = None) -> bytes:
         """Record ``number`` (1-254) of the current EF or of the EF with ``sfi``."""
-        if not 1 <= number <= 0xFE:
-            raise ValueError(f"record number must be 1..254, got {number}")
-        command = CommandApdu(0x00, INS_READ_RECORD, number, _record_p2(sfi, 0x04), le=self.max_le)
-        return self.send(command, context=f"READ RECORD {number}").data
+        return self.send(cmd.read_record(number, le=self.max_le, sfi=sfi), context=f"READ RECORD {number}").data
 
     def read_records(self, *, sfi: int | None = None) -> list[bytes]:
         """Every record, from 1 until the card answers 6A83 (record not found)."""
         records: list[bytes] = []
         for number in range(1, 0xFF):
-            command = CommandApdu(0x00, INS_READ_RECORD, number, _record_p2(sfi, 0x04), le=self.max_le)
-            response = self.pipeline.send(command)
+            response = self.pipeline.send(cmd.read_record(number, le=self.max_le, sfi=sfi))
             if response.sw == SW.RECORD_NOT_FOUND:
                 break
             if response.sw != SW.OK:
@@ -298,58 +252,44 @@ class CardSession:
         return records
 
     def append_record(self, data: bytes, *, sfi: int | None = None) -> None:
-        self.send(CommandApdu(0x00, INS_APPEND_RECORD, 0x00, _record_p2(sfi, 0x00), data),
-                  context="APPEND RECORD")
+        self.send(cmd.append_record(data, sfi=sfi), context="APPEND RECORD")
 
     def update_record(self, number: int, data: bytes, *, sfi: int | None = None) -> None:
-        if not 1 <= number <= 0xFE:
-            raise ValueError(f"record number must be 1..254, got {number}")
-        self.send(CommandApdu(0x00, INS_UPDATE_RECORD, number, _record_p2(sfi, 0x04), data),
-                  context=f"UPDATE RECORD {number}")
+        self.send(cmd.update_record(number, data, sfi=sfi), context=f"UPDATE RECORD {number}")
 
     # -- file management (ISO 7816-9 §6) -----------------------------------------------------------
     def create_file(self, fcp: Fcp | bytes) -> None:
         """CREATE FILE from an FCP template ('62'); the new file becomes the current file."""
         raw = fcp.encode() if isinstance(fcp, Fcp) else fcp
-        self.send(CommandApdu(0x00, INS_CREATE_FILE, 0x00, 0x00, raw), context="CREATE FILE")
+        self.send(cmd.create_file(raw), context="CREATE FILE")
 
-    def _file_command(self, ins: int, fid: int | None, what: str) -> None:
-        data = b"" if fid is None else _check_fid(fid)
+    def _file_command(self, command: CommandApdu, fid: int | None, what: str) -> None:
         target = "current file" if fid is None else f"FID {fid:04X}"
-        self.send(CommandApdu(0x00, ins, 0x00, 0x00, data), context=f"{what} {target}")
+        self.send(command, context=f"{what} {target}")
 
     def delete_file(self, fid: int | None = None) -> None:
-        self._file_command(INS_DELETE_FILE, fid, "DELETE FILE")
+        self._file_command(cmd.delete_file(fid), fid, "DELETE FILE")
 
     def activate_file(self, fid: int | None = None) -> None:
-        self._file_command(INS_ACTIVATE_FILE, fid, "ACTIVATE FILE")
+        self._file_command(cmd.activate_file(fid), fid, "ACTIVATE FILE")
 
     def deactivate_file(self, fid: int | None = None) -> None:
-        self._file_command(INS_DEACTIVATE_FILE, fid, "DEACTIVATE FILE")
+        self._file_command(cmd.deactivate_file(fid), fid, "DEACTIVATE FILE")
 
     def terminate_file(self, fid: int | None = None, *, df: bool = False) -> None:
         """TERMINATE EF (E8) or, with ``df``, TERMINATE DF (E6): irreversible."""
-        self._file_command(INS_TERMINATE_DF if df else INS_TERMINATE_EF, fid,
-                           "TERMINATE DF" if df else "TERMINATE EF")
+        self._file_command(cmd.terminate_file(fid, df=df), fid, "TERMINATE DF" if df else "TERMINATE EF")
 
     # -- data objects and challenge ----------------------------------------------------------------
     def get_challenge(self, length: int = 8) -> bytes:
-        if not 1 <= length <= 256:
-            raise ValueError(f"challenge length must be 1..256, got {length}")
-        data = self.send(CommandApdu(0x00, INS_GET_CHALLENGE, 0x00, 0x00, le=length),
-                         context="GET CHALLENGE").data
+        data = self.send(cmd.get_challenge(length), context="GET CHALLENGE").data
         if len(data) != length:
             raise MalformedResponseError(f"GET CHALLENGE returned {len(data)} bytes, asked for {length}")
         return data
 
     def get_data(self, tag: int) -> bytes:
         """GET DATA for a one- or two-byte tag in P1-P2 (ISO 7816-4 §11.4.3)."""
-        if not 0 < tag <= 0xFFFF:
-            raise ValueError(f"tag must fit P1-P2 (0001..FFFF), got {tag!r}")
-        return self.send(CommandApdu(0x00, INS_GET_DATA, tag >> 8, tag & 0xFF, le=self.max_le),
-                         context=f"GET DATA {tag:04X}").data
+        return self.send(cmd.get_data(tag, le=self.max_le), context=f"GET DATA {tag:04X}").data
 
     def put_data(self, tag: int, data: bytes) -> None:
-        if not 0 < tag <= 0xFFFF:
-            raise ValueError(f"tag must fit P1-P2 (0001..FFFF), got {tag!r}")
-        self.send(CommandApdu(0x00, INS_PUT_DATA, tag >> 8, tag & 0xFF, data), context=f"PUT DATA {tag:04X}")
+        self.send(cmd.put_data(tag, data), context=f"PUT DATA {tag:04X}")

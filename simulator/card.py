@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from applets.cardos import CardOs, CardState
+from applets.cardos import CardOs
+from applets.context import CardState
 from applets.errors import PowerLoss
 from applets.fs import TransparentEf
 from applets.nvm import DEFAULT_PAGE_SIZE, Nvm
@@ -162,10 +163,6 @@ class VirtualCard:
     def cut_power(self, write: int, when: When = When.MIDDLE, pages: int | None = None) -> None:
         """Arm a power cut at the `write`-th NVM write from now (see simulator.faults)."""
         self.faults.arm(PowerCut(write, when, pages))
-
-    def mark_authenticated(self, key_ref: int, channel: int = 0, *, sm: bool = False) -> None:
-        """TEST ONLY: mark `key_ref` authenticated on `channel` (until applets/security provides it)."""
-        self.os.mark_authenticated(key_ref, channel, sm=sm)
 
     # --- images -------------------------------------------------------------------------------------
     def to_bytes(self, fmt: str = "cbor") -> bytes:

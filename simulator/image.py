@@ -17,9 +17,10 @@ from typing import Any
 
 import cbor2
 
-from applets.cardos import CardState
+from applets.context import CardState
 from applets.errors import CardImageError
-from applets.fs import MF_FID, CardFile, DedicatedFile, RecordEf, TransparentEf
+from applets.fs import DedicatedFile, FileNode, RecordEf, TransparentEf
+from cardsvc.iso7816.commands import MF_FID
 from cardsvc.iso7816.fcp import FileStructure, LifeCycle, SecurityAttributes
 
 FORMAT = "cardsvc.card-image"
@@ -27,7 +28,7 @@ VERSION = 1
 Blob = Callable[[bytes], Any]
 
 
-def _node_to_obj(node: CardFile, blob: Blob) -> dict[str, Any]:
+def _node_to_obj(node: FileNode, blob: Blob) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "fid": node.fid,
         "structure": node.structure.name,
@@ -109,7 +110,7 @@ class _Reader:
         return value
 
 
-def _node_from_obj(r: _Reader, obj: Any, path: str) -> CardFile:
+def _node_from_obj(r: _Reader, obj: Any, path: str) -> FileNode:
     fid = r.ranged(obj, "fid", 0, 0xFFFF, path)
     path = f"{path}[{fid:04X}]"
     structure = r.enum(obj, "structure", FileStructure, path)

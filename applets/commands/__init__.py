@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from applets.commands import admin, binary, record, select
-
-if TYPE_CHECKING:
-    from applets.cardos import CommandTable
+from applets.context import CommandTable
 
 
 def register_standard(table: CommandTable) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from applets.access import check_delete
 from applets.context import Context, Handler, Reply
 from applets.errors import SwError, wrong_length, wrong_p1p2
-from applets.fs import RESERVED_FIDS, CardFile, DedicatedFile, RecordEf, TransparentEf, find_by_name
+from applets.fs import RESERVED_FIDS, DedicatedFile, FileNode, RecordEf, TransparentEf, find_by_name
 from cardsvc.iso7816.errors import FcpError
 from cardsvc.iso7816.fcp import DfOp, EfOp, Fcp, FileStructure, LifeCycle
+from cardsvc.iso7816.ins import INS
 from cardsvc.iso7816.sw import SW
 
 MAX_RECORDS = 254  # record numbers 01..FE (P1 FF is reserved)
@@ -22,7 +23,7 @@ def _bad_fcp(reason: str) -> SwError:
     return SwError(SW.INCORRECT_DATA, f"FCP: {reason}")
 
 
-def build_file(fcp: Fcp) -> CardFile:
+def build_file(fcp: Fcp) -> FileNode:
     """A new, detached file object from a parsed FCP; refuse what our file system cannot honour."""
     if fcp.fid is None:
         raise _bad_fcp("file identifier (83) missing")
@@ -83,7 +84,7 @@ def create_file(ctx: Context) -> Reply:
     return Reply()
 
 
-def _target(ctx: Context, default_df: bool) -> CardFile:
+def _target(ctx: Context, default_df: bool) -> FileNode:
     """P1-P2 0000; no data → the current file (EF first unless `default_df`), or a child FID."""
     apdu, channel = ctx.apdu, ctx.channel
     if apdu.p1 or apdu.p2:
@@ -114,7 +115,7 @@ def delete_file(ctx: Context) -> Reply:
     return Reply()
 
 
-def _transition(ctx: Context, node: CardFile, op: int, name: str, allowed: tuple[LifeCycle, ...],
+def _transition(ctx: Context, node: FileNode, op: int, name: str, allowed: tuple[LifeCycle, ...],
                 to: LifeCycle) -> Reply:
     ctx.require(node, op, name)
     if node.lifecycle == to:
@@ -163,5 +164,6 @@ def terminate_ef(ctx: Context) -> Reply:
     return _terminate(ctx, want_df=False)
 
 
-HANDLERS: dict[int, Handler] = {0xE0: create_file, 0xE4: delete_file, 0x44: activate, 0x04: deactivate,
-                                0xE6: terminate_df, 0xE8: terminate_ef}
+HANDLERS: dict[INS, Handler] = {INS.CREATE_FILE: create_file, INS.DELETE_FILE: delete_file, INS.ACTIVATE_FILE: activate,
+                                INS.DEACTIVATE_FILE: deactivate, INS.TERMINATE_DF: terminate_df,
+                                INS.TERMINATE_EF: terminate_ef}

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from applets.context import Context, Handler, Reply
 from applets.errors import SwError, wrong_length, wrong_p1p2
-from applets.fs import CardFile, TransparentEf
+from applets.fs import FileNode, TransparentEf
 from cardsvc.iso7816.errors import TlvError
 from cardsvc.iso7816.fcp import EfOp
+from cardsvc.iso7816.ins import INS
 from cardsvc.iso7816.sw import SW
 from cardsvc.iso7816.tlv import encode_length, encode_tlv, tlv_map
 
@@ -21,7 +22,7 @@ TAG_DATA = 0x53
 
 def _even_target(ctx: Context) -> tuple[TransparentEf, int]:
     p1, p2 = ctx.apdu.p1, ctx.apdu.p2
-    node: CardFile | None
+    node: FileNode | None
     if p1 & 0x80:
         if p1 & 0x60:
             raise wrong_p1p2(f"P1 {p1:02X}: with b8 set, b7-b6 must be 0")
@@ -35,7 +36,7 @@ def _even_target(ctx: Context) -> tuple[TransparentEf, int]:
 
 def _odd_target(ctx: Context) -> TransparentEf:
     ref = (ctx.apdu.p1 << 8) | ctx.apdu.p2
-    node: CardFile | None
+    node: FileNode | None
     if ref == 0:
         node = ctx.channel.current_ef
     elif ref & 0xFFE0 == 0:
@@ -123,5 +124,5 @@ def update_binary_odd(ctx: Context) -> Reply:
     return _update(ctx, ef, int.from_bytes(fields[TAG_OFFSET], "big"), fields[TAG_DATA])
 
 
-HANDLERS: dict[int, Handler] = {0xB0: read_binary, 0xB1: read_binary_odd,
-                                0xD6: update_binary, 0xD7: update_binary_odd}
+HANDLERS: dict[INS, Handler] = {INS.READ_BINARY: read_binary, INS.READ_BINARY_ODD: read_binary_odd,
+                                INS.UPDATE_BINARY: update_binary, INS.UPDATE_BINARY_ODD: update_binary_odd}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from applets.context import Context, Handler, Reply
 from applets.errors import SwError, wrong_length, wrong_p1p2
-from applets.fs import CardFile, RecordEf
+from applets.fs import FileNode, RecordEf
 from cardsvc.iso7816.fcp import EfOp
+from cardsvc.iso7816.ins import INS
 from cardsvc.iso7816.sw import SW
 
 MODE_ONE = 0b100
@@ -25,7 +26,7 @@ def _target(ctx: Context) -> RecordEf:
     sfi = ctx.apdu.p2 >> 3
     if sfi == 0x1F:
         raise wrong_p1p2(f"P2 {ctx.apdu.p2:02X}: SFI 11111 is reserved")
-    node: CardFile | None = ctx.ef_by_sfi(sfi) if sfi else ctx.channel.current_ef
+    node: FileNode | None = ctx.ef_by_sfi(sfi) if sfi else ctx.channel.current_ef
     return ctx.records(node)
 
 
@@ -125,4 +126,5 @@ def append_record(ctx: Context) -> Reply:
     return Reply()
 
 
-HANDLERS: dict[int, Handler] = {0xB2: read_record, 0xDC: update_record, 0xE2: append_record}
+HANDLERS: dict[INS, Handler] = {INS.READ_RECORD: read_record, INS.UPDATE_RECORD: update_record,
+                                INS.APPEND_RECORD: append_record}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from applets.context import ChannelState, Context, Handler, Reply
 from applets.errors import SwError, wrong_length, wrong_p1p2
-from applets.fs import CURRENT_DF_FID, MF_FID, CardFile, DedicatedFile, find_by_name
+from applets.fs import CURRENT_DF_FID, DedicatedFile, FileNode, find_by_name
+from cardsvc.iso7816.commands import MF_FID
 from cardsvc.iso7816.fcp import LifeCycle
+from cardsvc.iso7816.ins import INS
 from cardsvc.iso7816.sw import SW
 from cardsvc.iso7816.tlv import encode_tlv
 
@@ -21,7 +23,7 @@ def _not_found(what: str) -> SwError:
     return SwError(SW.FILE_NOT_FOUND, f"{what} not found")
 
 
-def by_fid(channel: ChannelState, mf: DedicatedFile, fid: int) -> CardFile:
+def by_fid(channel: ChannelState, mf: DedicatedFile, fid: int) -> FileNode:
     """P1=00: the MF, the current DF, its children, its parent, or the parent's children (§7.1.1)."""
     if fid == MF_FID:
         return mf
@@ -36,11 +38,11 @@ def by_fid(channel: ChannelState, mf: DedicatedFile, fid: int) -> CardFile:
     return node
 
 
-def by_path(start: DedicatedFile, path: bytes) -> CardFile:
+def by_path(start: DedicatedFile, path: bytes) -> FileNode:
     """P1=08/09: a sequence of FIDs, each a child of the previous DF (§7.1.1 path)."""
     if not path or len(path) % 2:
         raise wrong_length(f"path of {len(path)} bytes; it must be a non-empty sequence of 2-byte FIDs")
-    node: CardFile = start
+    node: FileNode = start
     for i in range(0, len(path), 2):
         fid = _fid(path[i : i + 2])
         if not isinstance(node, DedicatedFile):
@@ -67,7 +69,7 @@ def by_name(ctx: Context, name: bytes, occurrence: int) -> DedicatedFile:
     return found[0]
 
 
-def file_info(node: CardFile, mode: int) -> bytes:
+def file_info(node: FileNode, mode: int) -> bytes:
     """P2 b4-b3: 00 FCI (6F), 01 FCP (62), 10 FMD (64), 11 none (§11.2.2 table 63)."""
     if mode == 0b11:
         return b""
@@ -89,7 +91,7 @@ def select(ctx: Context) -> Reply:
     if occurrence and not (p1 == 0x04 and occurrence == 0b10):
         raise wrong_p1p2(f"P2 {p2:02X}: occurrence {occurrence} not supported with P1 {p1:02X}")
     mf = ctx.os.state.mf
-    node: CardFile
+    node: FileNode
     if p1 == 0x00:
         if len(data) not in (0, 2):
             raise wrong_length(f"SELECT by FID takes 0 or 2 bytes, got {len(data)}")
@@ -173,4 +175,5 @@ def get_response(ctx: Context) -> Reply:
     return Reply(data)
 
 
-HANDLERS: dict[int, Handler] = {0xA4: select, 0x70: manage_channel, 0xC0: get_response}
+HANDLERS: dict[INS, Handler] = {INS.SELECT: select, INS.MANAGE_CHANNEL: manage_channel,
+                                INS.GET_RESPONSE: get_response}

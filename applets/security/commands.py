@@ -20,6 +20,7 @@ from applets.security.mutual import CRYPTOGRAM, NONCE, card_mutual_authenticate
 from applets.security.primitives import SIGN_ECDSA_P256, SIGN_LEGACY_P256, SIGNATURES, generate_signing_key, sign_raw
 from cardsvc.iso7816.errors import TlvError
 from cardsvc.iso7816.fcp import DfOp, LifeCycle
+from cardsvc.iso7816.ins import INS
 from cardsvc.iso7816.sw import SW
 from cardsvc.iso7816.tlv import encode_tlv, tlv_map
 
@@ -138,6 +139,7 @@ def put_key(ctx: Context) -> Reply:
     return Reply()
 
 
-HANDLERS: dict[int, Handler] = {0x84: get_challenge, 0x82: mutual_authenticate, 0x88: internal_authenticate,
-                                0x46: generate_key_pair}
-PROPRIETARY_HANDLERS: dict[int, Handler] = {0xD8: put_key}
+HANDLERS: dict[INS, Handler] = {INS.GET_CHALLENGE: get_challenge, INS.MUTUAL_AUTHENTICATE: mutual_authenticate,
+                                INS.INTERNAL_AUTHENTICATE: internal_authenticate,
+                                INS.GENERATE_ASYMMETRIC_KEY_PAIR: generate_key_pair}
+PROPRIETARY_HANDLERS: dict[INS, Handler] = {INS.PUT_KEY: put_key}

@@ -16,10 +16,10 @@ from applets.errors import SwError
 from applets.security.commands import HANDLERS, PROPRIETARY_HANDLERS, SESSION_KEY
 from applets.security.sm import CardSmSession, protected_response_size
 from cardsvc.iso7816.apdu import CommandApdu
+from cardsvc.iso7816.ins import INS
 from cardsvc.iso7816.sw import SW
 
 log = logging.getLogger(__name__)
-INS_GET_RESPONSE = 0xC0
 
 
 class SecureMessagingHook:
@@ -57,7 +57,7 @@ class SecureMessagingHook:
         return protected_response_size(plain)
 
     def plain_command(self, channel: ChannelState, apdu: CommandApdu) -> None:
-        if apdu.ins != INS_GET_RESPONSE:  # GET RESPONSE fetches the rest of a protected answer
+        if apdu.ins != INS.GET_RESPONSE:  # GET RESPONSE fetches the rest of a protected answer
             log.debug("plain INS %02X during SM: session ended", apdu.ins)
             channel.security.clear()
 

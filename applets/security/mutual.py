@@ -1,4 +1,4 @@
-"""Card side of MUTUAL AUTHENTICATE (scheme documented in cardsvc/security/auth.py).
+"""Card side of MUTUAL AUTHENTICATE (scheme documented in cardsvc/security/mutual_auth.py).
 
 In:  E_IFD || M_IFD,  E_IFD = CBC(K_aenc, 0, RND.IFD || RND.ICC || K.IFD), M_IFD = CMAC(K_amac, E_IFD)[:8]
 Out: E_ICC || M_ICC over RND.ICC || RND.IFD || K.ICC; session keys from K.IFD xor K.ICC and both nonces.

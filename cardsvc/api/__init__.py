@@ -1,6 +1,6 @@
 """The FastAPI service (the only package that imports fastapi): `create_app(settings)`."""
 
 from cardsvc.api.app import create_app
-from cardsvc.api.settings import ReaderMode, Settings
+from cardsvc.settings import ReaderMode, Settings  # re-exported: the service's callers build settings
 
 __all__ = ["ReaderMode", "Settings", "create_app"]

@@ -17,7 +17,8 @@ from cardsvc.api.context import AppContext
 from cardsvc.api.readers import ReaderHub
 from cardsvc.api.routers import admin, cards, issuance, pages, readers, registry
 from cardsvc.api.schemas import Problem
-from cardsvc.api.settings import Settings
+from cardsvc.cardside import CardSide
+from cardsvc.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 ROUTERS = (admin.router, readers.router, registry.router, issuance.router, cards.router, pages.router)
@@ -33,13 +34,15 @@ carry the status word (`sw`, `sw_name`). Every read of personal data is audited 
 
 
 def create_app(settings: Settings | None = None, *, hub: ReaderHub | None = None,
-               context: AppContext | None = None) -> FastAPI:
-    """The service. `hub` replaces the readers the settings name (tests); `context` a whole prepared one."""
-    settings = settings or Settings.from_env()
+               card_side: CardSide | None = None, context: AppContext | None = None) -> FastAPI:
+    """The service. `hub` replaces the readers the settings name (tests, `serve --dev`); `card_side` builds
+    virtual readers and opens uploaded card images (default: the installed one, see cardsvc.cardside);
+    `context` replaces a whole prepared one."""
+    settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = context if context is not None else AppContext.open(settings, hub=hub)
+        ctx = context if context is not None else AppContext.open(settings, hub=hub, card_side=card_side)
         app.state.ctx = ctx
         log.info("service up: readers=%s database=%s", settings.readers.value, ctx.engine.url.render_as_string())
         try:

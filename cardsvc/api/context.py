@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cardsvc.api.errors import ApiError
 from cardsvc.api.readers import NoReaders, PcscHub, ReaderHub
-from cardsvc.api.settings import ReaderMode, Settings
+from cardsvc.cardside import CardSide, CardSideMissing, installed_card_side
 from cardsvc.face import FaceLayout, load_face_layout
 from cardsvc.issuance.keys import StationKeys
 from cardsvc.layout import Layout, builtin_layouts
@@ -23,6 +26,7 @@ from cardsvc.layout.loader import LAYOUT_DIR
 from cardsvc.registry import make_engine, migrate, session_factory
 from cardsvc.security.errors import KeyStoreError
 from cardsvc.security.keystore import EncryptedFileKeyStore, KeyStore
+from cardsvc.settings import ReaderMode, Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +45,22 @@ class AppContext:
     hub: ReaderHub
     clock: Callable[[], datetime] = utc_now
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="card-job"))
-    progress: dict[int, dict[str, object]] = field(default_factory=dict)  # job id → live progress
+    # job id → live progress of the runs in this process (display only: the claim is database state,
+    # registry.jobs.claim, so several processes can share one registry)
+    progress: dict[int, dict[str, object]] = field(default_factory=dict)
     progress_lock: threading.Lock = field(default_factory=threading.Lock)
+    instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
+    card_side: CardSide | None = None  # virtual cards (image uploads); default: the installed one
     _keystore: KeyStore | None = None
     _station_keys: StationKeys | None = None
 
     @classmethod
-    def open(cls, settings: Settings, *, hub: ReaderHub | None = None) -> AppContext:
+    def open(cls, settings: Settings, *, hub: ReaderHub | None = None,
+             card_side: CardSide | None = None) -> AppContext:
         engine = make_engine(settings.database_url)
         migrate(engine=engine)
         return cls(settings=settings, engine=engine, sessions=session_factory(engine),
-                   hub=hub if hub is not None else open_hub(settings))
+                   hub=hub if hub is not None else open_hub(settings, card_side), card_side=card_side)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -75,6 +84,15 @@ class AppContext:
     def keystore(self, store: KeyStore) -> None:
         self._keystore = store
         self._station_keys = None
+
+    def virtual_cards(self) -> CardSide:
+        """The card side handed in, else the installed one (503 when there is none)."""
+        if self.card_side is None:
+            try:
+                self.card_side = installed_card_side()
+            except CardSideMissing as exc:
+                raise ApiError(503, "no-virtual-cards", str(exc)) from None
+        return self.card_side
 
     def station_keys(self) -> StationKeys:
         """Signing, diversification and trust for this station, over the key store (built once)."""
@@ -109,15 +127,6 @@ class AppContext:
         with self.progress_lock:
             self.progress.setdefault(job_id, {}).update(values)
 
-    def claim(self, job_id: int, reader: str) -> bool:
-        """Mark the job running on `reader`; False when it already runs (two clicks, two stations)."""
-        with self.progress_lock:
-            if self.progress.get(job_id, {}).get("running"):
-                return False
-            self.progress[job_id] = {"running": True, "reader": reader, "done": 0, "total": 0, "step": "queued",
-                                     "error": None}
-            return True
-
     def get_progress(self, job_id: int) -> dict[str, object]:
         with self.progress_lock:
             return dict(self.progress.get(job_id, {}))
@@ -132,11 +141,11 @@ def _face_layout(name: str) -> FaceLayout:
     return _FACES[name]
 
 
-def open_hub(settings: Settings) -> ReaderHub:
+def open_hub(settings: Settings, card_side: CardSide | None = None) -> ReaderHub:
+    """The readers the settings name; virtual ones come from the card side (design §3: not from cardsvc)."""
     if settings.readers is ReaderMode.PCSC:
         return PcscHub()
     if settings.readers is ReaderMode.VIRTUAL:
-        from cardsvc.api.simreaders import InProcessHub
-
-        return InProcessHub(list(settings.virtual_readers), settings.cards_dir)
+        side = card_side if card_side is not None else installed_card_side()
+        return side.virtual_hub(settings.virtual_readers, settings.cards_dir)
     return NoReaders()

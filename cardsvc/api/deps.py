@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cardsvc.api.auth import Principal, Scope, authenticate
 from cardsvc.api.context import AppContext
+from cardsvc.registry.db import read_only_session
 
 COOKIE = "cardsvc_token"
 # Path parameters shared by the routers: bounded so no value can overflow a database integer.
@@ -41,10 +42,14 @@ def get_session(ctx: CtxDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_principal(request: Request, ctx: CtxDep, session: SessionDep,
+def get_principal(request: Request, ctx: CtxDep,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     token = credentials.credentials if credentials is not None else request.cookies.get(COOKIE)
-    principal = authenticate(session, token, at=ctx.clock())
+    # A read-only transaction of its own, ended before the route's: on SQLite every ordinary transaction
+    # holds the write lock (registry/db.py), and routes that run several short transactions would wait
+    # on this one.
+    with read_only_session(ctx.engine) as session, session.begin():
+        principal = authenticate(session, token, at=ctx.clock())
     request.state.principal = principal
     return principal
 
@@ -63,7 +68,7 @@ def requires(scope: Scope) -> Callable[..., Principal]:
 
 ReadersUser = Annotated[Principal, Depends(requires(Scope.READERS))]
 ApplicationsUser = Annotated[Principal, Depends(requires(Scope.APPLICATIONS))]
-PermitReader = Annotated[Principal, Depends(requires(Scope.PERMITS_READ))]
+PermitsUser = Annotated[Principal, Depends(requires(Scope.PERMITS_READ))]
 Issuer = Annotated[Principal, Depends(requires(Scope.ISSUE))]
 Endorser = Annotated[Principal, Depends(requires(Scope.ENDORSE))]
 StatusChanger = Annotated[Principal, Depends(requires(Scope.STATUS_CHANGE))]

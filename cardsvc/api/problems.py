@@ -1,8 +1,9 @@
 """RFC 9457 problem details for every error; the field at fault and, for card errors, the status word.
 
 Mapping: validation → 422 (each error's field path), ApiError → its status, registry NotFound → 404,
-Conflict → 409, Refused (a city rule said no) → 422 with the article, other CardErrors from the card or
-the link → 409 (no card), 502 (card answered an error, SW in the body), 503 (reader unavailable).
+Conflict (and a unique constraint the database enforced) → 409, Refused (a city rule said no) → 422
+with the article, other CardErrors from the card or the link → 409 (no card), 502 (card answered an
+error, SW in the body), 503 (reader unavailable).
 Nothing here logs request bodies: they carry personal data (ZZ Art.29).
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cardsvc.api.errors import ApiError
@@ -93,12 +95,31 @@ def install(app: FastAPI) -> None:
         kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
         return problem(exc.status_code, kind, str(exc.detail), str(exc.detail), request.url.path)
 
+    async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
+        # The unique constraints are the last line behind the locks (design §7): a conflict, never a 500.
+        # The driver's message may quote row values, so only the constraint kind goes out.
+        log.info("%s %s → 409 %s", request.method, request.url.path, type(exc).__name__)
+        return problem(409, "conflict", "conflict with stored state",
+                       "a record with these keys was written by another request; reload and retry",
+                       request.url.path)
+
+    async def on_busy(request: Request, exc: Exception) -> JSONResponse:
+        # A lock wait that timed out (SQLite busy timeout) or a PostgreSQL deadlock/serialization victim:
+        # nothing was written, the client may retry.  Only the error class is logged (parameters are data).
+        log.warning("%s %s → 503 %s", request.method, request.url.path, type(getattr(exc, "orig", exc)).__name__)
+        response = problem(503, "registry-busy", "registry busy", "the registry could not take the write lock "
+                           "in time; nothing was changed, retry", request.url.path)
+        response.headers["Retry-After"] = "1"
+        return response
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal", "internal error", "unexpected error; see the service log",
                        request.url.path)
 
     app.add_exception_handler(CardError, on_card_error)
+    app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(OperationalError, on_busy)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
@@ -113,5 +134,5 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
                        (413, "upload too large"),
                        (422, "invalid field or refused by a city rule; `field` names it"),
                        (502, "the card answered a command with an error; `sw` and `sw_name` give the status word"),
-                       (503, "readers or the key store unavailable"))
+                       (503, "readers, the key store or the registry's write lock unavailable"))
 }

@@ -2,8 +2,8 @@
 
 The hub owns the reader event log (insert/remove, for the pages' live updates by long polling) and one
 lock per reader, so an issuance and a counter read never interleave APDUs on the same card.
-The in-process virtual hub lives in `cardsvc.api.simreaders` (the one module allowed to import the
-simulator, see the import-linter contract); this module knows only `cardsvc.transport`.
+Virtual hubs (in-process, vpcd) are card-side wiring built outside cardsvc (`devtools.simreaders`, handed in
+through `cardsvc.cardside.CardSide`); this module knows only `cardsvc.transport`.
 """
 
 from __future__ import annotations

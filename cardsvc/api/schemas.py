@@ -317,6 +317,11 @@ class CardStatusOut(Model):
     status: str
     reason: str | None
     source: str
+    # Design §7 online binding: a counter compares these with the chip it authenticated and the
+    # endorsement records on the card.
+    chip_key_sha256: str | None = Field(default=None, description="SHA-256 (hex) of the recorded EF.CHIPKEY")
+    endorsements_written: int = 0
+    endorsements_recorded: int = 0
 
 
 class AuditOut(Model):

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cardsvc.iso7816.apdu import CommandApdu
+from cardsvc.iso7816.commands import append_record
 from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.endorse_records import sign_for_card
 from cardsvc.issuance.keys import IssuerKeys, key_ref
@@ -30,15 +30,14 @@ from cardsvc.permit.model import Authority, Endorsement
 from cardsvc.registry import endorsements as registry_endorsements
 from cardsvc.registry.audit import Actor
 from cardsvc.registry.models import Endorsement as EndorsementRow
-from cardsvc.security.auth import secure_session
 from cardsvc.security.kdf import key_store_role
+from cardsvc.security.mutual_auth import secure_session
 from cardsvc.security.suite import layout_suite
 from cardsvc.session import CardSession
 from cardsvc.verification.reader import PERMIT_DF
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
-INS_APPEND_RECORD = 0xE2
 
 
 class EndorsementSyncError(CardError):
@@ -139,7 +138,7 @@ class EndorsementService:
             with secure_session(card, role_key, ref, layout_suite(layout).cipher):
                 commands += 2
                 for row_id, seq, record in pending:
-                    card.send(CommandApdu(0x00, INS_APPEND_RECORD, 0x00, sfi << 3, record),
+                    card.send(append_record(record, sfi=sfi),
                               context=f"APPEND RECORD {ef_name} record {seq}")
                     commands += 1
                     with self.factory.begin() as s:

@@ -2,8 +2,8 @@
 
 The PC/SC feed waits for a card in its reader, and after each card waits until it is taken out before
 asking for the next (pcscd notices within ~0.4 s, design §5). pyscard is imported only when a PC/SC feed
-is made. Virtual card files come through an opener (the CLI wiring loads the simulator by name), so this
-module never imports the card side.
+is made. Virtual card files come through an opener (the CLI passes the card side's, cardsvc.cardside),
+so this module never imports the card side.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.endorse_records import sign_permit_endorsements
 from cardsvc.issuance.keys import IssuerKeys, card_keys
-from cardsvc.issuance.personalize import Progress, WriteResult, personalize
+from cardsvc.issuance.personalize import Progress, WriteResult, personalize, survey
 from cardsvc.issuance.plan import Plan, PlanError, build_plan
 from cardsvc.issuance.verify_after_write import WriteVerification, verify_after_write
 from cardsvc.layout.codec import encode_permit
@@ -30,8 +31,8 @@ from cardsvc.layout.schema import Layout
 from cardsvc.permit.model import Permit
 from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry.audit import Actor
-from cardsvc.registry.errors import RegistryError
-from cardsvc.registry.models import IssuanceJob, JobState
+from cardsvc.registry.errors import ConflictError, NotVerifiedError, RegistryError
+from cardsvc.registry.models import Card, IssuanceJob, JobState
 from cardsvc.rules.fees import CardEvent
 from cardsvc.session import CardSession
 
@@ -99,6 +100,16 @@ class IssuanceService:
         with self.factory.begin() as s:
             registry_jobs.advance(s, job_id, state, at=self.clock(), error=error)
 
+    def _new_card(self, job_id: int, permit: Permit, layout: Layout) -> tuple[Permit, Plan]:
+        """The job goes on under a new card number; the abandoned one is spoiled (registry.jobs)."""
+        with self.factory.begin() as s:
+            number = registry_jobs.new_card_number(s, layout.card_number.prefix, layout.card_number.serial_digits)
+            registry_jobs.move_to_new_card(s, self.actor, job_id, number, at=self.clock())
+        log.info("job %d: blank card after an earlier attempt; card %s spoiled, continuing as %s", job_id,
+                 permit.card_number, number)
+        permit = replace(permit, card_number=number)
+        return permit, make_plan(permit, layout, self.keys)
+
     def _outcome(self, job_id: int, card_number: str, write: WriteResult | None = None,
                  verification: WriteVerification | None = None) -> IssueOutcome:
         state, attempts, error = self.state(job_id)
@@ -115,6 +126,8 @@ class IssuanceService:
             for job_id in stale:
                 registry_jobs.advance(s, job_id, JobState.FAILED_RETRYABLE, at=self.clock(),
                                       error=f"no progress for {stale_after}: station crashed or card abandoned")
+                row = registry_jobs.job(s, job_id)
+                row.claimed_by, row.lease_until = None, None  # the crashed station's claim ends with it
         return stale
 
     def issue(self, request: IssueRequest, card: CardSession, *, progress: Progress | None = None) -> IssueOutcome:
@@ -122,13 +135,39 @@ class IssuanceService:
         return self.run(self.start(request), request, card, progress=progress)
 
     def run(self, job_id: int, request: IssueRequest, card: CardSession, *,
-            progress: Progress | None = None) -> IssueOutcome:
-        """Three registry transactions per card: →WRITING, chip key + →VERIFYING, ISSUED."""
+            progress: Progress | None = None, owner: str | None = None) -> IssueOutcome:
+        """Registry transactions per card: →WRITING, chip key (before the commit point), →VERIFYING, ISSUED.
+
+        `owner` is the claim (registry.jobs.claim) this run holds; without one the job is claimed here.
+        Either way the permit is checked issuable before any APDU (design §7)."""
+        own_claim = owner is None
+        if owner is None:
+            owner = f"{self.actor.station_id}:{uuid.uuid4().hex[:8]}"
+        try:
+            return self._run(job_id, request, card, progress, owner, claim=own_claim)
+        finally:
+            if own_claim:
+                with self.factory.begin() as s:
+                    registry_jobs.release(s, job_id, owner)
+
+    def _run(self, job_id: int, request: IssueRequest, card: CardSession, progress: Progress | None,
+             owner: str, *, claim: bool) -> IssueOutcome:
         permit, layout = request.permit, request.layout
         with self.factory.begin() as s:
-            state = JobState(registry_jobs.job(s, job_id).state)
-            if state in (JobState.ISSUED, JobState.FAILED):
-                return self._outcome(job_id, permit.card_number)
+            row = registry_jobs.job(s, job_id, lock=True)
+            finished = JobState(row.state) in (JobState.ISSUED, JobState.FAILED)
+        if finished:  # outside the transaction: the outcome is read in a session of its own
+            return self._outcome(job_id, permit.card_number)
+        with self.factory.begin() as s:
+            row = registry_jobs.job(s, job_id, lock=True)
+            if claim:
+                registry_jobs.claim(s, job_id, owner, at=self.clock())
+            elif row.claimed_by != owner:
+                raise ConflictError(f"job_id: job {job_id} is not claimed by this run ({row.claimed_by})")
+            registry_jobs.check_issuable(s, row)
+            card_row = s.get(Card, row.card_id)
+            assert card_row is not None
+            earlier_chip = card_row.chip_public_key is not None  # an earlier attempt generated a chip key
             try:
                 plan = make_plan(permit, layout, self.keys)
             except (PlanError, FieldValueError) as exc:
@@ -139,21 +178,33 @@ class IssuanceService:
         if plan is None:
             return self._outcome(job_id, permit.card_number)
         write: WriteResult | None = None
-        try:
-            write = personalize(card, plan, self.keys, permit.authority.code, progress=progress)
+
+        def record_chip(public_key: bytes) -> None:  # before the commit point (design §7)
             with self.factory.begin() as s:
-                if write.chip_public_key is not None:
-                    registry_jobs.record_chip_key(s, job_id, write.chip_public_key, at=self.clock())
+                registry_jobs.record_chip_key(s, job_id, public_key, at=self.clock())
+
+        try:
+            if earlier_chip and survey(card, plan)[0].blank:
+                permit, plan = self._new_card(job_id, permit, layout)
+            write = personalize(card, plan, self.keys, permit.authority.code, progress=progress,
+                                on_chip_key=record_chip)
+            with self.factory.begin() as s:
                 registry_jobs.advance(s, job_id, JobState.VERIFYING, at=self.clock())
             verified = verify_after_write(card, plan, layout, self.keys, written=write.contents)
             with self.factory.begin() as s:
-                if write.chip_public_key is None:  # resumed past the commit point: the card's key is proven
+                recorded = s.get(Card, registry_jobs.job(s, job_id).card_id)
+                assert recorded is not None
+                if recorded.chip_public_key is None:  # a job begun before chip keys were recorded early
                     registry_jobs.record_chip_key(s, job_id, verified.chip_public_key, at=self.clock())
                 registry_jobs.record_issued(s, self.actor, job_id, registry_jobs.Verification(
                     verified.card_number, verified.chip_public_key, verified.image_digest, passed=True),
                     at=self.clock())
                 row = registry_jobs.job(s, job_id)
                 attempts = row.attempts
+        except NotVerifiedError as exc:  # e.g. a committed card whose chip is not the one recorded
+            log.warning("card %s, job %d: %s", permit.card_number, job_id, exc)
+            self._advance(job_id, JobState.FAILED_RETRYABLE, str(exc))
+            return self._outcome(job_id, permit.card_number, write)
         except RegistryError:
             raise  # the registry refused: a programming or data error, not a card one
         except CardError as exc:

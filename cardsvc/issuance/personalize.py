@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+from cardsvc.iso7816 import commands as cmd
 from cardsvc.iso7816.errors import CardError, FileNotFound
 from cardsvc.iso7816.fcp import Fcp, LifeCycle
 from cardsvc.issuance.keys import IssuerKeys
@@ -31,15 +32,13 @@ from cardsvc.issuance.plan import (
     Plan,
     PlanError,
     Step,
-    delete_command,
     mf_of,
     sfi_of,
-    update_command,
 )
 from cardsvc.layout.image import CardFile
 from cardsvc.security import chip
-from cardsvc.security.auth import secure_session
 from cardsvc.security.errors import SecurityError
+from cardsvc.security.mutual_auth import secure_session
 from cardsvc.session import CardSession
 from cardsvc.verification.reader import CHIPKEY_EF, PERMIT_DF, SOD_EF
 
@@ -201,7 +200,7 @@ def wipe(session: CardSession, plan: Plan, found: CardSurvey) -> tuple[tuple[str
     def delete_all() -> None:
         for name in names:
             f = plan.image.file(name)
-            session.send(delete_command(f.fid), context=f"DELETE FILE {name} ({f.fid:04X})")
+            session.send(cmd.delete_file(f.fid), context=f"DELETE FILE {name} ({f.fid:04X})")
             log.info("card %s: wiped partial %s", plan.card_number, name)
 
     if found.mf_active:
@@ -227,11 +226,14 @@ def _check_fits(plan: Plan, name: str, data: bytes) -> None:
 
 
 def personalize(session: CardSession, plan: Plan, keys: IssuerKeys, authority_code: str, *,
-                progress: Progress | None = None) -> WriteResult:
+                progress: Progress | None = None, on_chip_key: Callable[[bytes], None] | None = None,
+                ) -> WriteResult:
     """Write `plan` to the card in `session` (resuming or wiping what an earlier attempt left).
 
     Transport errors (card pulled) and card refusals propagate as `CardError`s; the caller decides the
-    job state. `authority_code` picks the document signer of EF.SOD.
+    job state. `authority_code` picks the document signer of EF.SOD. `on_chip_key` gets the chip's new
+    public key (EF.CHIPKEY bytes) as soon as the chip generated it, before the commit point: the registry
+    records the chip before any card with it can be genuine (design §7); if it raises, nothing more is sent.
     """
     found, sent = survey(session, plan)
     if found.committed:
@@ -252,13 +254,13 @@ def personalize(session: CardSession, plan: Plan, keys: IssuerKeys, authority_co
         if step.op is Op.WRITE_CHIP_KEY:
             assert chip_key is not None, "the plan generates the chip key before writing it"
             _check_fits(plan, CHIPKEY_EF, chip_key)
-            session.send(update_command(chip_key, sfi=sfi_of(plan.image, CHIPKEY_EF)), context="UPDATE EF.CHIPKEY")
+            session.send(cmd.update_binary(chip_key, sfi=sfi_of(plan.image, CHIPKEY_EF)), context="UPDATE EF.CHIPKEY")
             contents[CHIPKEY_EF] = chip_key
         elif step.op is Op.WRITE_SOD:
             assert chip_key is not None
             sod = keys.sign_sod(authority_code, _expected_contents(plan, chip_key))
             _check_fits(plan, SOD_EF, sod)
-            session.send(update_command(sod, sfi=sfi_of(plan.image, SOD_EF)), context="UPDATE EF.SOD")
+            session.send(cmd.update_binary(sod, sfi=sfi_of(plan.image, SOD_EF)), context="UPDATE EF.SOD")
             contents[SOD_EF] = sod
         elif step.op is Op.CREATE and step.target in top and found.mf_active:
             assert step.apdu is not None
@@ -270,6 +272,8 @@ def personalize(session: CardSession, plan: Plan, keys: IssuerKeys, authority_co
             response = session.send(step.apdu, context=f"{step.op.value} {step.target}")
             if step.op is Op.GENERATE_CHIP_KEY:
                 chip_key = chip.encode_chip_public_key(chip.parse_generated_public_key(response.data, plan.suite))
+                if on_chip_key is not None:
+                    on_chip_key(chip_key)
         sent += 1
     if progress is not None:
         progress(len(todo), len(todo), "written")

@@ -29,7 +29,9 @@ import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
+from cardsvc.iso7816 import commands as cmd
 from cardsvc.iso7816.apdu import CommandApdu
+from cardsvc.iso7816.commands import MF_FID
 from cardsvc.iso7816.fcp import Fcp, LifeCycle, SecurityAttributes
 from cardsvc.iso7816.tlv import encode_tlv, tlv_map
 from cardsvc.layout.image import CardFile, CardImage
@@ -45,17 +47,8 @@ from cardsvc.verification.reader import PERMIT_DF as PERMIT_DF
 from cardsvc.verification.reader import SOD_EF as SOD_EF
 from cardsvc.verification.verifier import required_files
 
-MF_FID = 0x3F00
 EF_ATR_FID = 0x2F01  # card capabilities, written by the card manufacturer
 
-INS_SELECT = 0xA4
-INS_CREATE_FILE = 0xE0
-INS_DELETE_FILE = 0xE4
-INS_ACTIVATE_FILE = 0x44
-INS_UPDATE_BINARY = 0xD6
-INS_APPEND_RECORD = 0xE2
-INS_PUT_KEY = 0xD8  # GlobalPlatform-style PUT KEY, proprietary class (the card OS's key loading)
-CLA_PROPRIETARY = 0x80
 TAG_CIPHER = 0x81  # PUT KEY data objects (see put_key_command)
 TAG_RETRIES = 0x82
 TAG_KEY = 0x83
@@ -150,33 +143,6 @@ def card_number_of(image: CardImage, layout: Layout) -> str:
 
 # ---------------------------------------------------------------- commands
 
-def select_mf_command() -> CommandApdu:
-    return CommandApdu(0x00, INS_SELECT, 0x00, 0x0C, MF_FID.to_bytes(2, "big"))
-
-
-def create_command(fcp: Fcp) -> CommandApdu:
-    return CommandApdu(0x00, INS_CREATE_FILE, 0x00, 0x00, fcp.encode())
-
-
-def update_command(data: bytes, *, sfi: int | None = None) -> CommandApdu:
-    """UPDATE BINARY at offset 0 of the current EF, or of the EF with `sfi` (P1 = 80 | SFI)."""
-    p1 = 0x00 if sfi is None else 0x80 | sfi
-    return CommandApdu(0x00, INS_UPDATE_BINARY, p1, 0x00, data)
-
-
-def append_command(record: bytes) -> CommandApdu:
-    return CommandApdu(0x00, INS_APPEND_RECORD, 0x00, 0x00, record)
-
-
-def activate_command(fid: int | None = None) -> CommandApdu:
-    """ACTIVATE FILE (ISO 7816-9 §6.7): the current file, or the child `fid` of the current DF."""
-    return CommandApdu(0x00, INS_ACTIVATE_FILE, 0x00, 0x00, b"" if fid is None else fid.to_bytes(2, "big"))
-
-
-def delete_command(fid: int) -> CommandApdu:
-    return CommandApdu(0x00, INS_DELETE_FILE, 0x00, 0x00, fid.to_bytes(2, "big"))
-
-
 def put_key_command(key: KeyLoad, *, df_specific: bool = True) -> CommandApdu:
     """Load one symmetric role key (applets/security PUT KEY): CLA 80 INS D8, P1 01 (symmetric), P2 80 |
     key reference into the current application, or the bare reference (b8 = 0) into the MF; data 81
@@ -184,7 +150,7 @@ def put_key_command(key: KeyLoad, *, df_specific: bool = True) -> CommandApdu:
     rule is not binding."""
     data = (encode_tlv(TAG_CIPHER, bytes((_CIPHER_BYTE[key.cipher],))) + encode_tlv(TAG_RETRIES, bytes((key.retries,)))
             + encode_tlv(TAG_KEY, key.value))
-    return CommandApdu(CLA_PROPRIETARY, INS_PUT_KEY, 0x01, (0x80 if df_specific else 0x00) | key.ref, data)
+    return cmd.put_key(key.ref, data, df_specific=df_specific)
 
 
 # ---------------------------------------------------------------- plan
@@ -202,9 +168,9 @@ def _personalising(fcp: Fcp) -> Fcp:
 
 def _body_steps(f: CardFile, unit: str) -> list[Step]:
     if f.records is not None:
-        return [Step(Op.APPEND, f.name, append_command(r), unit=unit) for r in f.records]
+        return [Step(Op.APPEND, f.name, cmd.append_record(r), unit=unit) for r in f.records]
     if f.content:
-        return [Step(Op.UPDATE, f.name, update_command(f.content), unit=unit)]
+        return [Step(Op.UPDATE, f.name, cmd.update_binary(f.content), unit=unit)]
     return []
 
 
@@ -249,9 +215,9 @@ def build_plan(image: CardImage, layout: Layout, key_values: Mapping[str, bytes]
     for f in image:
         if f.is_df or f.parent_path != (MF_FID,) or f.fid == EF_ATR_FID:
             continue
-        steps.append(Step(Op.CREATE, f.name, create_command(_personalising(f.fcp)), unit=f.name))
+        steps.append(Step(Op.CREATE, f.name, cmd.create_file(_personalising(f.fcp).encode()), unit=f.name))
         steps.extend(_body_steps(f, f.name))
-        steps.append(Step(Op.ACTIVATE, f.name, activate_command(), unit=f.name))
+        steps.append(Step(Op.ACTIVATE, f.name, cmd.activate_file(), unit=f.name))
     # 2./3. ADFs, the permit ADF last.
     dfs = [f for f in image.dfs() if f.path != (MF_FID,)]
     if any(len(f.path) != 2 for f in dfs):
@@ -260,14 +226,14 @@ def build_plan(image: CardImage, layout: Layout, key_values: Mapping[str, bytes]
     keys: list[KeyLoad] = []
     for i, df in enumerate(dfs):
         if i:  # the MF is current at the start (reset, or after EF.DIR which sits in it)
-            steps.append(Step(Op.SELECT_MF, "mf", select_mf_command()))
-        steps.append(Step(Op.CREATE, df.name, create_command(_personalising(df.fcp)), unit=df.name))
+            steps.append(Step(Op.SELECT_MF, "mf", cmd.select_mf()))
+        steps.append(Step(Op.CREATE, df.name, cmd.create_file(_personalising(df.fcp).encode()), unit=df.name))
         for f in image:
             if f.parent_path != df.path:
                 continue
             if f.is_df:
                 raise PlanError(f"{f.name}: DFs inside an ADF are not supported")
-            steps.append(Step(Op.CREATE, f.name, create_command(f.fcp), unit=df.name))
+            steps.append(Step(Op.CREATE, f.name, cmd.create_file(f.fcp.encode()), unit=df.name))
             if f.name not in (CHIPKEY_EF, SOD_EF):
                 steps.extend(_body_steps(f, df.name))
         df_keys = keys_for_df(layout, image, df, key_values)
@@ -283,12 +249,12 @@ def build_plan(image: CardImage, layout: Layout, key_values: Mapping[str, bytes]
     mf = mf_of(image)
     mf_keys = keys_for_df(layout, image, mf, key_values)
     keys.extend(mf_keys)
-    steps.append(Step(Op.SELECT_MF, "mf", select_mf_command()))
-    steps.extend(Step(Op.ACTIVATE, df.name, activate_command(df.fid), unit=df.name) for df in dfs[:-1])
+    steps.append(Step(Op.SELECT_MF, "mf", cmd.select_mf()))
+    steps.extend(Step(Op.ACTIVATE, df.name, cmd.activate_file(df.fid), unit=df.name) for df in dfs[:-1])
     steps.extend(Step(Op.PUT_KEY, k.name, put_key_command(k, df_specific=False), secret=True, unit=mf.name)
                  for k in mf_keys)
-    steps.append(Step(Op.ACTIVATE, mf.name, activate_command(), unit=mf.name))
-    steps.append(Step(Op.ACTIVATE, dfs[-1].name, activate_command(dfs[-1].fid), unit=dfs[-1].name))
+    steps.append(Step(Op.ACTIVATE, mf.name, cmd.activate_file(), unit=mf.name))
+    steps.append(Step(Op.ACTIVATE, dfs[-1].name, cmd.activate_file(dfs[-1].fid), unit=dfs[-1].name))
     return Plan(image, tuple(steps), signed_ef_names(layout, image), card_number_of(image, layout), tuple(keys),
                 layout_suite(layout).name)
 

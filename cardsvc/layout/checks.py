@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from cardsvc.layout.access import security_attributes
-from cardsvc.layout.schema import Content
+from cardsvc.layout.entries import (
+    AuthorityDecl,
+    Content,
+    DfDecl,
+    EfDecl,
+    FieldDecl,
+    KeyDecl,
+    LayoutInfo,
+    ReservedApplication,
+)
 from cardsvc.layout.vocabulary import PERMIT_FIELDS
-
-if TYPE_CHECKING:
-    from cardsvc.layout.schema import Layout
 
 _RESERVED_FIDS = {0x3F00: "MF", 0x3FFF: "path escape", 0xFFFF: "reserved"}  # ISO 7816-4 §7.2.1
 
 
-def check_layout(layout: Layout) -> None:
+class LayoutParts(Protocol):
+    """What the cross-checks read of a `cardsvc.layout.schema.Layout` (which passes itself), declared
+    here so that the schema imports its checks and not the other way round."""
+
+    @property
+    def layout(self) -> LayoutInfo: ...
+    @property
+    def keys(self) -> Mapping[str, KeyDecl]: ...
+    @property
+    def authorities(self) -> Sequence[AuthorityDecl]: ...
+    @property
+    def mf(self) -> DfDecl: ...
+    @property
+    def dfs(self) -> Sequence[DfDecl]: ...
+    @property
+    def efs(self) -> Sequence[EfDecl]: ...
+    @property
+    def reserved_applications(self) -> Sequence[ReservedApplication]: ...
+    def df(self, name: str) -> DfDecl: ...
+    def permit_fields(self) -> dict[str, list[tuple[EfDecl, FieldDecl]]]: ...
+
+
+def check_layout(layout: LayoutParts) -> None:
     keys = {name: k.ref for name, k in layout.keys.items()}
     _check_keys(layout)
     if layout.mf.fid != 0x3F00:
@@ -74,7 +103,7 @@ def check_layout(layout: Layout) -> None:
                     raise ValueError(f"EF {ef.name} field {f.field}: unknown charset {f.charset!r}") from None
 
 
-def _check_keys(layout: Layout) -> None:
+def _check_keys(layout: LayoutParts) -> None:
     refs: dict[int, str] = {}
     for name, key in layout.keys.items():
         if key.ref in refs:
@@ -97,7 +126,7 @@ def _sec(where: str, access: dict[str, str], keys: dict[str, int], is_df: bool) 
         raise ValueError(f"{where}: {exc}") from None
 
 
-def _check_departments(layout: Layout) -> None:
+def _check_departments(layout: LayoutParts) -> None:
     roles = {k.role: name for name, k in layout.keys.items()}
     seen: set[str] = set()
     for df in layout.dfs:
@@ -122,7 +151,7 @@ def _check_departments(layout: Layout) -> None:
             raise ValueError(f"DF {df.name}: a department DF holds exactly one department data EF")
 
 
-def _check_placement(layout: Layout) -> None:
+def _check_placement(layout: LayoutParts) -> None:
     placed = layout.permit_fields()
     missing = [name for name, (_, _, required) in PERMIT_FIELDS.items() if required and name not in placed]
     if missing:

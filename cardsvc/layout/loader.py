@@ -15,7 +15,8 @@ from cardsvc.layout.schema import Layout
 
 log = logging.getLogger(__name__)
 
-LAYOUT_DIR = Path(__file__).resolve().parents[2] / "layouts"
+# cardsvc/_layouts: a link to the top-level layouts/ in a checkout, package data in a wheel (pyproject.toml).
+LAYOUT_DIR = Path(__file__).resolve().parents[1] / "_layouts"
 
 
 def parse_layout(text: str, source: str = "<string>") -> Layout:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from cardsvc.layout.efcodec import FieldsCodec, decode_dir_record, encode_dir_record
+from cardsvc.layout.entries import _hex_bytes
 from cardsvc.layout.fields import Value
-from cardsvc.layout.schema import Content, EfDecl, Example, Layout, _hex_bytes
+from cardsvc.layout.schema import Content, EfDecl, Example, Layout
 from cardsvc.layout.vocabulary import Encoding
 
 

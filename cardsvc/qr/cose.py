@@ -26,7 +26,7 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from cardsvc.iso7816.errors import CardError
+from cardsvc.security.errors import SecurityError, SignatureInvalidError, SignedFormatError
 from cardsvc.security.suite import (
     PrivateKey,
     PublicKey,
@@ -49,15 +49,15 @@ _ES256_COORD = 32  # bytes per r and s on P-256 and on sm2p256v1
 MAX_COSE_BYTES = 16 * 1024 * 1024  # a status list of a whole city stays far below this
 
 
-class CoseError(CardError):
+class CoseError(SecurityError):
     """Root of COSE_Sign1 failures."""
 
 
-class CoseFormatError(CoseError):
+class CoseFormatError(CoseError, SignedFormatError):
     """The bytes are not a well-formed COSE_Sign1 of the kind we accept (names the part and reason)."""
 
 
-class CoseSignatureError(CoseError):
+class CoseSignatureError(CoseError, SignatureInvalidError):
     """The signature does not verify under the given public key (data altered or another signer)."""
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cardsvc.registry.audit import Actor, audit, record_status
-from cardsvc.registry.errors import NotFoundError, RefusedError
+from cardsvc.registry.errors import NotFoundError, RefusedError, StateConflictError
 from cardsvc.registry.lifecycle import suspend
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
 from cardsvc.registry.models import Card, CardSync, Endorsement, EndorsementKind, Permit
@@ -63,6 +63,11 @@ def endorse(
     result = assess(rules, permit.anchor_on, permit.years, on)
     win = result.window
     if result.timing is Timing.TOO_EARLY:
+        latest = session.scalars(select(Endorsement).where(Endorsement.permit_id == permit.id)
+                                 .order_by(Endorsement.seq.desc())).first()
+        if latest is not None and latest.valid_until == win.anniversary:  # another request got there first
+            raise StateConflictError(f"permit {permit_number}: already endorsed (seq {latest.seq}) until "
+                                     f"{latest.valid_until.isoformat()}; next window opens {win.opens.isoformat()}")
         raise RefusedError(f"permit {permit_number}: endorsement window opens {win.opens.isoformat()} "
                            f"(anniversary {win.anniversary.isoformat()}, SMX Art.16 / ZZ Art.13)", (result,))
     if result.timing is Timing.REREGISTER:

@@ -27,3 +27,8 @@ class RefusedError(RegistryError):
     def __init__(self, message: str, findings: tuple[object, ...] = ()) -> None:
         self.findings = findings
         super().__init__(message)
+
+
+class StateConflictError(ConflictError, RefusedError):
+    """A state change or job the record's current state no longer allows (it was already lost, cancelled,
+    has an open job ...): refused (a rule says no) and a conflict (409: another request got there first)."""

@@ -8,22 +8,31 @@ and refuses unless verify-after-write passed for this very card (design §7).
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cardsvc.permit.permit_number import make_card_number
 from cardsvc.registry.audit import Actor, audit, record_status
-from cardsvc.registry.errors import ConflictError, NotFoundError, NotVerifiedError, RefusedError, RegistryError
-from cardsvc.registry.lookup import current_card, local_date, permit_by_number
+from cardsvc.registry.errors import (
+    ConflictError,
+    NotFoundError,
+    NotVerifiedError,
+    RegistryError,
+    StateConflictError,
+)
+from cardsvc.registry.lookup import current_card, local_date, locked, permit_by_number
 from cardsvc.registry.models import Card, FeeRecord, IssuanceJob, JobState, Permit
 from cardsvc.rules.city import rules_for
 from cardsvc.rules.fees import CardEvent, fee_for
 from cardsvc.rules.status import CardStatus, PermitStatus, check_card_transition, check_permit_transition
 
-__all__ = ["JOB_TRANSITIONS", "OPEN_STATES", "JobState", "Verification", "advance", "job", "record_chip_key",
-           "record_issued", "start_issuance"]
+__all__ = ["JOB_TRANSITIONS", "LEASE", "OPEN_STATES", "JobState", "Verification", "advance", "check_issuable",
+           "claim", "claim_next", "job", "move_to_new_card", "new_card_number", "record_chip_key", "record_issued",
+           "release", "start_issuance"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,9 @@ JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.FAILED: frozenset(),
 }
 OPEN_STATES = frozenset({JobState.PENDING, JobState.WRITING, JobState.VERIFYING, JobState.FAILED_RETRYABLE})
+# How long a claim holds a job without renewal: longer than any issuance (seconds), short enough that a
+# crashed station's job comes back to the queue.
+LEASE = timedelta(minutes=5)
 
 # What the superseded card becomes when the new generation is issued.
 _SUPERSEDED = {
@@ -58,10 +70,20 @@ class Verification:
     passed: bool
 
 
+def new_card_number(session: Session, prefix: str, digits: int) -> str:
+    """A free card number of a layout (prefix, serial digits, check character): the registry allocates
+    every card number before anything is written (design §7)."""
+    for _ in range(20):
+        number = make_card_number(prefix, secrets.randbelow(10**digits), digits)
+        if session.scalars(select(Card.id).where(Card.card_number == number)).first() is None:
+            return number
+    raise ConflictError("card_number: could not allocate a free card number")  # pragma: no cover
+
+
 def job(session: Session, job_id: int, *, lock: bool = False) -> IssuanceJob:
     stmt = select(IssuanceJob).where(IssuanceJob.id == job_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = locked(stmt)
     row = session.scalars(stmt).one_or_none()
     if row is None:
         raise NotFoundError(f"job_id: no issuance job {job_id}")
@@ -83,9 +105,9 @@ def start_issuance(
     Replacement needs a loss report first (ZZ Art.16); renewal and correction are requested through
     `lifecycle`, which checks the old card is returned.  The fee is recorded here (SMX Art.20).
     """
+    permit = permit_by_number(session, permit_number, lock=True)  # first: serialises jobs of one permit
     existing = session.scalars(select(IssuanceJob).where(IssuanceJob.idempotency_key == idempotency_key)
                                ).one_or_none()
-    permit = permit_by_number(session, permit_number, lock=True)
     if existing is not None:
         if existing.permit_id != permit.id or existing.event != event.value:
             raise ConflictError(f"idempotency_key: {idempotency_key!r} belongs to another request")
@@ -93,7 +115,7 @@ def start_issuance(
     open_job = session.scalars(select(IssuanceJob).where(
         IssuanceJob.permit_id == permit.id, IssuanceJob.state.in_([s.value for s in OPEN_STATES]))).first()
     if open_job is not None:
-        raise ConflictError(f"permit {permit_number}: issuance job {open_job.id} is still {open_job.state}")
+        raise StateConflictError(f"permit {permit_number}: issuance job {open_job.id} is still {open_job.state}")
     supersedes = _check_event(session, permit, event)
     generation = (session.scalar(select(func.max(Card.generation)).where(Card.permit_id == permit.id)) or 0) + 1
     if not card_number or len(card_number) > 32:
@@ -124,25 +146,87 @@ def _check_event(session: Session, permit: Permit, event: CardEvent) -> Card | N
     status = PermitStatus(permit.status)
     if event is CardEvent.FIRST_ISSUE:
         if status is not PermitStatus.PENDING:
-            raise RefusedError(f"permit {permit.permit_number}: first issue needs a pending permit, "
+            raise StateConflictError(f"permit {permit.permit_number}: first issue needs a pending permit, "
                                f"it is {status.value}")
         return None
     if event is CardEvent.ENDORSEMENT:
         raise RegistryError("event: endorsements are written by the endorsement service, not issuance jobs")
     if event is CardEvent.REPLACEMENT:
         if status is not PermitStatus.LOST:
-            raise RefusedError(f"permit {permit.permit_number}: replacement (补领) needs a loss report first "
+            raise StateConflictError(f"permit {permit.permit_number}: replacement (补领) needs a loss report first "
                                f"(ZZ Art.16); status is {status.value}")
         lost = session.scalars(select(Card).where(Card.permit_id == permit.id,
                                                   Card.status == CardStatus.LOST.value)).first()
         return lost
     if status not in (PermitStatus.ACTIVE, PermitStatus.SUSPENDED):
-        raise RefusedError(f"permit {permit.permit_number}: {event.value} needs an active or suspended "
+        raise StateConflictError(f"permit {permit.permit_number}: {event.value} needs an active or suspended "
                            f"permit, it is {status.value}")
     card = current_card(session, permit)
     if card is None:
-        raise RefusedError(f"permit {permit.permit_number}: no card in use to {event.value}")
+        raise StateConflictError(f"permit {permit.permit_number}: no card in use to {event.value}")
     return card
+
+
+def check_issuable(session: Session, row: IssuanceJob) -> None:
+    """Design §7: a job never writes a card for a permit that is not issuable.  Checked (under the job's
+    lock) before any APDU: the permit must still be in the state the job's event needs (first issue:
+    pending; 补领: lost, ZZ Art.16; 换领/correction: active or suspended) and the job's card still pending
+    (a cancellation, ZZ Art.25, cancels it)."""
+    permit = session.get(Permit, row.permit_id)
+    card = session.get(Card, row.card_id)
+    assert permit is not None and card is not None  # foreign keys
+    if JobState(row.state) not in OPEN_STATES:
+        raise ConflictError(f"job_id: job {row.id} is {row.state}; nothing to run")
+    if CardStatus(card.status) is not CardStatus.PENDING:
+        raise StateConflictError(f"job_id: job {row.id}: card {card.card_number} is {card.status}; "
+                                 "nothing may be written for it")
+    _check_event(session, permit, CardEvent(row.event))
+
+
+def claim(session: Session, job_id: int, owner: str, *, at: datetime, lease: timedelta = LEASE) -> IssuanceJob:
+    """Take the job for `owner` (one run of one station) until `at + lease`, after checking it may run.
+
+    The job row is locked (PostgreSQL row lock; SQLite's write lock, db.py), so of two callers one claims
+    and the other sees the claim: ConflictError.  An expired lease (a crashed process) may be taken over."""
+    if not owner or len(owner) > 128:
+        raise RegistryError("owner: must be 1-128 characters")
+    row = job(session, job_id, lock=True)
+    lease_until = row.lease_until
+    if row.claimed_by is not None and lease_until is not None and lease_until > at:
+        raise ConflictError(f"job_id: job {job_id} is already running ({row.claimed_by}, until "
+                            f"{lease_until.isoformat()})")
+    check_issuable(session, row)
+    row.claimed_by, row.lease_until = owner, at + lease
+    session.flush()
+    return row
+
+
+def claim_next(session: Session, owner: str, *, at: datetime, lease: timedelta = LEASE) -> IssuanceJob | None:
+    """The oldest pending job nobody holds, claimed for `owner`; None when the queue is empty.
+
+    `FOR UPDATE SKIP LOCKED` lets processes on PostgreSQL take different jobs at once; on SQLite the
+    write lock serialises them.  Jobs that may no longer run (permit cancelled ...) are skipped."""
+    free = (IssuanceJob.claimed_by.is_(None)) | (IssuanceJob.lease_until < at)
+    stmt = (select(IssuanceJob).where(IssuanceJob.state == JobState.PENDING.value, free)
+            .order_by(IssuanceJob.id).limit(16).with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True))
+    for row in session.scalars(stmt).all():
+        try:
+            check_issuable(session, row)
+        except ConflictError:
+            continue
+        row.claimed_by, row.lease_until = owner, at + lease
+        session.flush()
+        return row
+    return None
+
+
+def release(session: Session, job_id: int, owner: str) -> None:
+    """Give the job back (the run ended); a claim someone else holds by now is left alone."""
+    row = job(session, job_id, lock=True)
+    if row.claimed_by == owner:
+        row.claimed_by, row.lease_until = None, None
+        session.flush()
 
 
 def advance(session: Session, job_id: int, state: JobState, *, at: datetime, error: str | None = None) -> IssuanceJob:
@@ -171,6 +255,33 @@ def advance(session: Session, job_id: int, state: JobState, *, at: datetime, err
     return row
 
 
+def move_to_new_card(session: Session, actor: Actor, job_id: int, card_number: str, *, at: datetime) -> Card:
+    """A resumed job meets a blank card after an earlier attempt generated a chip key: that earlier card
+    may have passed its commit point and left the station.  In one transaction its number is spoiled (and
+    so published as not valid) and the job continues under a new card number (design §7)."""
+    row = job(session, job_id, lock=True)
+    old = session.get(Card, row.card_id)
+    permit = session.get(Permit, row.permit_id)
+    assert old is not None and permit is not None
+    if CardStatus(old.status) is not CardStatus.PENDING:
+        raise StateConflictError(f"job_id: job {job_id}: card {old.card_number} is {old.status}")
+    if session.scalars(select(Card.id).where(Card.card_number == card_number)).first() is not None:
+        raise ConflictError(f"card_number: {card_number!r} already exists")
+    old.revoked_at = at
+    record_status(session, actor, permit, CardStatus.SPOILED.value, at=at, card=old, reason_code="abandoned",
+                  reason=f"job {job_id} resumed on a new blank card {card_number}")
+    generation = (session.scalar(select(func.max(Card.generation)).where(Card.permit_id == permit.id)) or 0) + 1
+    card = Card(card_number=card_number, permit_id=permit.id, generation=generation,
+                status=CardStatus.PENDING.value, created_at=at)
+    session.add(card)
+    session.flush()
+    row.card_id, row.updated_at = card.id, at
+    audit(session, actor, "issuance.new_card", at=at, permit_number=permit.permit_number, card_number=card_number,
+          reason=f"job {job_id}: card {old.card_number} spoiled (abandoned)")
+    session.flush()
+    return card
+
+
 def record_chip_key(session: Session, job_id: int, public_key: bytes, *, at: datetime) -> None:
     """The chip generated its key pair during writing (design §4 EF.CHIPKEY); keep the public half."""
     row = job(session, job_id, lock=True)
@@ -196,6 +307,8 @@ def record_issued(
     assert card is not None and permit is not None
     if JobState(row.state) is not JobState.VERIFYING:
         raise NotVerifiedError(f"job {job_id}: is {row.state}, must be verifying before it can be issued")
+    if CardStatus(card.status) is not CardStatus.PENDING:  # cancelled or spoiled while it was written
+        raise StateConflictError(f"job {job_id}: card {card.card_number} is {card.status}; not activated")
     if not verification.passed:
         raise NotVerifiedError(f"job {job_id}: verification did not pass")
     if verification.card_number != card.card_number:

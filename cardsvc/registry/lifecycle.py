@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cardsvc.registry.audit import Actor, record_status
-from cardsvc.registry.errors import RefusedError, RegistryError
-from cardsvc.registry.jobs import start_issuance
+from cardsvc.registry.errors import RefusedError, RegistryError, StateConflictError
+from cardsvc.registry.jobs import OPEN_STATES, start_issuance
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
-from cardsvc.registry.models import Card, IssuanceJob, Permit
+from cardsvc.registry.models import Card, IssuanceJob, JobState, Permit
 from cardsvc.rules.endorsement import anniversary, is_overdue
 from cardsvc.rules.errors import TransitionError
 from cardsvc.rules.fees import CardEvent
@@ -31,7 +31,7 @@ def _set(session: Session, actor: Actor, permit: Permit, to: PermitStatus, *, at
     try:
         check_permit_transition(PermitStatus(permit.status), to)
     except TransitionError as exc:
-        raise RefusedError(f"permit {permit.permit_number}: {exc.reason}") from None
+        raise StateConflictError(f"permit {permit.permit_number}: {exc.reason}") from None
     card = current_card(session, permit)
     record_status(session, actor, permit, to.value, at=at, reason_code=code, reason=reason)
     if card is not None and to.value != card.status:
@@ -61,7 +61,7 @@ def suspend(session: Session, actor: Actor, permit_number: str, reason: Suspensi
 def reinstate(session: Session, actor: Actor, permit_number: str, note: str, *, at: datetime) -> Permit:
     permit = permit_by_number(session, permit_number, lock=True)
     if permit.status != PermitStatus.SUSPENDED.value or permit.suspension_reason is None:
-        raise RefusedError(f"permit {permit_number}: is {permit.status}, not suspended")
+        raise StateConflictError(f"permit {permit_number}: is {permit.status}, not suspended")
     reason = SuspensionReason(permit.suspension_reason)
     if not reason.lifted_by_reinstatement:
         way = "a late endorsement (SMX Art.18)" if reason is SuspensionReason.ENDORSEMENT_OVERDUE \
@@ -75,11 +75,13 @@ def reinstate(session: Session, actor: Actor, permit_number: str, note: str, *, 
 
 def report_lost(session: Session, actor: Actor, card_number: str, note: str, *, at: datetime) -> Permit:
     """ZZ Art.16: the loss report blocks the card at once; replacement follows."""
+    # Lock order everywhere: the permit row, then its cards (cancel does the same), or two status
+    # changes on PostgreSQL deadlock.
+    permit = permit_by_number(session, card_by_number(session, card_number).permit.permit_number, lock=True)
     card = card_by_number(session, card_number, lock=True)
-    permit = permit_by_number(session, card.permit.permit_number, lock=True)
     current = current_card(session, permit)
     if current is None or current.id != card.id:
-        raise RefusedError(f"card {card_number}: is {card.status}, not the card in use")
+        raise StateConflictError(f"card {card_number}: is {card.status}, not the card in use")
     _set(session, actor, permit, PermitStatus.LOST, at=at, code="lost", reason=f"ZZ Art.16: {note}")
     return permit
 
@@ -128,7 +130,7 @@ def cancel(session: Session, actor: Actor, permit_number: str, note: str, *, at:
     try:
         check_permit_transition(PermitStatus(permit.status), PermitStatus.CANCELLED)
     except TransitionError as exc:
-        raise RefusedError(f"permit {permit_number}: {exc.reason}") from None
+        raise StateConflictError(f"permit {permit_number}: {exc.reason}") from None
     record_status(session, actor, permit, PermitStatus.CANCELLED.value, at=at, reason_code="cancelled",
                   reason=f"ZZ Art.25: {note}")
     for card in session.scalars(select(Card).where(Card.permit_id == permit.id)):
@@ -136,6 +138,12 @@ def cancel(session: Session, actor: Actor, permit_number: str, note: str, *, at:
             card.revoked_at = at
             record_status(session, actor, permit, CardStatus.CANCELLED.value, at=at, card=card,
                           reason_code="cancelled", reason=f"ZZ Art.25: {note}")
+    # An open job would write a card for a cancelled permit (design §7): it ends here, its card is
+    # cancelled above and stays published as such.
+    for row in session.scalars(select(IssuanceJob).where(
+            IssuanceJob.permit_id == permit.id, IssuanceJob.state.in_([s.value for s in OPEN_STATES]))):
+        row.state, row.last_error, row.updated_at = JobState.FAILED.value, "permit cancelled (ZZ Art.25)", at
+        row.claimed_by, row.lease_until = None, None
     session.flush()
     return permit
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cardsvc.registry.errors import NotFoundError, RegistryError
@@ -12,6 +13,8 @@ from cardsvc.registry.models import Card, Permit
 from cardsvc.rules.status import CardStatus
 
 # China Standard Time has had no daylight saving since 1991: a fixed offset needs no tz database.
+T = TypeVar("T", bound=Any)
+
 CHINA = timezone(timedelta(hours=8), "CST")
 
 
@@ -22,10 +25,17 @@ def local_date(at: datetime) -> date:
     return at.astimezone(CHINA).date()
 
 
+def locked(stmt: Select[T]) -> Select[T]:
+    """`FOR UPDATE` (PostgreSQL row lock; SQLite already holds its write lock, see db.py), and refresh the
+    row from the database: an object loaded earlier in the session would otherwise keep the values read
+    before the lock was granted, and a check-then-write would act on them."""
+    return stmt.with_for_update().execution_options(populate_existing=True)
+
+
 def permit_by_number(session: Session, permit_number: str, *, lock: bool = False) -> Permit:
     stmt = select(Permit).where(Permit.permit_number == permit_number)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = locked(stmt)
     permit = session.scalars(stmt).one_or_none()
     if permit is None:
         raise NotFoundError(f"permit_number: no permit {permit_number!r}")
@@ -35,7 +45,7 @@ def permit_by_number(session: Session, permit_number: str, *, lock: bool = False
 def card_by_number(session: Session, card_number: str, *, lock: bool = False) -> Card:
     stmt = select(Card).where(Card.card_number == card_number)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = locked(stmt)
     card = session.scalars(stmt).one_or_none()
     if card is None:
         raise NotFoundError(f"card_number: no card {card_number!r}")

@@ -203,6 +203,9 @@ class IssuanceJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     verified_digest: Mapped[bytes | None]  # hash of the verified card image, from the pipeline
+    # Who runs the job now and until when (jobs.claim): database state, so processes can share a queue.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -18,6 +18,7 @@ import os
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from cardsvc.iso7816 import commands as cmd
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.errors import TlvError
 from cardsvc.iso7816.tlv import parse_single, tlv_map
@@ -37,8 +38,6 @@ CHIP_AUTH_CONTEXT = b"cardsvc chip authentication v1\x00"
 CHIP_KEY_REF = 14
 CHALLENGE_LENGTH = 16
 SIGNATURE_LENGTH = 64  # r || s, 32 bytes each for P-256 and sm2p256v1
-INS_GENERATE_KEY_PAIR = 0x46  # ISO/IEC 7816-8 §5.1 GENERATE ASYMMETRIC KEY PAIR
-INS_INTERNAL_AUTHENTICATE = 0x88
 P1_GENERATE = 0x80  # generate the pair and return the public key (7816-8 table 4 style)
 TAG_PUBLIC_KEY_TEMPLATE = 0x7F49  # ISO/IEC 7816-8 §5.1 public key data object template
 TAG_EC_POINT = 0x86  # public point, uncompressed (SEC 1 §2.3.3)
@@ -46,17 +45,12 @@ TAG_ALGORITHM = 0x80  # ISO/IEC 7816-8 algorithm reference (the card applet's va
 ALGORITHM_REFERENCE = {SuiteName.INTL: 0x01, SuiteName.GM: 0x02}  # like PUT KEY's 01 AES, 02 SM4
 
 
-def _p2(key_ref: int, df_specific: bool) -> int:
-    """P2: b8 = 1 a key of the current application, 0 a global (MF) key; b5-b1 the reference."""
-    if not 1 <= key_ref <= 14:
-        raise ValueError(f"key_ref: {key_ref} is outside 1..14")
-    return (0x80 if df_specific else 0x00) | key_ref
-
-
 def generate_key_pair_command(key_ref: int, df_specific: bool = True,
                               suite: SuiteName = SuiteName.INTL) -> CommandApdu:
+    """GENERATE ASYMMETRIC KEY PAIR (ISO/IEC 7816-8 §5.1) into `key_ref` for the suite's curve, answering the
+    public key."""
     data = bytes((TAG_ALGORITHM, 1, ALGORITHM_REFERENCE[suite]))
-    return CommandApdu(0x00, INS_GENERATE_KEY_PAIR, P1_GENERATE, _p2(key_ref, df_specific), data, le=256)
+    return cmd.generate_key_pair(key_ref, P1_GENERATE, le=256, df_specific=df_specific, data=data)
 
 
 def parse_generated_public_key(data: bytes, suite: SuiteName = SuiteName.INTL) -> PublicKey:
@@ -103,8 +97,7 @@ def new_challenge() -> bytes:
 def internal_authenticate_command(challenge: bytes, key_ref: int, df_specific: bool = True) -> CommandApdu:
     if len(challenge) != CHALLENGE_LENGTH:
         raise ValueError(f"challenge: {len(challenge)} bytes, expected {CHALLENGE_LENGTH}")
-    return CommandApdu(0x00, INS_INTERNAL_AUTHENTICATE, 0x00, _p2(key_ref, df_specific), challenge,
-                       le=SIGNATURE_LENGTH)
+    return cmd.internal_authenticate(key_ref, challenge, le=SIGNATURE_LENGTH, df_specific=df_specific)
 
 
 def chip_auth_message(challenge: bytes) -> bytes:

@@ -3,6 +3,12 @@
 Every class derives from `CardError` (design §8), and each failure the issue lists (tampered EF, clone,
 wrong/expired/revoked signer, bad endorsement, wrong terminal key, replayed SM response) has its own
 class, so verdicts are chosen by type, never by parsing messages.
+
+The signature/trust family is shared by every signed object: EF.SOD, endorsement records, COSE_Sign1
+(the QR code and the status list). A failure has one class per meaning whatever the object
+(`SignedFormatError`, `SignatureInvalidError`, the `PkiError` signer classes, `IssuerMismatchError`), so
+no caller translates one into another; an object-specific class (e.g. `SodSignatureError`) derives from
+the meaning it has. A new suite (e.g. SM2 signatures) raises these same classes.
 """
 
 from __future__ import annotations
@@ -12,6 +18,19 @@ from cardsvc.iso7816.errors import CardError
 
 class SecurityError(CardError):
     """Root of the security package's errors."""
+
+
+# --- signed data: the family shared by EF.SOD, endorsements, COSE (QR code, status list) -----------
+class SignedDataError(SecurityError):
+    """A signed object fails its check: malformed, signature invalid, or signer not trusted."""
+
+
+class SignedFormatError(SignedDataError):
+    """The signed object is not well formed (names the part and the reason)."""
+
+
+class SignatureInvalidError(SignedDataError):
+    """The signature does not verify: the data was altered, or signed by another key."""
 
 
 # --- key store -----------------------------------------------------------------------------------
@@ -36,8 +55,8 @@ class KeyStoreDecryptError(KeyStoreError):
 
 
 # --- issuer PKI ----------------------------------------------------------------------------------
-class PkiError(SecurityError):
-    """A certificate or CRL fails the trust check."""
+class PkiError(SignedDataError):
+    """A certificate or CRL fails the trust check: the signer of a signed object is not trusted."""
 
 
 class UntrustedSignerError(PkiError):
@@ -64,16 +83,20 @@ class UnknownSignerError(PkiError):
     """A signature names a signer key identifier that no known certificate has."""
 
 
+class IssuerMismatchError(PkiError):
+    """The signer belongs to another authority than the signed data names (or lies outside its region)."""
+
+
 # --- signed security object -----------------------------------------------------------------------
 class SodError(SecurityError):
     """The security object (EF.SOD) fails verification."""
 
 
-class SodFormatError(SodError):
+class SodFormatError(SodError, SignedFormatError):
     """EF.SOD is not a well-formed CMS SignedData carrying our security object."""
 
 
-class SodSignatureError(SodError):
+class SodSignatureError(SodError, SignatureInvalidError):
     """The SignedData signature or message digest does not verify."""
 
 
@@ -111,11 +134,11 @@ class EndorsementError(SecurityError):
     """An endorsement record fails verification."""
 
 
-class EndorsementFormatError(EndorsementError):
+class EndorsementFormatError(EndorsementError, SignedFormatError):
     """An endorsement record is not well formed."""
 
 
-class EndorsementSignatureError(EndorsementError):
+class EndorsementSignatureError(EndorsementError, SignatureInvalidError):
     """The endorsing authority's signature over the record does not verify."""
 
 

@@ -29,6 +29,7 @@ from cardsvc.iso7816.apdu import MAX_SHORT_LC, MAX_SHORT_LE, CommandApdu, Respon
 from cardsvc.iso7816.errors import ApduError, MalformedResponseError, TlvError
 from cardsvc.iso7816.sw import SW
 from cardsvc.iso7816.tlv import encode_tlv, parse_tlvs
+from cardsvc.iso7816.traffic import TRAFFIC
 from cardsvc.security.errors import (
     SmFormatError,
     SmMacError,
@@ -39,7 +40,6 @@ from cardsvc.security.errors import (
 from cardsvc.security.kdf import BLOCK_SIZE, KeyPair, SymmetricCipher
 
 log = logging.getLogger(__name__)
-TRAFFIC = 5  # below DEBUG: APDU-level traces (design §8)
 
 MAC_LENGTH = 8
 TAG_CRYPTOGRAM = 0x87  # padding-content indicator byte followed by the cryptogram

@@ -1,6 +1,13 @@
 """Signed status list: every card that is not active, published by the registry and cached at counters."""
 
-from cardsvc.status_list.cache import OnlineLookup, OnlineStatus, StatusAnswer, StatusListCache, StatusSource
+from cardsvc.status_list.cache import (
+    Binding,
+    OnlineLookup,
+    OnlineStatus,
+    StatusAnswer,
+    StatusListCache,
+    StatusSource,
+)
 from cardsvc.status_list.codec import sign_status_list, verify_status_list
 from cardsvc.status_list.errors import (
     StatusListCacheError,
@@ -9,17 +16,14 @@ from cardsvc.status_list.errors import (
     StatusListIssuerError,
     StatusListNotYetValidError,
     StatusListRollbackError,
-    StatusListSignatureError,
-    StatusListUntrustedSignerError,
     StatusStaleError,
     StatusUnavailableError,
 )
 from cardsvc.status_list.model import ListStatus, StatusEntry, StatusList
 
 __all__ = [
-    "ListStatus", "OnlineLookup", "OnlineStatus", "StatusAnswer", "StatusEntry", "StatusList",
+    "Binding", "ListStatus", "OnlineLookup", "OnlineStatus", "StatusAnswer", "StatusEntry", "StatusList",
     "StatusListCache", "StatusListCacheError", "StatusListError", "StatusListFormatError", "StatusListIssuerError",
-    "StatusListNotYetValidError", "StatusListRollbackError", "StatusListSignatureError",
-    "StatusListUntrustedSignerError", "StatusSource", "StatusStaleError", "StatusUnavailableError",
-    "sign_status_list", "verify_status_list",
+    "StatusListNotYetValidError", "StatusListRollbackError", "StatusSource", "StatusStaleError",
+    "StatusUnavailableError", "sign_status_list", "verify_status_list",
 ]

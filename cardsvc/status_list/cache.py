@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from cardsvc.rules.status import SuspensionReason
+from cardsvc.security.errors import SignedDataError
 from cardsvc.security.pki import SignerRole, TrustStore
 from cardsvc.status_list.codec import verify_status_list
 from cardsvc.status_list.errors import (
@@ -42,12 +43,23 @@ class StatusSource(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Binding:
+    """What only the online registry knows about a card (design §7): the chip it was issued to and how
+    many endorsement records it should hold (written to the card; recorded, some maybe still pending)."""
+
+    chip_key_sha256: bytes | None  # SHA-256 of the EF.CHIPKEY bytes recorded; None: no chip recorded
+    endorsements_written: int
+    endorsements_recorded: int
+
+
+@dataclass(frozen=True, slots=True)
 class OnlineStatus:
     """What an online registry lookup returns: the status and the registry time it holds for."""
 
     status: ListStatus
     reason: SuspensionReason | None
     as_of: dt.datetime
+    binding: Binding | None = None
 
 
 OnlineLookup = Callable[[str], OnlineStatus]
@@ -63,6 +75,7 @@ class StatusAnswer:
     source: StatusSource
     sequence: int | None = None  # list sequence number (None for an online answer)
     next_update: dt.datetime | None = None  # when the registry promised the next list
+    binding: Binding | None = None  # online only: the chip and endorsement count the registry holds
 
     @property
     def past_next_update(self) -> bool:
@@ -120,7 +133,7 @@ class StatusListCache:
             raise StatusListCacheError(f"cache {self._path}: cannot read ({exc.strerror})") from exc
         try:
             status_list = self._verify(blob, now)
-        except StatusListError as exc:
+        except (StatusListError, SignedDataError) as exc:
             raise StatusListCacheError(f"cache {self._path}: stored list no longer verifies: {exc}") from exc
         self._set(blob, status_list)
 
@@ -189,7 +202,8 @@ class StatusListCache:
         if (status is ListStatus.SUSPENDED) != (online.reason is not None):
             raise StatusListFormatError("online lookup: a reason is given exactly when the card is SUSPENDED")
         age = now - as_of
-        return StatusAnswer(status, online.reason, as_of, age, self._is_fresh(age), StatusSource.ONLINE)
+        return StatusAnswer(status, online.reason, as_of, age, self._is_fresh(age), StatusSource.ONLINE,
+                            binding=online.binding)
 
     def _is_fresh(self, age: dt.timedelta) -> bool:
         # A basis from the future (clock skew) is not "fresh" beyond a few minutes either.

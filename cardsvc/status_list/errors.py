@@ -1,30 +1,25 @@
-"""Errors of the signed status list and its counter-side cache; one class per way a check fails."""
+"""Errors of the signed status list and its counter-side cache; one class per way a check fails.
+
+Signature and signer failures are the shared family of `cardsvc.security.errors` (`SignatureInvalidError`,
+the `PkiError` signer classes), raised as they are; malformed lists and a signer outside the issuer's
+region derive from the family's `SignedFormatError` and `IssuerMismatchError`.
+"""
 
 from __future__ import annotations
 
 from cardsvc.iso7816.errors import CardError
+from cardsvc.security.errors import IssuerMismatchError, SignedFormatError
 
 
 class StatusListError(CardError):
     """Root of the status list's errors."""
 
 
-class StatusListFormatError(StatusListError):
+class StatusListFormatError(StatusListError, SignedFormatError):
     """The bytes are not a well-formed signed status list (names the part or field and the reason)."""
 
 
-class StatusListSignatureError(StatusListError):
-    """The signature does not verify: the list was altered after signing."""
-
-
-class StatusListUntrustedSignerError(StatusListError):
-    """The signer is unknown, not issued by a trusted root, of the wrong role, expired or revoked.
-
-    The trust store's own error (`cardsvc.security.errors.PkiError` subclass) is the `__cause__`.
-    """
-
-
-class StatusListIssuerError(StatusListError):
+class StatusListIssuerError(StatusListError, IssuerMismatchError):
     """The list is not from the expected registry, or its signer belongs to another region."""
 
 

@@ -28,6 +28,9 @@ class ListStatus(IntEnum):
     REVOKED_RENEWED = 4  # SMX Art.20 / ZZ Art.15 换领: renewed, old card returned
     REVOKED_CORRECTED = 5  # ZZ Art.27: data corrected on a new card generation
     CANCELLED = 6  # ZZ Art.25 注销
+    # Design §7: every allocated card number that is not active is published, with its own status.
+    NOT_ISSUED = 7  # allocated, being written or never verified: a card with it must not verify valid
+    SPOILED = 8  # personalization failed or abandoned (a resumed job moved to a new card)
 
     @classmethod
     def from_card_status(cls, status: CardStatus) -> ListStatus:
@@ -36,7 +39,7 @@ class ListStatus(IntEnum):
 
 
 _FROM_CARD = MappingProxyType({
-    CardStatus.PENDING: ListStatus.ACTIVE,  # never issued: nothing to publish
+    CardStatus.PENDING: ListStatus.NOT_ISSUED,  # allocated before the commit point, not yet verified
     CardStatus.ACTIVE: ListStatus.ACTIVE,
     CardStatus.LOST: ListStatus.LOST,
     CardStatus.SUSPENDED: ListStatus.SUSPENDED,
@@ -45,7 +48,7 @@ _FROM_CARD = MappingProxyType({
     CardStatus.CORRECTED: ListStatus.REVOKED_CORRECTED,
     CardStatus.CANCELLED: ListStatus.CANCELLED,
     # Failed personalization: never issued, but a fully written card could still leave the station.
-    CardStatus.SPOILED: ListStatus.CANCELLED,
+    CardStatus.SPOILED: ListStatus.SPOILED,
 })
 
 # SMX Art.19 (一)-(六) in the article's order; the wire code is the clause number.

@@ -4,6 +4,7 @@ card status from the status list. Pure functions; none raises for card data."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -121,11 +122,33 @@ _STATUS_RESULT = {
     ListStatus.REVOKED_RENEWED: (Result.REVOKED, "renewed, this card returned (换领, SMX Art.20 / ZZ Art.15)"),
     ListStatus.REVOKED_CORRECTED: (Result.REVOKED, "superseded by a corrected card (ZZ Art.27)"),
     ListStatus.CANCELLED: (Result.CANCELLED, "cancelled (注销, ZZ Art.25)"),
+    ListStatus.NOT_ISSUED: (Result.NOT_ISSUED, "never recorded as issued: the registry holds this card number "
+                            "as not yet verified (design §7)"),
+    ListStatus.SPOILED: (Result.NOT_ISSUED, "spoiled in personalization: never issued (design §7)"),
 }
 
 
-def status(lookup: StatusLookup | None, card_number: str, now: dt.datetime) -> CheckResult:
-    """Lost, suspended (with its reason), revoked or cancelled; an unknown or stale ACTIVE fails closed."""
+def binding(answer: StatusAnswer, chip_key: bytes | None, endorsements: int | None) -> str | None:
+    """Online only (design §7): the chip proved must be the one recorded for this card number, and the card
+    must hold every endorsement written to it and none the registry lacks. The finding, or None."""
+    bound = answer.binding
+    if bound is None:
+        return None
+    if chip_key is None or bound.chip_key_sha256 is None:
+        return "no chip key to compare with the registry's"
+    if hashlib.sha256(chip_key).digest() != bound.chip_key_sha256:
+        return "the chip proved is not the one the registry recorded for this card number"
+    if endorsements is not None and not bound.endorsements_written <= endorsements <= bound.endorsements_recorded:
+        return (f"card holds {endorsements} endorsement record(s), the registry {bound.endorsements_written} "
+                f"written ({bound.endorsements_recorded} recorded)")
+    return None
+
+
+def status(lookup: StatusLookup | None, card_number: str, now: dt.datetime, *, chip_key: bytes | None = None,
+           endorsements: int | None = None) -> CheckResult:
+    """Lost, suspended (with its reason), revoked or cancelled; an unknown or stale ACTIVE fails closed.
+    An online answer also binds the card to the registry (`binding`): `chip_key` is the EF.CHIPKEY the
+    chip proved (None when chip authentication did not pass), `endorsements` the records on the card."""
     check = Check.STATUS
     if lookup is None:
         return CheckResult.not_run(check, Result.STATUS_UNKNOWN, "no status source configured")
@@ -138,6 +161,9 @@ def status(lookup: StatusLookup | None, card_number: str, now: dt.datetime) -> C
         if not answer.fresh:
             return CheckResult.failed(check, Result.STATUS_UNKNOWN,
                                       f"status basis is {answer.age} old, beyond the city's limit ({basis})")
+        mismatch = binding(answer, chip_key, endorsements)
+        if mismatch is not None:
+            return CheckResult.failed(check, Result.NOT_ISSUED, f"{mismatch} ({basis})")
         return CheckResult.passed(check, f"active ({basis})")
     result, text = _STATUS_RESULT[answer.status]
     if answer.reason is not None:

@@ -27,16 +27,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from cardsvc.iso7816.apdu import CommandApdu
+from cardsvc.iso7816.commands import read_record
 from cardsvc.iso7816.errors import ApduError, CardError, MalformedResponseError, TlvError
 from cardsvc.iso7816.fcp import Fcp, LifeCycle
 from cardsvc.iso7816.sw import SW
 from cardsvc.layout.codec import fields_codec
 from cardsvc.layout.schema import Content, EfDecl, Layout
-from cardsvc.security.auth import secure_session
 from cardsvc.security.chip import CHALLENGE_LENGTH, CHIP_KEY_REF, internal_authenticate_command, new_challenge
 from cardsvc.security.errors import CardCryptogramError, SecurityError, TerminalKeyRejected
 from cardsvc.security.kdf import SymmetricCipher, key_store_role
+from cardsvc.security.mutual_auth import secure_session
 from cardsvc.security.suite import layout_suite
 from cardsvc.session import CardSession
 from cardsvc.transport.base import Connection
@@ -239,8 +239,7 @@ class PermitReader:
         records: list[bytes] = []
         limit = min(ef.records or MAX_RECORDS, MAX_RECORDS)
         for number in range(1, limit + 1):
-            command = CommandApdu(0x00, 0xB2, number, (ef.sfi << 3) | 0x04, le=self.session.max_le)
-            response = self.session.pipeline.send(command)
+            response = self.session.pipeline.send(read_record(number, le=self.session.max_le, sfi=ef.sfi))
             if response.sw == SW.RECORD_NOT_FOUND:
                 break
             if response.sw != SW.OK:

@@ -23,6 +23,9 @@ class Result(StrEnum):
     SIGNER_EXPIRED = "signer_expired"  # signer or root certificate outside its validity
     SIGNER_REVOKED = "signer_revoked"  # signer on the root's CRL
     CLONED = "cloned"  # the chip cannot prove it holds the key in EF.CHIPKEY (ZZ Art.23: forging)
+    # The registry never recorded this card as issued: number pending or spoiled, unknown, or recorded for
+    # another chip, or its endorsement records differ from the registry's (design §7).
+    NOT_ISSUED = "not_issued"
     CANCELLED = "cancelled"  # ZZ Art.25 注销
     REVOKED = "revoked"  # superseded: replaced (补领), renewed (换领), corrected (SMX Art.20, ZZ Art.15/27)
     LOST = "lost"  # ZZ Art.16-17 reported lost

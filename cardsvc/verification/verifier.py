@@ -95,7 +95,10 @@ def _judge(read: CardRead, layout: Layout, trust: TrustStore, status: assess.Sta
     else:
         checks.append(CheckResult.blocked(Check.VALIDITY, upstream if not trusted else endorsement_result))
     if trusted and data.card_number is not None:
-        checks.append(assess.status(status, data.card_number, now))
+        chip = next(c for c in checks if c.check is Check.CHIP_AUTH)
+        proved = read.files.get(CHIPKEY_EF) if chip.outcome is Outcome.PASS else None
+        on_card = len(read.records["endorse"]) if "endorse" in read.records else None
+        checks.append(assess.status(status, data.card_number, now, chip_key=proved, endorsements=on_card))
     else:
         checks.append(CheckResult.blocked(Check.STATUS, upstream))
     photo = data.values.get("photo")

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cardsvc.api import create_app
-from cardsvc.api.devenv import bring_up
 from cardsvc.cli import main
 from cardsvc.security.keystore import PASSPHRASE_ENV
+from devtools.devenv import bring_up
 
 
 def test_tokens_cli_issue_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.pcsc_stack import READERS, PcscService, SimulatorCard, in_ci, unavailable_reason
+from devtools.pcsc_stack import READERS, PcscService, SimulatorCard, in_ci, unavailable_reason
 from simulator import VirtualCard
 
 InsertCard = Callable[..., SimulatorCard]

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from bench.pcsc_stack import READERS, SimulatorCard
 from cardsvc.cli import main
 from cardsvc.issuance.batch import CardProgress, run_batch
 from cardsvc.issuance.jobs import IssuanceService, IssueOutcome, make_plan
@@ -27,6 +26,7 @@ from cardsvc.security.keystore import PASSPHRASE_ENV
 from cardsvc.session import CardSession
 from cardsvc.transport.base import Connection
 from cardsvc.transport.pcsc import PcscConnection, connect
+from devtools.pcsc_stack import READERS, SimulatorCard
 from simulator import VirtualCard
 from simulator.transport import InProcessConnection
 from tests.issuance_support import (

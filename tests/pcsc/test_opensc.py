@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import pytest
 
-from bench.pcsc_stack import SimulatorCard, in_ci, opensc_tool
 from cardsvc.iso7816.fcp import Fcp, FileStructure
 from cardsvc.session import CardSession
+from devtools.pcsc_stack import SimulatorCard, in_ci, opensc_tool
 from simulator import InProcessConnection, VirtualCard
 
 CONTENT = "居住证 opensc OK!".encode()  # 20 bytes: three CJK characters in UTF-8, then ASCII

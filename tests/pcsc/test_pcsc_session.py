@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pytest
 from smartcard.Exceptions import SmartcardException
 
-from bench.pcsc_stack import SimulatorCard
 from cardsvc.iso7816.errors import CardError
 from cardsvc.iso7816.fcp import Fcp, FileStructure
 from cardsvc.session import CardSession
@@ -20,6 +19,7 @@ from cardsvc.transport.errors import (
 from cardsvc.transport.monitor import CardEventKind, CardMonitor
 from cardsvc.transport.pcsc import connect, list_readers
 from cardsvc.transport.scripted import RecordingConnection
+from devtools.pcsc_stack import SimulatorCard
 from simulator import VirtualCard
 
 InsertCard = Callable[..., SimulatorCard]  # the insert_card fixture (tests/pcsc/conftest.py)

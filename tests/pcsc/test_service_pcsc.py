@@ -73,7 +73,7 @@ def test_issue_and_verify_through_pcscd(client: tuple[TestClient, dict[str, str]
 def test_dev_bring_up_puts_blank_cards_in_vpcd_readers(tmp_path: Path) -> None:
     """`make run` with pcscd: vpcd bridges in the service process; issue on one reader, move the card
     (faster than pcscd polls), verify on the other."""
-    from cardsvc.api.devenv import bring_up
+    from devtools.devenv import bring_up
 
     env = bring_up(tmp_path / "var", use_pcscd=True, samples=1)
     try:

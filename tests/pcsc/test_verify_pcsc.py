@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import pytest
 
-from bench.pcsc_stack import SimulatorCard
 from cardsvc.issuance.jobs import make_plan
 from cardsvc.issuance.keys import StationKeys
 from cardsvc.issuance.personalize import personalize
@@ -19,6 +18,7 @@ from cardsvc.layout import builtin_layout
 from cardsvc.session import CardSession
 from cardsvc.transport.pcsc import connect
 from cardsvc.verification import Outcome, Result, verify_card
+from devtools.pcsc_stack import SimulatorCard
 from simulator import VirtualCard
 from simulator.transport import InProcessConnection
 from tests.verify_support import NOW, TODAY, FixedStatus, make_keys, permit_for

@@ -16,6 +16,7 @@ from cardsvc.iso7816.fcp import ALWAYS, AccessCondition, EfOp, Fcp, FileStructur
 from cardsvc.iso7816.fcp import SecurityAttributes as SA
 from cardsvc.iso7816.sw import SW
 from simulator import VirtualCard
+from tests.card_support import grant
 
 BIG = 20_000
 
@@ -235,7 +236,7 @@ def test_secure_messaging_hook_and_sm_condition() -> None:
     sm = XorSm()
     card.os.sm = sm
     assert tx(card, "0CB0000004")[1] == SW.SM_DATA_OBJECTS_MISSING  # no session yet
-    card.mark_authenticated(2, sm=True)
+    grant(card, 2, sm=True)
     update = "0CD6000002" + bytes(b ^ 0x5A for b in b"hi").hex() + "00"
     assert tx(card, update) == (b"\x90\x00", SW.OK)
     data, sw = tx(card, "0CB0000000")

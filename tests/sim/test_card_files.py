@@ -8,6 +8,7 @@ from cardsvc.iso7816.fcp import ALWAYS, NEVER, AccessCondition, DfOp, EfOp, Fcp,
 from cardsvc.iso7816.fcp import SecurityAttributes as SA
 from cardsvc.iso7816.tlv import tlv_map
 from simulator import VirtualCard
+from tests.card_support import grant
 
 AID = bytes.fromhex("D1560000010001")
 # No DELETE_CHILD rule (never): deleting an EF of this DF is decided by the EF's own DELETE rule alone
@@ -132,7 +133,7 @@ def test_access_conditions(card: VirtualCard) -> None:
     # Key-protected EF: 6982 until key 3 is authenticated on this channel.
     assert tx(card, apdu(0, 0xB0, 0x82, 0, le=0))[1] == 0x6982
     assert tx(card, apdu(0, 0xD6, 0x82, 0, b"x"))[1] == 0x6982
-    card.mark_authenticated(3)
+    grant(card, 3)
     assert tx(card, apdu(0, 0xD6, 0x82, 0, b"x"))[1] == 0x9000
     assert tx(card, apdu(0, 0xB0, 0x82, 0, le=1)) == (b"x", 0x9000)
     # Leaving the application clears the security state; coming back does not restore it.
@@ -150,7 +151,7 @@ def test_sm_only_condition_refused_without_sm() -> None:
     c.power_on()
     rule = SA({EfOp.READ: AccessCondition(sm=True), EfOp.UPDATE: NEVER})
     assert create(c, Fcp(0x0E01, FileStructure.TRANSPARENT, size=4, security=rule)) == 0x9000
-    c.mark_authenticated(1)
+    grant(c, 1)
     assert tx(c, "00B0000004")[1] == 0x6982
     assert tx(c, "0CB0000004")[1] == 0x6882  # no SM module installed
 
@@ -217,7 +218,7 @@ def test_create_checks_parent_rules() -> None:
     c.power_on()
     assert create(c, Fcp(0x0E01, FileStructure.TRANSPARENT, size=1)) == 0x6982  # no CREATE_EF rule
     assert create(c, Fcp(0xA001, FileStructure.DF)) == 0x6982
-    c.mark_authenticated(1)
+    grant(c, 1)
     assert create(c, Fcp(0xA001, FileStructure.DF)) == 0x9000
 
 
@@ -256,9 +257,9 @@ def test_logical_channels_keep_separate_state(card: VirtualCard) -> None:
     assert tx(card, "0070000200")[1] == 0x9000
     assert tx(card, "0070000001") == (b"\x03", 0x9000)
     assert tx(card, "0070000001")[1] == 0x6881  # none free
-    card.mark_authenticated(3, channel=1)
+    grant(card, 3, channel=1)
     tx(card, apdu(1, 0xA4, 4, 0x0C, AID))  # same application as channel 0 → not the MF change
-    card.mark_authenticated(3, channel=1)
+    grant(card, 3, channel=1)
     assert tx(card, apdu(1, 0xB0, 0x82, 0, le=1))[1] == 0x9000
     assert tx(card, apdu(0, 0xB0, 0x82, 0, le=1))[1] == 0x6982
     assert tx(card, "01708001")[1] == 0x9000  # close channel 1
@@ -268,7 +269,7 @@ def test_logical_channels_keep_separate_state(card: VirtualCard) -> None:
 
 
 def test_reset_clears_volatile_state(card: VirtualCard) -> None:
-    card.mark_authenticated(3)
+    grant(card, 3)
     tx(card, "0070000001")
     card.reset()
     assert tx(card, "01A4000C023F00")[1] == 0x6881

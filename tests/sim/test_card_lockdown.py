@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from applets.fs import DedicatedFile
 from cardsvc.iso7816.apdu import CommandApdu, ResponseApdu
+from cardsvc.iso7816.commands import delete_file, select_mf
 from cardsvc.iso7816.fcp import ALWAYS, NEVER, AccessCondition, DfOp, EfOp, Fcp, FileStructure, LifeCycle
 from cardsvc.iso7816.fcp import SecurityAttributes as SA
 from cardsvc.iso7816.sw import SW
 from cardsvc.issuance.jobs import IssuanceService, make_plan
 from cardsvc.issuance.keys import StationKeys
 from cardsvc.issuance.personalize import PersonalizationError, as_issuer, mf_keys, personalize, top_level
-from cardsvc.issuance.plan import Plan, delete_command, select_mf_command
+from cardsvc.issuance.plan import Plan
 from cardsvc.issuance.verify_after_write import verify_after_write
 from cardsvc.layout import Layout, builtin_layout
 from cardsvc.registry.models import JobState
@@ -34,6 +35,7 @@ from cardsvc.verification.verifier import verify_card
 from simulator import TearingConnection, VirtualCard, When
 from simulator.card import issuer_mf_security
 from simulator.transport import InProcessConnection
+from tests.card_support import grant
 from tests.issuance_support import (
     ACTOR,
     Registry,
@@ -81,7 +83,7 @@ def issued(keys: StationKeys, factory: sessionmaker[Session], layout: Layout, se
 
 def at_mf(card: VirtualCard) -> CardSession:
     session = CardSession(InProcessConnection(card))
-    session.send(select_mf_command())
+    session.send(select_mf())
     return session
 
 
@@ -110,8 +112,8 @@ def test_issued_card_refuses_mf_changes_without_the_issuer_key(keys: StationKeys
     session = at_mf(card)
     permit_fid = layout.df("permit").fid
     refused = {
-        "DELETE FILE permit ADF": delete_command(permit_fid),
-        "DELETE FILE EF.DIR": delete_command(EF_DIR),
+        "DELETE FILE permit ADF": delete_file(permit_fid),
+        "DELETE FILE EF.DIR": delete_file(EF_DIR),
         "CREATE FILE in the MF": create_in_mf(),
         "UPDATE RECORD EF.DIR": update_dir(),
         "APPEND RECORD EF.DIR": CommandApdu(0x00, 0xE2, 0x00, EF_DIR_SFI << 3, bytes.fromhex("6100")),
@@ -120,12 +122,12 @@ def test_issued_card_refuses_mf_changes_without_the_issuer_key(keys: StationKeys
     }
     for what, command in refused.items():
         assert session.pipeline.send(command).sw == SW.SECURITY_STATUS_NOT_SATISFIED, what
-        session.send(select_mf_command())
+        session.send(select_mf())
     # Another card's issuer key does not open it either (keys are diversified per card).
     _, other = issued(keys, factory, layout, 2)
     with pytest.raises(PersonalizationError, match="issuer key"), as_issuer(session, mf_keys(other)[0]):
         pass
-    session.send(select_mf_command())
+    session.send(select_mf())
     assert mf.child(permit_fid) is not None and mf.child(0x5F00) is None
     assert genuine(card, layout, keys)
 
@@ -137,13 +139,13 @@ def test_issuer_key_under_sm_opens_the_mf(keys: StationKeys, factory: sessionmak
     with as_issuer(session, issuer):
         assert session.pipeline.send(update_dir()).sw == SW.OK
         assert session.pipeline.send(create_in_mf()).sw == SW.OK
-    session.send(select_mf_command())
+    session.send(select_mf())
     with as_issuer(session, issuer):
-        assert session.pipeline.send(delete_command(layout.df("permit").fid)).sw == SW.OK
+        assert session.pipeline.send(delete_file(layout.df("permit").fid)).sw == SW.OK
     assert card.state.mf.child(layout.df("permit").fid) is None and card.state.mf.child(0x5F00) is not None
     # A plain command in between ends the SM session: the next MF change is refused again.
-    session.send(select_mf_command())
-    assert session.pipeline.send(delete_command(0x5F00)).sw == SW.SECURITY_STATUS_NOT_SATISFIED
+    session.send(select_mf())
+    assert session.pipeline.send(delete_file(0x5F00)).sw == SW.SECURITY_STATUS_NOT_SATISFIED
 
 
 def test_wiped_card_with_an_active_mf_is_issued_again(keys: StationKeys, factory: sessionmaker[Session],
@@ -154,7 +156,7 @@ def test_wiped_card_with_an_active_mf_is_issued_again(keys: StationKeys, factory
     session = at_mf(card)
     with as_issuer(session, mf_keys(plan)[0]):
         for f in reversed(top_level(plan)):
-            session.send(delete_command(f.fid), context=f"DELETE {f.name}")
+            session.send(delete_file(f.fid), context=f"DELETE {f.name}")
     assert [child.fid for child in card.state.mf.children.values()] == [0x2F01]  # only EF.ATR is left
     result = personalize(CardSession(InProcessConnection(card)), plan, keys, AUTHORITY[4])
     assert result.survey.blank and result.survey.mf_active
@@ -221,7 +223,7 @@ def test_chip_key_cannot_be_generated_again(keys: StationKeys, factory: sessionm
     with as_issuer(session, issuer):
         response: ResponseApdu = session.pipeline.send(generate_key_pair_command(CHIP_KEY_REF))
         assert response.sw == SW.CONDITIONS_OF_USE_NOT_SATISFIED
-    session.send(select_mf_command())
+    session.send(select_mf())
     assert session.pipeline.send(generate_key_pair_command(CHIP_KEY_REF, df_specific=False)).sw in (
         SW.CONDITIONS_OF_USE_NOT_SATISFIED, SW.SECURITY_STATUS_NOT_SATISFIED)
     assert card.state.objects == before  # no key object changed or added
@@ -238,7 +240,7 @@ def test_chip_key_is_made_only_while_its_application_is_personalized() -> None:
     session.create_file(Fcp(0x1001, FileStructure.DF, df_name=aid, lifecycle=LifeCycle.INITIALISATION,
                             security=SA({DfOp.CREATE_EF: ALWAYS, DfOp.ACTIVATE: ALWAYS})))
     assert session.pipeline.send(generate_key_pair_command(CHIP_KEY_REF)).sw == SW.OK
-    session.send(select_mf_command())
+    session.send(select_mf())
     session.activate_file(0x1001)
     session.select_aid(aid)
     # The DF's CREATE_EF rule is ALWAYS, yet an activated application keeps the key it was born with.
@@ -258,10 +260,10 @@ def test_delete_file_takes_the_parent_or_the_own_rule(parent_rule: AccessConditi
     session = CardSession(InProcessConnection(card))
     own = SA({} if own_rule is None else {DfOp.DELETE: own_rule})
     session.create_file(Fcp(0x1001, FileStructure.DF, df_name=bytes.fromhex("D15600009901"), security=own))
-    session.send(select_mf_command())
+    session.send(select_mf())
     if key is not None:
-        card.mark_authenticated(key)
-    assert session.pipeline.send(delete_command(0x1001)).sw == sw
+        grant(card, key)
+    assert session.pipeline.send(delete_file(0x1001)).sw == sw
     assert (card.state.mf.child(0x1001) is None) == (sw == SW.OK)
 
 
@@ -275,7 +277,7 @@ def test_blank_card_stock_is_open_until_its_mf_is_activated(tmp_path: Path) -> N
     card.power_on()
     session = CardSession(InProcessConnection(card))
     session.create_file(Fcp(0x5F00, FileStructure.TRANSPARENT, size=4, security=SA({EfOp.READ: ALWAYS})))
-    session.send(select_mf_command())
+    session.send(select_mf())
     session.delete_file(0x5F00)  # personalization may undo its own work while the MF is not active
     card.save(tmp_path / "blank.json")  # the MF's state and rules survive a saved image
     again = VirtualCard.load(tmp_path / "blank.json")

@@ -24,7 +24,6 @@ from cardsvc.iso7816.fcp import SecurityAttributes as SA
 from cardsvc.iso7816.tlv import encode_tlv
 from cardsvc.protocol import build_pipeline
 from cardsvc.security import ceremony, chip
-from cardsvc.security.auth import MutualAuthentication, authenticate, get_challenge_command
 from cardsvc.security.endorsement import verify_endorsement
 from cardsvc.security.errors import (
     ChipAuthenticationFailed,
@@ -37,6 +36,7 @@ from cardsvc.security.errors import (
     UntrustedSignerError,
 )
 from cardsvc.security.kdf import KeyRole, SymmetricCipher
+from cardsvc.security.mutual_auth import MutualAuthentication, authenticate, get_challenge_command
 from cardsvc.security.sm import SecureMessagingProcessor, SmSession
 from cardsvc.security.sod import verify_sod
 from simulator import VirtualCard

@@ -30,10 +30,12 @@ from cardsvc.iso7816.fcp import (
     SecurityAttributes,
 )
 from cardsvc.iso7816.tlv import parse_single
-from cardsvc.protocol import TRAFFIC, LeCache
+from cardsvc.iso7816.traffic import TRAFFIC
+from cardsvc.protocol import LeCache
 from cardsvc.session import CardSession
 from cardsvc.transport.scripted import RecordingConnection
 from simulator import InProcessConnection, VirtualCard
+from tests.card_support import grant
 
 AID = bytes.fromhex("D156000001010001")
 BIG = 20_000
@@ -259,7 +261,7 @@ def test_access_conditions_surface_as_typed_errors() -> None:
         session.read_binary(sfi=7)
     with pytest.raises(SecurityStatusNotSatisfied, match="UPDATE BINARY"):
         session.update_binary(b"changed!", sfi=7)
-    card.mark_authenticated(3)
+    grant(card, 3)
     assert session.read_binary(sfi=7) == b"personal"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cardsvc.cli import main
 from cardsvc.issuance.jobs import make_plan
 from cardsvc.issuance.personalize import personalize
 from cardsvc.layout import builtin_layout
@@ -15,7 +16,6 @@ from cardsvc.security import ceremony
 from cardsvc.session import CardSession
 from cardsvc.status_list import StatusEntry, StatusList, StatusListCache, sign_status_list
 from cardsvc.status_list.model import ListStatus
-from cardsvc.verification.cli import main
 from simulator.transport import InProcessConnection
 from tests.issuance_support import blank_card
 from tests.verify_support import NOW, make_keys, permit_for

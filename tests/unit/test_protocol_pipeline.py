@@ -10,15 +10,15 @@ from hypothesis import strategies as st
 
 from cardsvc.iso7816.apdu import CommandApdu, ResponseApdu
 from cardsvc.iso7816.errors import CardError, MalformedResponseError
+from cardsvc.iso7816.traffic import TRAFFIC
 from cardsvc.protocol import (
-    TRAFFIC,
     AdaptiveLe,
+    ExactLeRetry,
     ExtendedOrChaining,
     GetResponse,
     LeCache,
     PipelineError,
     TrafficLogger,
-    WrongLe,
     build_pipeline,
     mask_command,
     next_le_step,
@@ -153,10 +153,10 @@ def test_chaining_reassembles_exactly(size: int, extended: bool, cap: int) -> No
     assert len(rec.fragments) == max(1, -(-size // limit))
 
 
-# --- GetResponse and WrongLe -----------------------------------------------------------------------
+# --- GetResponse and ExactLeRetry -----------------------------------------------------------------------
 
 def _stack(conn: ScriptedConnection, extended: bool = False) -> GetResponse:
-    return GetResponse(WrongLe(ExtendedOrChaining(conn, extended=extended)))
+    return GetResponse(ExactLeRetry(ExtendedOrChaining(conn, extended=extended)))
 
 
 def test_get_response_loop_concatenates() -> None:
@@ -194,7 +194,7 @@ def test_endless_61xx_is_a_malformed_response() -> None:
         def close(self) -> None: ...
 
     with pytest.raises(MalformedResponseError, match="61xx"):
-        GetResponse(WrongLe(ExtendedOrChaining(Endless(), extended=False))).send(  # type: ignore[arg-type]
+        GetResponse(ExactLeRetry(ExtendedOrChaining(Endless(), extended=False))).send(  # type: ignore[arg-type]
             CommandApdu(0, 0xCA, 0, 0x66, le=256))
 
 

@@ -25,18 +25,25 @@ from cardsvc.qr import (
     QrError,
     QrExpiredError,
     QrFormatError,
-    QrIssuerMismatchError,
     QrPayload,
-    QrRevocationUnknownError,
-    QrSignatureError,
-    QrSignerExpiredError,
-    QrSignerRevokedError,
-    QrUntrustedSignerError,
     encode_qr_text,
     verify_qr_text,
 )
 from cardsvc.qr.cose import sign1
 from cardsvc.qr.signed import sign_with_certificate, signer_kid
+from cardsvc.security.errors import (
+    CrlError,
+    IssuerMismatchError,
+    PkiError,
+    SignatureInvalidError,
+    SignedDataError,
+    SignedFormatError,
+    SignerExpiredError,
+    SignerProfileError,
+    SignerRevokedError,
+    UnknownSignerError,
+    UntrustedSignerError,
+)
 from cardsvc.security.pki import (
     Authority,
     RevokedEntry,
@@ -173,7 +180,7 @@ def test_altered_payload_fails_signature(pki: Pki) -> None:
     forged = dict(forged)
     forged[6] = 20371101  # extend validity by ten years
     parts[2] = cbor2.dumps(forged, canonical=True)
-    with pytest.raises(QrSignatureError):
+    with pytest.raises(SignatureInvalidError):
         verify_qr_text(_rewrap(parts), pki.trust(), NOW)
 
 
@@ -182,7 +189,7 @@ def test_altered_signature_fails(pki: Pki) -> None:
     sig = bytearray(parts[3])
     sig[10] ^= 0x01
     parts[3] = bytes(sig)
-    with pytest.raises(QrSignatureError):
+    with pytest.raises(SignatureInvalidError):
         verify_qr_text(_rewrap(parts), pki.trust(), NOW)
 
 
@@ -193,7 +200,7 @@ def test_every_single_character_change_is_rejected(pki: Pki) -> None:
     for i in range(len(text)):
         replacement = alphabet[(alphabet.index(text[i]) + 7) % len(alphabet)]
         altered = text[:i] + replacement + text[i + 1:]
-        with pytest.raises((QrFormatError, QrSignatureError, QrUntrustedSignerError)):
+        with pytest.raises((SignedFormatError, SignatureInvalidError, PkiError)):
             verify_qr_text(altered, trust, NOW)
 
 
@@ -201,7 +208,7 @@ def test_payload_resigned_by_attacker_under_genuine_kid(pki: Pki) -> None:
     attacker = _key()
     raw = sign1(_payload(valid_until=dt.date(2040, 1, 1)).to_cbor(), attacker, signer_kid(pki.signer))
     text = _text(raw)
-    with pytest.raises(QrSignatureError):
+    with pytest.raises(SignatureInvalidError):
         verify_qr_text(text, pki.trust(), NOW)
 
 
@@ -209,7 +216,7 @@ def test_payload_resigned_by_attacker_under_genuine_kid(pki: Pki) -> None:
 def test_foreign_signer_unknown_kid(pki: Pki) -> None:
     foreign = _pki("伪造根证书")
     text = encode_qr_text(_payload(), foreign.signer_key, foreign.signer)
-    with pytest.raises(QrUntrustedSignerError):
+    with pytest.raises(UnknownSignerError):
         verify_qr_text(text, pki.trust(), NOW)
 
 
@@ -218,45 +225,45 @@ def test_foreign_signer_known_but_chaining_to_foreign_root(pki: Pki) -> None:
     text = encode_qr_text(_payload(), foreign.signer_key, foreign.signer)
     crl = build_crl(pki.root_key, pki.root, [], 1, NOW - dt.timedelta(days=1))
     trust = TrustStore([pki.root], [crl], [pki.signer, foreign.signer])
-    with pytest.raises(QrUntrustedSignerError) as info:
+    with pytest.raises(UntrustedSignerError) as info:
         verify_qr_text(text, trust, NOW)
-    assert type(info.value) is QrUntrustedSignerError
+    assert type(info.value) is UntrustedSignerError
 
 
 def test_endorsement_signer_cannot_sign_qr(pki: Pki) -> None:
     key, cert = pki.issue(role=SignerRole.ENDORSEMENT)
     text = encode_qr_text(_payload(), key, cert)
-    with pytest.raises(QrUntrustedSignerError):
+    with pytest.raises(SignerProfileError):
         verify_qr_text(text, pki.trust(pki.signer, cert), NOW)
 
 
 def test_revoked_signer(pki: Pki) -> None:
     text = encode_qr_text(_payload(), pki.signer_key, pki.signer)
-    with pytest.raises(QrSignerRevokedError):
+    with pytest.raises(SignerRevokedError):
         verify_qr_text(text, pki.trust(pki.signer, revoked=(pki.signer,)), NOW)
 
 
 def test_expired_signer(pki: Pki) -> None:
     key, cert = pki.issue(not_before=START, validity=dt.timedelta(days=10))
     text = encode_qr_text(_payload(), key, cert)
-    with pytest.raises(QrSignerExpiredError):
+    with pytest.raises(SignerExpiredError):
         verify_qr_text(text, pki.trust(cert), NOW)
 
 
 def test_no_current_crl(pki: Pki) -> None:
     text = encode_qr_text(_payload(), pki.signer_key, pki.signer)
-    with pytest.raises(QrRevocationUnknownError):
+    with pytest.raises(CrlError):
         verify_qr_text(text, pki.trust(with_crl=False), NOW)
 
 
 def test_signer_of_another_authority(pki: Pki) -> None:
     key, cert = pki.issue(authority=JINSHUI)
-    with pytest.raises(QrIssuerMismatchError):
+    with pytest.raises(IssuerMismatchError):
         encode_qr_text(_payload(), key, cert)
     # Built around the encoder's check: the verifier refuses it as well.
     raw = sign_with_certificate(_payload().to_cbor(), key, cert)
     text = _text(raw)
-    with pytest.raises(QrIssuerMismatchError):
+    with pytest.raises(IssuerMismatchError):
         verify_qr_text(text, pki.trust(pki.signer, cert), NOW)
 
 
@@ -296,14 +303,14 @@ def test_last_day_of_validity_in_china_time(pki: Pki) -> None:
 ])
 def test_format_errors_name_the_layer(text: str, reason: str) -> None:
     trust = _pki().trust()
-    with pytest.raises(QrFormatError, match=reason):
+    with pytest.raises(SignedFormatError, match=reason):
         verify_qr_text(text, trust, NOW)
 
 
 def test_trailing_bytes_after_cose_rejected(pki: Pki) -> None:
     raw = sign_with_certificate(_payload().to_cbor(), pki.signer_key, pki.signer) + b"\x00"
     text = _text(raw)
-    with pytest.raises(QrFormatError, match="trailing"):
+    with pytest.raises(SignedFormatError, match="trailing"):
         verify_qr_text(text, pki.trust(), NOW)
 
 
@@ -352,8 +359,8 @@ def test_repr_has_no_name(pki: Pki) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(st.text(max_size=400), st.text(alphabet=sorted(QR_ALPHANUMERIC), max_size=400).map(
     lambda s: PREFIX + s)))
-def test_arbitrary_text_only_raises_qr_errors(text: str) -> None:
-    with pytest.raises(QrError):
+def test_arbitrary_text_only_raises_qr_or_signed_data_errors(text: str) -> None:
+    with pytest.raises((QrError, SignedDataError)):
         verify_qr_text(text, _TRUST, NOW)
 
 

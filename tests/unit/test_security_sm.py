@@ -14,7 +14,6 @@ from applets.security.mutual import card_mutual_authenticate
 from applets.security.sm import CardSmSession
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.errors import AuthMethodBlocked, MalformedResponseError, SecureMessagingError
-from cardsvc.security.auth import MutualAuthentication, authenticate
 from cardsvc.security.errors import (
     CardCryptogramError,
     KeyDerivationError,
@@ -26,6 +25,7 @@ from cardsvc.security.errors import (
     TerminalKeyRejected,
 )
 from cardsvc.security.kdf import KeyPair, SymmetricCipher, diversify_key
+from cardsvc.security.mutual_auth import MutualAuthentication, authenticate
 from cardsvc.security.sm import SmSession, pad, unpad
 
 CIPHERS = [(SymmetricCipher.AES, card.CIPHER_AES), (SymmetricCipher.SM4, card.CIPHER_SM4)]

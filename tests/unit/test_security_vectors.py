@@ -17,8 +17,8 @@ from applets.security import primitives as card
 from applets.security.mutual import card_mutual_authenticate
 from applets.security.sm import CardSmSession
 from cardsvc.iso7816.apdu import CommandApdu
-from cardsvc.security.auth import MutualAuthentication
 from cardsvc.security.kdf import SymmetricCipher, diversify_key, sp800_108_cmac
+from cardsvc.security.mutual_auth import MutualAuthentication
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 

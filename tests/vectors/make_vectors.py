@@ -14,8 +14,8 @@ from pathlib import Path
 from applets.security.mutual import card_mutual_authenticate
 from applets.security.primitives import CIPHER_AES, CIPHER_SM4
 from cardsvc.iso7816.apdu import CommandApdu
-from cardsvc.security.auth import MutualAuthentication
 from cardsvc.security.kdf import SymmetricCipher, diversify_key, sp800_108_cmac
+from cardsvc.security.mutual_auth import MutualAuthentication
 
 HERE = Path(__file__).parent
 
@@ -73,7 +73,7 @@ def sm_vectors(cipher: SymmetricCipher) -> dict[str, object]:
                       "protected_response": (protected_resp + sw.to_bytes(2, "big")).hex()})
         session.unwrap(protected_resp + sw.to_bytes(2, "big"))
     return {"description": f"ISO 7816-4 §10 secure messaging, {cipher.value}-CBC + {cipher.value}-CMAC,"
-                           " after MUTUAL AUTHENTICATE (scheme in cardsvc/security/auth.py); SSC from 0",
+                           " after MUTUAL AUTHENTICATE (scheme in cardsvc/security/mutual_auth.py); SSC from 0",
             "cipher": cipher.value, "role_key": role_key.hex(), "key_ref": 3,
             "rnd_icc": rnd_icc.hex(), "rnd_ifd": rnd_ifd.hex(), "k_ifd": k_ifd.hex(), "k_icc": k_icc.hex(),
             "mutual_authenticate": cmd.encode().hex(), "card_cryptogram": card.response.hex(),

@@ -12,7 +12,7 @@ from cardsvc.api.deps import (
     DepartmentUser,
     LayoutUser,
     PermitNumberPath,
-    PermitReader,
+    PermitsUser,
     RowId,
     SessionDep,
     StatusChanger,
@@ -74,19 +74,19 @@ def get_application(application_id: RowId, principal: ApplicationsUser, session:
 
 
 @router.get("/permits", tags=["permits"], summary="Permits by status (numbers and statuses only)")
-def list_permits(principal: PermitReader, session: SessionDep, status: PermitStatus | None = None,
+def list_permits(principal: PermitsUser, session: SessionDep, status: PermitStatus | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[PermitSummary]:
     return records.list_permits(session, None if status is None else status.value, limit)
 
 
 @router.get("/permits/{permit_number}", tags=["permits"], summary="A permit's data (audited, ZZ Art.29)")
-def get_permit(permit_number: PermitNumberPath, principal: PermitReader, ctx: CtxDep, session: SessionDep) -> PermitOut:
+def get_permit(permit_number: PermitNumberPath, principal: PermitsUser, ctx: CtxDep, session: SessionDep) -> PermitOut:
     return records.permit_out(ctx, session, principal, permit_number)
 
 
 @router.get("/permits/{permit_number}/photo", tags=["permits"], summary="The holder's photo (audited)",
             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-def get_photo(permit_number: PermitNumberPath, principal: PermitReader, ctx: CtxDep, session: SessionDep) -> Response:
+def get_photo(permit_number: PermitNumberPath, principal: PermitsUser, ctx: CtxDep, session: SessionDep) -> Response:
     return Response(records.permit_photo(ctx, session, principal, permit_number), media_type="image/jpeg")
 
 

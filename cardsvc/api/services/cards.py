@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cardsvc.api.auth import Principal
@@ -27,14 +28,15 @@ from cardsvc.qr import QrError, QrPayload, encode_qr_text, verify_qr_text
 from cardsvc.registry import endorsements as registry_endorsements
 from cardsvc.registry.errors import NotFoundError, RefusedError
 from cardsvc.registry.lookup import card_by_number, current_card, permit_by_number
-from cardsvc.registry.models import Card, Endorsement
+from cardsvc.registry.models import Card, CardSync, Endorsement
 from cardsvc.registry.models import Permit as PermitRow
 from cardsvc.rules.status import CardStatus, SuspensionReason
 from cardsvc.security.ceremony import signer_name
+from cardsvc.security.errors import SignedDataError
 from cardsvc.security.pki import SignerRole
 from cardsvc.session import CardSession
 from cardsvc.status_list import ListStatus, StatusAnswer, StatusEntry, StatusList, sign_status_list
-from cardsvc.status_list.cache import OnlineStatus, StatusSource
+from cardsvc.status_list.cache import Binding, OnlineStatus, StatusSource
 from cardsvc.transport import Connection
 from cardsvc.verification import Outcome, Result, Station, Verdict, registry_audit, verify_card
 
@@ -79,18 +81,34 @@ def _list_status(card: Card, permit: PermitRow) -> tuple[ListStatus, SuspensionR
     return status, reason
 
 
+def _binding(session: Session, card: Card) -> Binding:
+    """The chip and the endorsement count the registry holds for `card` (design §7 online binding)."""
+    rows = session.execute(select(Endorsement.card_sync, func.count()).where(Endorsement.card_id == card.id)
+                           .group_by(Endorsement.card_sync)).all()
+    counts = {str(sync): int(n) for sync, n in rows}
+    written = int(counts.get(CardSync.WRITTEN.value, 0))
+    key = card.chip_public_key
+    return Binding(None if key is None else hashlib.sha256(key).digest(), written,
+                   written + int(counts.get(CardSync.PENDING.value, 0)))
+
+
 def card_status(ctx: AppContext, session: Session, card_number: str) -> CardStatusOut:
     card = card_by_number(session, card_number)
     status, reason = _list_status(card, card.permit)
+    bound = _binding(session, card)
     return CardStatusOut(card_number=card_number, status=status.name.lower(),
-                         reason=None if reason is None else reason.value, source="registry")
+                         reason=None if reason is None else reason.value, source="registry",
+                         chip_key_sha256=None if bound.chip_key_sha256 is None else bound.chip_key_sha256.hex(),
+                         endorsements_written=bound.endorsements_written,
+                         endorsements_recorded=bound.endorsements_recorded)
 
 
 def status_list_bytes(ctx: AppContext, session: Session) -> bytes:
-    """Every issued card that is not active, signed (COSE_Sign1) by a document signer of the province."""
+    """Every allocated card number that is not active (lost, suspended, revoked, cancelled, and also not
+    yet issued or spoiled: design §7), signed (COSE_Sign1) by a document signer of the province."""
     now = ctx.clock().replace(microsecond=0)
     entries = []
-    for card in session.scalars(select(Card).where(Card.issued_at.is_not(None))):
+    for card in session.scalars(select(Card).order_by(Card.id)):
         status, reason = _list_status(card, card.permit)
         if status is not ListStatus.ACTIVE:
             entries.append(StatusEntry(card.card_number, status, reason))
@@ -112,10 +130,14 @@ class RegistryStatus:
         self.session = session
 
     def lookup(self, card_number: str, now: dt.datetime) -> StatusAnswer:
-        card = card_by_number(self.session, card_number)  # NotFoundError: unknown card → STATUS_UNKNOWN
+        try:
+            card = card_by_number(self.session, card_number)
+        except NotFoundError:  # a number the registry never allocated: certainly not issued
+            return StatusAnswer(ListStatus.NOT_ISSUED, None, now, dt.timedelta(0), True, StatusSource.ONLINE)
         status, reason = _list_status(card, card.permit)
-        online = OnlineStatus(status, reason, now)
-        return StatusAnswer(online.status, online.reason, now, dt.timedelta(0), True, StatusSource.ONLINE)
+        online = OnlineStatus(status, reason, now, _binding(self.session, card))
+        return StatusAnswer(online.status, online.reason, now, dt.timedelta(0), True, StatusSource.ONLINE,
+                            binding=online.binding)
 
 
 # --- verification -----------------------------------------------------------------------------------------
@@ -181,10 +203,8 @@ def verify_reader(ctx: AppContext, session: Session, principal: Principal, reade
 
 
 def verify_image(ctx: AppContext, session: Session, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
-    from cardsvc.api.simreaders import image_connection  # the one module allowed the simulator
-
     fmt = "json" if filename.lower().endswith(".json") or raw[:1] == b"{" else "cbor"
-    with image_connection(raw, fmt) as conn:
+    with ctx.virtual_cards().image_connection(raw, fmt) as conn:
         return verify_connection(ctx, session, principal, conn)
 
 
@@ -193,7 +213,7 @@ def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str
     now = ctx.clock()
     try:
         verified = verify_qr_text(text, ctx.station_keys().trust(), now)
-    except QrError as exc:
+    except (QrError, SignedDataError) as exc:  # malformed, altered, untrusted signer, or expired
         audit_read(session, principal, "qr.verify", now, reason=f"refused: {type(exc).__name__}")
         return {"result": "invalid", "valid": False, "reasons": [f"{type(exc).__name__}: {exc}"], "display": {}}
     p = verified.payload

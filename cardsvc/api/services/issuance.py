@@ -9,7 +9,6 @@ job on a worker thread holding the reader's lock.
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from dataclasses import replace
 
@@ -23,7 +22,6 @@ from cardsvc.api.schemas import JobIn, JobOut
 from cardsvc.api.services.permit_json import permit_from_json, permit_to_json
 from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.jobs import IssuanceService, IssueRequest
-from cardsvc.permit.permit_number import make_card_number
 from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry import lifecycle
 from cardsvc.registry.audit import Actor
@@ -36,14 +34,6 @@ from cardsvc.session import CardSession
 log = logging.getLogger(__name__)
 
 RUNNABLE = frozenset({JobState.PENDING, JobState.WRITING, JobState.VERIFYING, JobState.FAILED_RETRYABLE})
-
-
-def _new_card_number(session: Session, prefix: str, digits: int) -> str:
-    for _ in range(20):
-        number = make_card_number(prefix, secrets.randbelow(10**digits), digits)
-        if session.scalars(select(Card.id).where(Card.card_number == number)).first() is None:
-            return number
-    raise ApiError(503, "card-numbers", "card_number: could not allocate a free card number")  # pragma: no cover
 
 
 def job_out(ctx: AppContext, session: Session, row: IssuanceJob) -> JobOut:
@@ -62,7 +52,7 @@ def create_job(ctx: AppContext, session: Session, principal: Principal, body: Jo
     key = body.idempotency_key or f"api-{uuid.uuid4()}"
     existing = session.scalars(select(IssuanceJob).where(IssuanceJob.idempotency_key == key)).one_or_none()
     card_number = (session.get(Card, existing.card_id).card_number  # type: ignore[union-attr]
-                   if existing is not None else _new_card_number(session, layout.card_number.prefix,
+                   if existing is not None else registry_jobs.new_card_number(session, layout.card_number.prefix,
                                                                  layout.card_number.serial_digits))
     actor = principal.actor
     if body.event is CardEvent.FIRST_ISSUE:
@@ -121,29 +111,41 @@ def start_run(ctx: AppContext, session: Session, principal: Principal, job_id: i
         raise ApiError(409, "no-card", f"reader: no card in {reader!r}", field="reader")
     request = _request(session, ctx, row)
     keys = ctx.station_keys()  # fails now (503) rather than on the worker when the key store is missing
-    if not ctx.claim(job_id, reader):
-        raise ApiError(409, "job-running", f"job_id: job {job_id} is already running", field="job_id")
-    ctx.pool.submit(_run, ctx, principal.actor, job_id, request, reader, keys)
+    # The claim is a row in the registry (lease), taken under the job's lock: of two clicks, two stations
+    # or two service processes one runs the job, the others get 409. Also refuses a permit no longer
+    # issuable (cancelled, lost ...) before any APDU.
+    owner = f"{ctx.instance}:{uuid.uuid4().hex[:8]}"
+    registry_jobs.claim(session, job_id, owner, at=ctx.clock())
+    ctx.set_progress(job_id, running=True, reader=reader, done=0, total=0, step="queued", error=None)
+    # No commit here: the worker's first step locks the job row (SQLite: waits for the write lock), so it
+    # starts only once this request has committed the claim, and refuses if it was rolled back.
+    ctx.pool.submit(_run, ctx, principal.actor, job_id, request, reader, keys, owner)
     return job_out(ctx, session, row)
 
 
 def _run(ctx: AppContext, actor: Actor, job_id: int, request: IssueRequest, reader: str,
-         keys: object) -> None:
+         keys: object, owner: str) -> None:
     def progress(done: int, total: int, step: str) -> None:
         ctx.set_progress(job_id, done=done, total=total, step=step)
 
     try:
         service = IssuanceService(ctx.sessions, actor, keys, clock=ctx.clock)  # type: ignore[arg-type]
         with ctx.hub.session(reader, wait=5.0) as conn:
-            outcome = service.run(job_id, request, CardSession(conn), progress=progress)
+            outcome = service.run(job_id, request, CardSession(conn), progress=progress, owner=owner)
         ctx.set_progress(job_id, running=False, step=outcome.state.value, error=outcome.error)
         desk = ctx.hub.desk
         label = getattr(desk, "label_in", None)
         if outcome.issued and label is not None:
-            label(reader, request.permit.card_number)
+            label(reader, outcome.card_number)  # a resumed job on a new blank card has a new number
     except CardError as exc:
         log.warning("job %d on %r: %s", job_id, reader, exc)
         ctx.set_progress(job_id, running=False, step="failed", error=f"{type(exc).__name__}: {exc}")
     except Exception:  # a worker must never die silently: record and log
         log.exception("job %d on %r crashed", job_id, reader)
         ctx.set_progress(job_id, running=False, step="failed", error="internal error; see the service log")
+    finally:
+        try:
+            with ctx.sessions.begin() as s:
+                registry_jobs.release(s, job_id, owner)
+        except Exception:  # the lease expires by itself; never let the worker die on this
+            log.exception("job %d: could not release the claim", job_id)

@@ -34,7 +34,7 @@ from cardsvc.registry.applications import (
     upsert_applicant,
 )
 from cardsvc.registry.audit import audit, history
-from cardsvc.registry.errors import RefusedError
+from cardsvc.registry.errors import StateConflictError
 from cardsvc.registry.lookup import current_card, local_date, permit_by_number
 from cardsvc.registry.models import Card, PermitApplication, StatusChange
 from cardsvc.registry.models import Permit as PermitRow
@@ -215,5 +215,5 @@ def change_status(ctx: AppContext, session: Session, principal: Principal, numbe
         row = permit_by_number(session, number)
         card = current_card(session, row)
         if card is None:
-            raise RefusedError(f"permit_number: {number} has no card in use to report lost")
+            raise StateConflictError(f"permit_number: {number} has no card in use to report lost")
         lifecycle.report_lost(session, principal.actor, card.card_number, body.note, at=at)

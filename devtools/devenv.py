@@ -15,7 +15,7 @@ import secrets
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,13 +24,13 @@ from sqlalchemy import func, select
 from cardsvc.api.auth import Role, issue_token
 from cardsvc.api.context import AppContext
 from cardsvc.api.readers import PcscHub, ReaderHub
-from cardsvc.api.settings import ReaderMode, Settings
 from cardsvc.issuance.plan import layout_key_roles
 from cardsvc.layout import builtin_layouts
 from cardsvc.registry.audit import Actor
 from cardsvc.registry.models import PermitApplication
 from cardsvc.security import ceremony
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+from cardsvc.settings import ReaderMode, Settings, load_settings
 
 log = logging.getLogger(__name__)
 SETUP = Actor("dev-setup", "make run", "admin")
@@ -101,7 +101,7 @@ def start_pcscd() -> subprocess.Popen[bytes] | None:
 
 def open_readers(settings: Settings, cards: Path, *, use_pcscd: bool) -> tuple[Settings, ReaderHub,
                                                                                subprocess.Popen[bytes] | None]:
-    from cardsvc.api.simreaders import VPCD_PORTS, InProcessHub, VpcdDesk
+    from devtools.simreaders import VPCD_PORTS, InProcessHub, VpcdDesk
 
     proc = None
     if use_pcscd and _vpcd_readers() is None:
@@ -109,10 +109,10 @@ def open_readers(settings: Settings, cards: Path, *, use_pcscd: bool) -> tuple[S
     if use_pcscd and _vpcd_readers():
         hub: ReaderHub = PcscHub()
         hub.desk = VpcdDesk(cards)
-        settings = replace(settings, readers=ReaderMode.PCSC)
+        settings = settings.model_copy(update={"readers": ReaderMode.PCSC})
     else:
         hub = InProcessHub(list(settings.virtual_readers), cards)
-        settings = replace(settings, readers=ReaderMode.VIRTUAL)
+        settings = settings.model_copy(update={"readers": ReaderMode.VIRTUAL})
     desk = hub.desk
     assert desk is not None
     readers = list(settings.virtual_readers) if settings.readers is ReaderMode.VIRTUAL else list(VPCD_PORTS)
@@ -125,11 +125,12 @@ def open_readers(settings: Settings, cards: Path, *, use_pcscd: bool) -> tuple[S
 
 
 def bring_up(var: Path = Path("var"), *, use_pcscd: bool = True, samples: int = 2) -> DevEnv:
-    var.mkdir(parents=True, exist_ok=True)
+    var.mkdir(mode=0o700, parents=True, exist_ok=True)
+    var.chmod(0o700)  # registry, passphrase, keys and cards: personal data and secrets (design §7)
     passphrase(var)
     key_ceremony(var / "keystore")
-    settings = Settings(database_url=f"sqlite:///{var / 'registry.sqlite3'}", keystore_dir=var / "keystore",
-                        dev=True, cards_dir=var / "cards")
+    settings = load_settings(database_url=f"sqlite:///{var / 'registry.sqlite3'}", keystore_dir=var / "keystore",
+                             dev=True, cards_dir=var / "cards")
     settings, hub, proc = open_readers(settings, var / "cards", use_pcscd=use_pcscd)
     ctx = AppContext.open(settings, hub=hub)
     try:

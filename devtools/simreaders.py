@@ -1,8 +1,7 @@
 """Virtual readers for development and tests: in-process readers, or virtual cards in vpcd's readers.
 
-This is the one module of `cardsvc` that imports the simulator (the import-linter contract exempts it;
-design §3). The service imports it only when settings ask for virtual readers or a card image is
-uploaded for verification.
+Card-side wiring of the service (design §3: outside `cardsvc`): the service gets these through
+`devtools.cardside.CARD_SIDE` when settings ask for virtual readers or a card image is uploaded.
 """
 
 from __future__ import annotations
@@ -16,13 +15,14 @@ from pathlib import Path
 from cardsvc.api.errors import ApiError
 from cardsvc.api.readers import CardDesk, DeskCard, ReaderEventKind, ReaderHub
 from cardsvc.transport import Connection, NoCardError
+from devtools.vpcd import READERS
 from simulator.card import VirtualCard
 from simulator.transport import InProcessConnection
 from simulator.vpcd import VpcdBridge
 
 log = logging.getLogger(__name__)
 
-VPCD_PORTS = {"Virtual PCD 00 00": 35963, "Virtual PCD 00 01": 35964}  # design §5
+VPCD_PORTS = {name: port for port, name in READERS.items()}  # reader name → vpcd port (design §5)
 REMOVAL_SEEN = 0.6  # seconds out of the reader before pcscd has surely noticed the removal
 
 

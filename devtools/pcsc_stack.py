@@ -3,7 +3,8 @@
 ``PcscService`` starts ``pcscd --foreground`` (unless one already answers), waits until vpcd's readers
 are listed, and on exit stops it and *reaps* it (design §5: an unreaped pcscd blocks the next start).
 ``SimulatorCard`` runs ``python -m simulator --port N --card FILE``: vpcd is the server, the card
-connects to it; ending the process is pulling the card. Used by tests/pcsc and ``python -m bench``.
+connects to it; ending the process is pulling the card. Used by tests/pcsc and ``python -m bench``
+(moved here from bench/ so the tests import the composition root, not the benchmarks).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -22,11 +22,11 @@ from typing import IO, Self
 from cardsvc.transport.base import ReaderStatus
 from cardsvc.transport.errors import NoCardError, ReaderUnavailableError, TransportError
 from cardsvc.transport.pcsc import PcscContext
+from devtools.vpcd import READERS, simulator_command
 
 PCSCD = "/usr/sbin/pcscd"
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial")
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
-READERS = {35963: "Virtual PCD 00 00", 35964: "Virtual PCD 00 01"}  # vpcd's default ports (design §5)
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -128,8 +128,7 @@ class SimulatorCard:
 
     def __init__(self, card_file: Path, port: int = 35963, *, log_path: Path | None = None,
                  insert_timeout: float = 10.0) -> None:
-        if port not in READERS:
-            raise ValueError(f"port must be one of vpcd's {sorted(READERS)}, got {port}")
+        self.command = simulator_command(port, card_file)  # raises for a port vpcd does not serve
         self.card_file = card_file
         self.port = port
         self.reader = READERS[port]
@@ -152,7 +151,7 @@ class SimulatorCard:
             raise TransportError(f"a card is already in {self.reader!r}")
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - closed in remove()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "--port", str(self.port), "--card", str(self.card_file)],
+            self.command,
             cwd=REPO, stdin=subprocess.DEVNULL, stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT)
         try:

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
+from cardsvc.iso7816 import commands as cmd
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.errors import ApduError
 from cardsvc.iso7816.sw import SW
@@ -40,12 +41,10 @@ log = logging.getLogger(__name__)
 NONCE_LENGTH = 16
 KEY_SHARE_LENGTH = 16
 CRYPTOGRAM_LENGTH = 2 * NONCE_LENGTH + KEY_SHARE_LENGTH + MAC_LENGTH  # 56
-INS_GET_CHALLENGE = 0x84
-INS_MUTUAL_AUTHENTICATE = 0x82
 
 
 def get_challenge_command() -> CommandApdu:
-    return CommandApdu(0x00, INS_GET_CHALLENGE, 0x00, 0x00, le=NONCE_LENGTH)
+    return cmd.get_challenge(NONCE_LENGTH)
 
 
 def _check_key_ref(key_ref: int) -> None:
@@ -88,8 +87,7 @@ class MutualAuthentication:
         self._k_ifd = self._random(KEY_SHARE_LENGTH)
         e_ifd = _cbc(self._keys, self._cipher, self._rnd_ifd + rnd_icc + self._k_ifd, encrypt=True)
         data = e_ifd + _cmac(self._keys, self._cipher, e_ifd)
-        return CommandApdu(0x00, INS_MUTUAL_AUTHENTICATE, 0x00, 0x80 | self._key_ref, data,
-                           le=CRYPTOGRAM_LENGTH)
+        return cmd.mutual_authenticate(self._key_ref, data, le=CRYPTOGRAM_LENGTH)
 
     def finish(self, data: bytes, sw: int) -> SmSession:
         """Check the card's answer; returns the SM session keyed from both key shares."""
