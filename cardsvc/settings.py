@@ -59,15 +59,9 @@ class Settings(BaseSettings):
 
     def layouts(self) -> dict[str, Layout]:
         """The city layouts by id: those in `layouts_dir` when set, else the ones shipped with cardsvc."""
-        from cardsvc.layout import builtin_layouts
-        from cardsvc.layout.loader import layout_paths, load_layout
+        from cardsvc.layout import load_layouts
 
-        if self.layouts_dir is None:
-            return {layout.id: layout for layout in builtin_layouts()}
-        found = [load_layout(path) for path in layout_paths(self.layouts_dir)]
-        if not found:
-            raise SettingsError(f"CARDSVC_LAYOUTS_DIR: no layout (*.toml) in {self.layouts_dir}")
-        return {layout.id: layout for layout in found}
+        return load_layouts(self.layouts_dir)  # the one loader; None: its default (the shipped layouts)
 
     def named(self, name: str) -> bool:
         """Whether `name` was set explicitly (environment or option) rather than left at its default."""

@@ -33,8 +33,6 @@ from simulator import VirtualCard
 
 LAYOUTS = ("zz", "smx")
 ACTOR = Actor(station_id="ZZ-JS-PRINT-01", operator="op1", role="print_station")
-MATERIALS = {"smx": ("id_card", "registration_cert", "employment_proof"),
-             "zz": ("id_card", "photos", "residence_proof", "employment_proof")}
 TODAY = dt.datetime.now(dt.UTC).date()
 
 

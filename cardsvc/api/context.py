@@ -19,19 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from cardsvc.api.errors import ApiError
 from cardsvc.api.readers import NoReaders, PcscHub, ReaderHub
 from cardsvc.cardside import CardSide, CardSideMissing, installed_card_side
-from cardsvc.face import FaceLayout, load_face_layout
+from cardsvc.face import FaceLayout, face_layout_for
 from cardsvc.issuance.keys import StationKeys
-from cardsvc.layout import Layout, builtin_layouts
-from cardsvc.layout.loader import LAYOUT_DIR
+from cardsvc.layout import Layout
 from cardsvc.registry import make_engine, migrate, session_factory
 from cardsvc.security.errors import KeyStoreError
 from cardsvc.security.keystore import EncryptedFileKeyStore, KeyStore
 from cardsvc.settings import ReaderMode, Settings
 
 log = logging.getLogger(__name__)
-
-FACE_FILES = {"zz": "zhengzhou.toml", "smx": "sanmenxia.toml"}
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -53,6 +49,7 @@ class AppContext:
     card_side: CardSide | None = None  # virtual cards (image uploads); default: the installed one
     _keystore: KeyStore | None = None
     _station_keys: StationKeys | None = None
+    _faces: dict[str, FaceLayout] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: Settings, *, hub: ReaderHub | None = None,
@@ -102,7 +99,7 @@ class AppContext:
 
     @cached_property
     def layouts(self) -> dict[str, Layout]:
-        return {layout.id: layout for layout in builtin_layouts()}
+        return self.settings.layouts()  # its layouts directory (CARDSVC_LAYOUTS_DIR) or the shipped one
 
     def layout(self, layout_id: str) -> Layout:
         try:
@@ -117,11 +114,15 @@ class AppContext:
                          if d.department is not None)
 
     def face_layout(self, layout_id: str) -> FaceLayout:
-        name = FACE_FILES.get(layout_id)
-        if name is None:
-            raise ApiError(404, "unknown-layout", f"layout_id: no card face for layout {layout_id!r}",
-                           field="layout_id")
-        return _face_layout(name)
+        """The printed face the layout names (its `face` key), read once."""
+        layout = self.layout(layout_id)
+        face = self._faces.get(layout_id)
+        if face is None:  # two threads may both read it once: harmless, same result
+            if layout.face_path() is None:
+                raise ApiError(404, "unknown-layout", f"layout_id: no card face for layout {layout_id!r}",
+                               field="layout_id")
+            face = self._faces[layout_id] = face_layout_for(layout)
+        return face
 
     def set_progress(self, job_id: int, **values: object) -> None:
         with self.progress_lock:
@@ -130,15 +131,6 @@ class AppContext:
     def get_progress(self, job_id: int) -> dict[str, object]:
         with self.progress_lock:
             return dict(self.progress.get(job_id, {}))
-
-
-_FACES: dict[str, FaceLayout] = {}
-
-
-def _face_layout(name: str) -> FaceLayout:
-    if name not in _FACES:
-        _FACES[name] = load_face_layout(LAYOUT_DIR / "faces" / name)
-    return _FACES[name]
 
 
 def open_hub(settings: Settings, card_side: CardSide | None = None) -> ReaderHub:

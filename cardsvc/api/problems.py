@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cardsvc.api.errors import ApiError
 from cardsvc.iso7816.errors import ApduError, CardError
 from cardsvc.iso7816.sw import sw_name
+from cardsvc.permit.record import PermitRecordError
 from cardsvc.registry.errors import ConflictError, NotFoundError, NotVerifiedError, RefusedError, RegistryError
 from cardsvc.transport.errors import CardRemovedError, NoCardError, ReaderUnavailableError, TransportError
 
@@ -57,6 +58,8 @@ def card_error_response(exc: CardError, instance: str) -> JSONResponse:
         return problem(409, "conflict", "conflict with stored state", detail, instance, field=field)
     if isinstance(exc, RefusedError):
         return problem(422, "refused", "refused by the city rules", detail, instance, field=field)
+    if isinstance(exc, PermitRecordError):  # stored permit data that does not read back
+        return problem(422, "invalid-permit-data", "invalid permit data", detail, instance, field=exc.field)
     if isinstance(exc, RegistryError):
         return problem(422, "invalid-field", "invalid field", detail, instance, field=field)
     if isinstance(exc, NoCardError | CardRemovedError):

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cardsvc.api.auth import Role
-from cardsvc.rules.eligibility import Ground, Material
 from cardsvc.rules.fees import CardEvent
+from cardsvc.rules.materials import Ground, Material
 from cardsvc.rules.status import SuspensionReason
 
 _COUNTY = r"^\d{6}$"

@@ -38,6 +38,7 @@ def endorse(layout_id: str, db: str | None, keystore: Path | None, station: str 
             reader: str | None, card: Path | None, wait: float, permit_number: str, address: str | None,
             new_county: str | None, moved_on: dt.datetime | None, sync_only: bool) -> int:
     from cardsvc.issuance.endorse import EndorsementService
+    from cardsvc.permit.record import load_permit
     from cardsvc.registry.lookup import current_card, permit_by_number
     from cardsvc.session import CardSession
 
@@ -51,7 +52,7 @@ def endorse(layout_id: str, db: str | None, keystore: Path | None, station: str 
         if held is None:
             return fail("endorse", f"permit {permit_number} has no card in use")
         card_number = held.card_number
-        address = address or (permit.data or {}).get("residence_address")
+        address = address or load_permit(permit.data).residence_address
     service = EndorsementService(factory, actor(s, "endorsement"), station_keys(s))
     if not sync_only:
         if not address:

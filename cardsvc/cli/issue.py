@@ -41,10 +41,13 @@ EVENTS = ("first_issue", "replacement", "renewal", "correction")  # cardsvc.rule
 def _requests(factory: sessionmaker[Session], layout: Layout, who: Actor, event_name: str,
               permit_numbers: Sequence[str], sample: int | None, seed: int | None,
               key: str | None) -> list[IssueRequest]:
+    from dataclasses import replace
+
     from cardsvc.issuance.demo import register_permit
     from cardsvc.issuance.jobs import IssueRequest
-    from cardsvc.issuance.permit_data import permit_from_data
-    from cardsvc.registry.lookup import permit_by_number
+    from cardsvc.issuance.prepare import job_card_number, stamp_first_issue
+    from cardsvc.permit.record import load_permit
+    from cardsvc.registry.lookup import local_date, permit_by_number
     from cardsvc.rules.fees import CardEvent
     from cardsvc.samples import generate_permit
 
@@ -59,10 +62,18 @@ def _requests(factory: sessionmaker[Session], layout: Layout, who: Actor, event_
             out.append(IssueRequest(permit, layout, f"issue-{permit.card_number}", event))
         return out
     for number in permit_numbers:
-        with factory() as s:
-            data = permit_by_number(s, number).data
-        permit = permit_from_data(data)
-        out.append(IssueRequest(permit, layout, key or f"issue-{permit.card_number}", event))
+        with factory.begin() as s:  # the same preparation as the service's jobs (cardsvc.issuance.prepare)
+            row = permit_by_number(s, number)
+            permit = load_permit(row.data)
+            first = event is CardEvent.FIRST_ISSUE
+            if first and permit.card_number and not key:  # a station-registered permit names its card
+                job_key, card_number, resumed = f"issue-{permit.card_number}", permit.card_number, False
+            else:  # a new generation, or a permit registered at a counter: a free card number
+                job_key = key or (f"issue-{number}" if first else f"issue-{number}-{random.getrandbits(48):012x}")
+                card_number, resumed = job_card_number(s, layout, job_key)
+            if first and not resumed and not permit.card_number:
+                permit = stamp_first_issue(row, layout, local_date(dt.datetime.now(dt.UTC)))
+        out.append(IssueRequest(replace(permit, card_number=card_number), layout, job_key, event))
     return out
 
 

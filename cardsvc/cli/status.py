@@ -6,15 +6,56 @@ from typing import Any
 
 import click
 
-from cardsvc.cli.common import emit, json_option, registry, settings
+from cardsvc.cli.common import actor, emit, json_option, registry, settings
 
 
-@click.command("status", help="a permit's status, cards, jobs and endorsements in the registry")
+def _change(factory: Any, who: Any, permit_number: str | None, card_number: str | None, action: str,
+            reason: str | None, note: str) -> None:
+    """Loss report (ZZ Art.16), suspension (SMX Art.19), reinstatement, cancellation (ZZ Art.25)."""
+    import datetime as dt
+
+    from cardsvc.registry import lifecycle
+    from cardsvc.registry.errors import RefusedError
+    from cardsvc.registry.lookup import card_by_number, current_card, permit_by_number
+    from cardsvc.rules.status import SuspensionReason
+
+    at = dt.datetime.now(dt.UTC)
+    with factory.begin() as s:
+        number = permit_number or card_by_number(s, str(card_number)).permit.permit_number
+        if action == "report_lost":
+            held = card_by_number(s, card_number) if card_number else current_card(s, permit_by_number(s, number))
+            if held is None:
+                raise RefusedError(f"permit_number: {number} has no card in use to report lost")
+            lifecycle.report_lost(s, who, held.card_number, note, at=at)
+        elif action == "suspend":
+            try:
+                why = SuspensionReason(str(reason))
+            except ValueError:
+                raise click.BadParameter(f"{reason!r} is not one of {[r.value for r in SuspensionReason]}",
+                                         param_hint="--suspend") from None
+            lifecycle.suspend(s, who, number, why, note, at=at)
+        elif action == "reinstate":
+            lifecycle.reinstate(s, who, number, note, at=at)
+        else:
+            lifecycle.cancel(s, who, number, note, at=at)
+
+
+@click.command("status", help="a permit's status, cards, jobs and endorsements in the registry; "
+                              "with an action, change it first")
 @click.option("--permit-number", metavar="N")
 @click.option("--card-number", metavar="C")
+@click.option("--report-lost", "action", flag_value="report_lost", help="report the card lost (ZZ Art.16)")
+@click.option("--suspend", "reason", metavar="REASON",
+              help="suspend use for an SMX Art.19 reason (cardsvc.rules.status.SuspensionReason, e.g. other)")
+@click.option("--reinstate", "action", flag_value="reinstate", help="end a suspension")
+@click.option("--cancel", "action", flag_value="cancel", help="cancel the permit (ZZ Art.25)")
+@click.option("--note", default="", help="why (audit log; no personal data)")
+@click.option("--station", help="station id for the audit log (default $CARDSVC_STATION or the host name)")
+@click.option("--operator", help="operator for the audit log (default $CARDSVC_OPERATOR or the user)")
 @click.option("--db", metavar="URL", help="registry database URL (default $CARDSVC_DB_URL or var/)")
 @json_option
-def status(permit_number: str | None, card_number: str | None, db: str | None) -> int:
+def status(permit_number: str | None, card_number: str | None, action: str | None, reason: str | None, note: str,
+           station: str | None, operator: str | None, db: str | None) -> int:
     from sqlalchemy import select
 
     from cardsvc.registry.lookup import card_by_number, permit_by_number
@@ -22,7 +63,12 @@ def status(permit_number: str | None, card_number: str | None, db: str | None) -
 
     if bool(permit_number) == bool(card_number):
         raise click.UsageError("give either --permit-number or --card-number")
-    factory = registry(settings(database_url=db))
+    if action and reason:
+        raise click.UsageError("give one of --report-lost, --suspend, --reinstate, --cancel")
+    conf = settings(database_url=db, station_id=station, operator=operator)
+    factory = registry(conf)
+    if action or reason:
+        _change(factory, actor(conf, "counter"), permit_number, card_number, action or "suspend", reason, note)
     with factory() as s:
         permit = (permit_by_number(s, permit_number) if permit_number
                   else card_by_number(s, str(card_number)).permit)

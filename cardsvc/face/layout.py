@@ -15,7 +15,6 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from cardsvc.face.errors import FaceLayoutError
-from cardsvc.layout.loader import LAYOUT_DIR
 from cardsvc.layout.schema import Layout
 
 # ISO/IEC 7810 ID-1 card size; printed at 300 dpi (the resolution of common card printers).
@@ -250,8 +249,11 @@ def load_face_layout(path: str | Path) -> FaceLayout:
     return FaceLayout.from_mapping(data, source=str(p))
 
 
-def face_layout_for(layout: Layout, layout_dir: Path = LAYOUT_DIR) -> FaceLayout:
-    """The face layout a city profile names in its [layout] block (`face = "faces/<city>.toml"`)."""
-    if layout.layout.face is None:
-        raise FaceLayoutError(f"layout {layout.id}: [layout] names no face (face = \"faces/<city>.toml\")")
-    return load_face_layout(layout_dir / layout.layout.face)
+def face_layout_for(layout: Layout) -> FaceLayout:
+    """The face layout a city profile names in its [layout] block (`face = "faces/<city>.toml"`, relative
+    to the layouts directory the layout was loaded from)."""
+    path = layout.face_path()
+    if path is None:
+        raise FaceLayoutError(f"layout {layout.id}: [layout] names no face (face = \"faces/<city>.toml\") "
+                              "or was not loaded from a layouts directory")
+    return load_face_layout(path)

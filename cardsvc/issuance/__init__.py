@@ -4,5 +4,5 @@ recorded as issued. Endorsements kept in step between card and registry (item 4)
 
 Modules: plan (image + keys → ordered commands), personalize (survey, wipe, write, commit), verify_after_write,
 keys (the station's key store), endorse_records (signed EF.ENDORSE records), jobs (registry job glue),
-endorse (endorsement service), batch + feeds (several readers at once), permit_data, demo.
+endorse (endorsement service), batch + feeds (several readers at once), prepare (card number, issue day), demo.
 """

@@ -2,8 +2,8 @@
 
 `register_permit` walks the path a counter takes: applicant, temporary registration (200 days old, so
 SMX Art.9's six months and ZZ Art.10's 30 days are met), an application on employment grounds with the
-city's materials, then the permit record (PENDING until its card is verified), holding the permit data
-the station issues from (`permit_data`).
+materials the city's layout asks for, then the permit record (PENDING until its card is verified), holding
+the permit data the station issues from (`cardsvc.permit.record`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import datetime as dt
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cardsvc.issuance.permit_data import permit_to_data
 from cardsvc.layout.schema import Layout
 from cardsvc.permit.model import Permit
+from cardsvc.permit.record import dump_permit
 from cardsvc.registry.applications import (
     ApplicationRequest,
     add_registration,
@@ -24,11 +24,8 @@ from cardsvc.registry.applications import (
 )
 from cardsvc.registry.audit import Actor
 from cardsvc.registry.errors import RefusedError
-from cardsvc.rules import Ground, Material, Registration, rules_for
+from cardsvc.rules import Ground, Registration
 
-# What each city asks for an employed applicant (SMX Art.11, ZZ Art.11).
-MATERIALS = {"smx": ("id_card", "registration_cert", "employment_proof"),
-             "zz": ("id_card", "photos", "residence_proof", "employment_proof")}
 REGISTERED_DAYS = 200
 
 
@@ -36,15 +33,15 @@ def register_permit(factory: sessionmaker[Session], actor: Actor, permit: Permit
                     at: dt.datetime | None = None) -> None:
     """An accepted application and a pending permit record carrying `permit`'s data."""
     when = at or dt.datetime.now(dt.UTC)
-    rules = rules_for(layout.id)
+    rules = layout.rules
     with factory.begin() as s:
         applicant = upsert_applicant(s, permit.citizen_id, permit.birth_date, {}, at=when)
         start = (when - dt.timedelta(days=REGISTERED_DAYS)).date()
         reg = add_registration(s, applicant, rules, Registration(permit.authority.code, start, start, 365), at=when)
-        request = ApplicationRequest(grounds=frozenset({Ground.EMPLOYMENT}),
-                                     materials=frozenset(Material(m) for m in MATERIALS.get(layout.id, ())))
+        grounds = frozenset({Ground.EMPLOYMENT})
+        request = ApplicationRequest(grounds=grounds, materials=rules.materials_needed(grounds))
         app, decision = submit_application(s, actor, rules, applicant, reg, request, at=when)
         if not decision.accepted:
             raise RefusedError(f"permit {permit.permit_number}: sample application refused", (decision,))
         create_permit(s, actor, app, permit_number=permit.permit_number, layout_id=layout.id,
-                      county_code=permit.authority.code, data=permit_to_data(permit), at=when)
+                      county_code=permit.authority.code, data=dump_permit(permit), at=when)

@@ -9,6 +9,9 @@ cannot fit) run in `Layout`'s model validator so a bad file never loads. The ent
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from pydantic import Field, PrivateAttr, model_validator
 
 from cardsvc.layout.checks import check_layout
@@ -26,7 +29,7 @@ from cardsvc.layout.entries import (
     Structure,
     _Strict,
 )
-from cardsvc.layout.rules import CityRules
+from cardsvc.rules.city import CityRules
 
 
 class Layout(_Strict):
@@ -40,10 +43,20 @@ class Layout(_Strict):
     reserved_applications: list[ReservedApplication] = Field(default_factory=list)
     rules: CityRules
     _compiled: dict[str, object] = PrivateAttr(default_factory=dict)
+    _directory: Path | None = PrivateAttr(default=None)  # where the loader found it (its face is relative)
 
     def compiled_cache(self) -> dict[str, object]:
         """Per-layout cache for compiled codecs (the schema itself is immutable)."""
         return self._compiled
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rules_know_their_city(cls, data: Any) -> Any:
+        """The rules carry the city's id and GB/T 2260 code from [layout], so they are written once."""
+        if isinstance(data, dict) and isinstance(data.get("layout"), dict) and isinstance(data.get("rules"), dict):
+            info = data["layout"]
+            data = {**data, "rules": {**data["rules"], "city": info.get("id"), "city_code": info.get("city_code")}}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Layout:
@@ -99,6 +112,17 @@ class Layout(_Strict):
 
     def charset_of(self, f: FieldDecl) -> str:
         return f.charset or self.layout.charset
+
+    @property
+    def directory(self) -> Path | None:
+        """The layouts directory this layout was loaded from (None when built from a string)."""
+        return self._directory
+
+    def face_path(self) -> Path | None:
+        """The printed face's file (`face = "faces/<city>.toml"`, relative to the layouts directory)."""
+        if self.layout.face is None or self._directory is None:
+            return None
+        return self._directory / self.layout.face
 
     def authority_name(self, code: str) -> str | None:
         return next((a.name for a in self.authorities if a.code == code), None)

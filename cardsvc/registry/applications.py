@@ -17,7 +17,8 @@ from cardsvc.registry.errors import ConflictError, RefusedError, RegistryError
 from cardsvc.registry.lookup import local_date
 from cardsvc.registry.models import Applicant, Card, Permit, PermitApplication, TemporaryRegistration
 from cardsvc.rules.city import CityRules
-from cardsvc.rules.eligibility import ApplicationFacts, Decision, Ground, Material, Registration, evaluate
+from cardsvc.rules.eligibility import ApplicationFacts, Decision, Registration, evaluate
+from cardsvc.rules.materials import Ground, Material
 from cardsvc.rules.status import PermitStatus
 
 
@@ -50,9 +51,9 @@ def add_registration(
     session: Session, applicant: Applicant, rules: CityRules, reg: Registration, *, at: datetime
 ) -> TemporaryRegistration:
     if not rules.county_in_city(reg.county_code):
-        raise RegistryError(f"county_code: {reg.county_code} is not in {rules.city.value} ({rules.city_code})")
+        raise RegistryError(f"county_code: {reg.county_code} is not in {rules.city} ({rules.city_code})")
     row = TemporaryRegistration(
-        applicant_id=applicant.id, city=rules.city.value, county_code=reg.county_code,
+        applicant_id=applicant.id, city=rules.city, county_code=reg.county_code,
         arrived_on=reg.arrived_on, registered_on=reg.registered_on,
         intended_stay_days=reg.intended_stay_days, created_at=at,
     )
@@ -107,7 +108,7 @@ def submit_application(
     decision = evaluate(rules, facts)
     row = PermitApplication(
         applicant_id=applicant.id, registration_id=None if registration is None else registration.id,
-        city=rules.city.value, applied_on=applied_on, accepted=decision.accepted,
+        city=rules.city, applied_on=applied_on, accepted=decision.accepted,
         issue_deadline=decision.issue_deadline, decision=_decision_json(decision),
         via_agent=request.via_agent, created_at=at,
     )

@@ -15,13 +15,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cardsvc.layout.loader import builtin_layout
 from cardsvc.registry.audit import Actor, audit, record_status
 from cardsvc.registry.errors import NotFoundError, RefusedError, StateConflictError
 from cardsvc.registry.lifecycle import suspend
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
 from cardsvc.registry.models import Card, CardSync, Endorsement, EndorsementKind, Permit
 from cardsvc.rules.changes import ChangeAssessment, ChangeKind, assess_address_change
-from cardsvc.rules.city import CityRules, rules_for
+from cardsvc.rules.city import CityRules
 from cardsvc.rules.endorsement import Timing, anniversary, assess
 from cardsvc.rules.status import CardStatus, PermitStatus, SuspensionReason
 
@@ -51,7 +52,7 @@ def endorse(
     """Yearly endorsement (SMX Art.16 / ZZ Art.13), or a late one (SMX Art.18) that restores use and
     restarts the residence-year count.  Too early or over the grace period: refused with the dates."""
     permit = permit_by_number(session, permit_number, lock=True)
-    rules = rules or rules_for(permit.city)
+    rules = rules or builtin_layout(permit.city).rules
     status = PermitStatus(permit.status)
     overdue_suspended = status is PermitStatus.SUSPENDED and \
         permit.suspension_reason == SuspensionReason.ENDORSEMENT_OVERDUE.value
@@ -107,7 +108,7 @@ def change_address(
     record carrying the new address.  Across counties in SMX: use suspended (Art.19(5)) until the new
     registration is half a year old.  Leaving the city: refused; cancel instead (ZZ Art.25)."""
     permit = permit_by_number(session, permit_number, lock=True)
-    rules = rules or rules_for(permit.city)
+    rules = rules or builtin_layout(permit.city).rules
     change = assess_address_change(rules, _current_county(session, permit), new_county, moved_on, local_date(at))
     if change.kind is ChangeKind.LEAVES_CITY:
         raise RefusedError(f"permit {permit_number}: county {new_county} is outside the city; cancel the "

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cardsvc.layout.loader import builtin_layout
 from cardsvc.permit.permit_number import make_card_number
 from cardsvc.registry.audit import Actor, audit, record_status
 from cardsvc.registry.errors import (
@@ -26,7 +27,6 @@ from cardsvc.registry.errors import (
 )
 from cardsvc.registry.lookup import current_card, local_date, locked, permit_by_number
 from cardsvc.registry.models import Card, FeeRecord, IssuanceJob, JobState, Permit
-from cardsvc.rules.city import rules_for
 from cardsvc.rules.fees import CardEvent, fee_for
 from cardsvc.rules.status import CardStatus, PermitStatus, check_card_transition, check_permit_transition
 
@@ -133,7 +133,7 @@ def start_issuance(
     )
     session.add(row)
     session.flush()
-    fee = fee_for(rules_for(permit.city), event)
+    fee = fee_for(builtin_layout(permit.city).rules, event)
     session.add(FeeRecord(permit_id=permit.id, job_id=row.id, event=event.value, amount_fen=fee.amount_fen,
                           article=fee.article, at=at))
     audit(session, actor, f"issuance.{event.value}.start", at=at, permit_number=permit.permit_number,

@@ -4,14 +4,12 @@ Articles cited as `SMX Art.N` (三门峡市居住证实施办法, 2017) and `ZZ 
 """
 
 from cardsvc.rules.changes import ChangeAssessment, ChangeKind, assess_address_change
-from cardsvc.rules.city import SMX_RULES, ZZ_RULES, City, CityRules, rules_for
+from cardsvc.rules.city import CityRules
 from cardsvc.rules.dates import Period, add_months, add_years, full_years
 from cardsvc.rules.eligibility import (
     ApplicationFacts,
     Condition,
     Decision,
-    Ground,
-    Material,
     Obligation,
     Registration,
     evaluate,
@@ -19,8 +17,9 @@ from cardsvc.rules.eligibility import (
     registration_deadline,
 )
 from cardsvc.rules.endorsement import Assessment, Timing, Window, assess, is_overdue, residence_years, window
-from cardsvc.rules.errors import RuleConfigError, RuleError, TransitionError
+from cardsvc.rules.errors import RuleError, TransitionError
 from cardsvc.rules.fees import CardEvent, Fee, fee_for
+from cardsvc.rules.materials import Ground, Material, MaterialRule, When
 from cardsvc.rules.status import (
     CardStatus,
     PermitStatus,
@@ -30,10 +29,10 @@ from cardsvc.rules.status import (
 )
 
 __all__ = [
-    "SMX_RULES", "ZZ_RULES", "ApplicationFacts", "Assessment", "CardEvent", "CardStatus", "ChangeAssessment",
-    "ChangeKind", "City", "CityRules", "Condition", "Decision", "Fee", "Ground", "Material", "Obligation",
-    "Period", "PermitStatus", "Registration", "RuleConfigError", "RuleError", "SuspensionReason", "Timing",
-    "TransitionError", "Window", "add_months", "add_years", "assess", "assess_address_change",
+    "ApplicationFacts", "Assessment", "CardEvent", "CardStatus", "ChangeAssessment",
+    "ChangeKind", "CityRules", "Condition", "Decision", "Fee", "Ground", "Material", "MaterialRule", "Obligation",
+    "Period", "PermitStatus", "Registration", "RuleError", "SuspensionReason", "Timing",
+    "TransitionError", "When", "Window", "add_months", "add_years", "assess", "assess_address_change",
     "check_card_transition", "check_permit_transition", "evaluate", "fee_for", "full_years", "is_overdue",
-    "issue_deadline", "registration_deadline", "residence_years", "rules_for", "window",
+    "issue_deadline", "registration_deadline", "residence_years", "window",
 ]

@@ -5,7 +5,7 @@ Leaving the city ends the permit (ZZ Art.25 cancellation; SMX Art.7 registers el
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 from cardsvc.rules.city import CityRules
@@ -34,7 +34,7 @@ def assess_address_change(
             raise RuleError(name, f"must be 6 GB/T 2260 digits, got {code!r}")
     if reported_on < moved_on:
         raise RuleError("reported_on", "is before moved_on")
-    deadline = moved_on + timedelta(days=rules.address_change_days)
+    deadline = rules.address_change_deadline.add_to(moved_on)
     late = reported_on > deadline
     if not rules.county_in_city(new_county):
         return ChangeAssessment(ChangeKind.LEAVES_CITY, deadline, late, "ZZ Art.25 / SMX Art.7")

@@ -7,8 +7,9 @@ usual reading of "满 N 年/月" when the same day does not exist.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
 from datetime import date, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from cardsvc.rules.errors import RuleError
 
@@ -35,27 +36,35 @@ def full_years(start: date, on: date) -> int:
     return years
 
 
-@dataclass(frozen=True)
-class Period:
-    """A span written in a regulation as months and/or days ("1个月", "三十日", "半年")."""
+class Period(BaseModel):
+    """A span written in a regulation as years, months and/or days ("1个月", "三十日", "半年").
 
-    months: int = 0
-    days: int = 0
+    Years and months are calendar steps clamped to the month's end; days are days. Written in a layout
+    TOML as a table, e.g. `{ months = 1 }`.
+    """
 
-    def __post_init__(self) -> None:
-        if self.months < 0 or self.days < 0:
-            raise RuleError("period", f"months and days must be >= 0, got {self.months}, {self.days}")
-        if self.months == 0 and self.days == 0:
-            raise RuleError("period", "a period needs months or days")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def after(self, day: date) -> date:
-        return add_months(day, self.months) + timedelta(days=self.days)
+    years: StrictInt = Field(default=0, ge=0, le=100)
+    months: StrictInt = Field(default=0, ge=0, le=1200)
+    days: StrictInt = Field(default=0, ge=0, le=36500)
 
-    def before(self, day: date) -> date:
-        return add_months(day, -self.months) - timedelta(days=self.days)
+    @model_validator(mode="after")
+    def _not_empty(self) -> Period:
+        if self.years == 0 and self.months == 0 and self.days == 0:
+            raise ValueError("a period needs years, months or days")
+        return self
+
+    def add_to(self, start: date) -> date:
+        return add_months(start, 12 * self.years + self.months) + timedelta(days=self.days)
+
+    def subtract_from(self, end: date) -> date:
+        return add_months(end, -(12 * self.years + self.months)) - timedelta(days=self.days)
 
     def describe(self) -> str:
-        parts = [f"{self.months} month(s)"] if self.months else []
+        parts = [f"{self.years} year(s)"] if self.years else []
+        if self.months:
+            parts.append(f"{self.months} month(s)")
         if self.days:
             parts.append(f"{self.days} day(s)")
         return " ".join(parts)

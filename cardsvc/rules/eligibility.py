@@ -11,35 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from cardsvc.rules.city import City, CityRules
+from cardsvc.rules.city import CityRules
 from cardsvc.rules.dates import full_years
 from cardsvc.rules.errors import RuleError
-
-
-class Ground(StrEnum):
-    """SMX Art.8: one of these qualifies (合法稳定就业 / 合法稳定住所 / 连续就读)."""
-
-    EMPLOYMENT = "employment"
-    RESIDENCE = "residence"
-    STUDY = "study"
-
-
-class Material(StrEnum):
-    ID_CARD = "id_card"  # SMX Art.9 居民身份证; ZZ Art.12(1) 身份证或其他合法有效身份证件
-    DIGITAL_PHOTO = "digital_photo"  # SMX Art.9: when the applicant has no ID card
-    REGISTRATION_CERT = "registration_cert"  # SMX Art.9 暂住登记凭证
-    EMPLOYMENT_PROOF = "employment_proof"  # SMX Art.9(1), ZZ Art.12(3)
-    RESIDENCE_PROOF = "residence_proof"  # SMX Art.9(2), ZZ Art.12(3)
-    STUDY_PROOF = "study_proof"  # SMX Art.9(3)
-    AGENT_ID = "agent_id"  # SMX Art.10 代办人的合法有效身份证件
-    PHOTOS = "photos"  # ZZ Art.12(2) 近期免冠1寸照片2张
-
-
-GROUND_PROOF = {
-    Ground.EMPLOYMENT: Material.EMPLOYMENT_PROOF,
-    Ground.RESIDENCE: Material.RESIDENCE_PROOF,
-    Ground.STUDY: Material.STUDY_PROOF,
-}
+from cardsvc.rules.materials import Ground, Material
 
 
 class Condition(StrEnum):
@@ -137,9 +112,9 @@ def registration_deadline(rules: CityRules, arrived_on: date, intended_stay_days
 
 def issue_deadline(rules: CityRules, accepted_on: date) -> date | None:
     """SMX Art.12: the card is made and issued within 15 days of acceptance (last allowed day)."""
-    if rules.issue_deadline_days is None:
+    if rules.issue_deadline is None:
         return None
-    return accepted_on + timedelta(days=rules.issue_deadline_days)
+    return rules.issue_deadline.add_to(accepted_on)
 
 
 def obligation(rules: CityRules, facts: ApplicationFacts) -> Obligation:
@@ -169,7 +144,7 @@ def evaluate(rules: CityRules, facts: ApplicationFacts) -> Decision:
             failures.append(Finding(Condition.REGISTRATION_OTHER_CITY, "SMX Art.7 / ZZ Art.10",
                                     f"registration county {reg.county_code} is not in {rules.city_code}"))
         if rules.min_registration is not None:
-            eligible_from = rules.min_registration.after(reg.registered_on)
+            eligible_from = rules.min_registration.add_to(reg.registered_on)
             if facts.applied_on < eligible_from:
                 failures.append(Finding(
                     Condition.REGISTRATION_TOO_RECENT, "SMX Art.8",
@@ -185,20 +160,16 @@ def evaluate(rules: CityRules, facts: ApplicationFacts) -> Decision:
             warnings.append(Finding(Condition.LATE_REGISTRATION, "ZZ Art.10",
                                     f"registered {reg.registered_on.isoformat()}, due by {deadline.isoformat()}"))
 
-    if rules.requires_ground:
-        if not facts.grounds:
-            failures.append(Finding(Condition.NO_GROUND, "SMX Art.8",
-                                    "needs one of: stable employment, stable residence, continuous study"))
-        elif not any(GROUND_PROOF[g] in facts.materials for g in facts.grounds):
-            missing.append(MaterialNeed(tuple(GROUND_PROOF[g] for g in sorted(facts.grounds)), "SMX Art.9"))
+    if rules.requires_ground and not facts.grounds:
+        failures.append(Finding(Condition.NO_GROUND, "SMX Art.8",
+                                "needs one of: stable employment, stable residence, continuous study"))
 
-    is_minor = age < rules.agent_age
+    is_minor = age < rules.guardian_age
     if rules.minor_requires_agent and is_minor and not facts.via_agent:
         failures.append(Finding(Condition.AGENT_REQUIRED, "SMX Art.10",
-                                f"applicant is {age}; under {rules.agent_age} applies through a guardian"))
+                                f"applicant is {age}; under {rules.guardian_age} applies through a guardian"))
 
-    missing.extend(_missing_identity(rules, facts))
-    missing.extend(_missing_other(rules, facts))
+    missing.extend(missing_materials(rules, facts))
     accepted = not failures and not missing
     return Decision(
         failures=tuple(failures),
@@ -209,29 +180,14 @@ def evaluate(rules: CityRules, facts: ApplicationFacts) -> Decision:
     )
 
 
-def _missing_identity(rules: CityRules, facts: ApplicationFacts) -> list[MaterialNeed]:
+def missing_materials(rules: CityRules, facts: ApplicationFacts) -> list[MaterialNeed]:
+    """Every material the city's rules ask for that the application lacks, in the city's order
+    (SMX Art.11: told at once, in writing)."""
     need: list[MaterialNeed] = []
-    if rules.city is City.SMX:
-        ident = Material.ID_CARD if facts.has_id_card else Material.DIGITAL_PHOTO
-        if ident not in facts.materials:
-            need.append(MaterialNeed((ident,), "SMX Art.9"))
-        if facts.via_agent and Material.AGENT_ID not in facts.materials:
-            need.append(MaterialNeed((Material.AGENT_ID,), "SMX Art.10"))
-    elif Material.ID_CARD not in facts.materials:
-        need.append(MaterialNeed((Material.ID_CARD,), "ZZ Art.12(1)"))
-    return need
-
-
-def _missing_other(rules: CityRules, facts: ApplicationFacts) -> list[MaterialNeed]:
-    need: list[MaterialNeed] = []
-    if rules.city is City.SMX:
-        if Material.REGISTRATION_CERT not in facts.materials:
-            need.append(MaterialNeed((Material.REGISTRATION_CERT,), "SMX Art.9"))
-        return need
-    if rules.photos_required and Material.PHOTOS not in facts.materials:
-        need.append(MaterialNeed((Material.PHOTOS,), "ZZ Art.12(2)"))
-    if Material.RESIDENCE_PROOF not in facts.materials:
-        need.append(MaterialNeed((Material.RESIDENCE_PROOF,), "ZZ Art.12(3)"))
-    if Ground.EMPLOYMENT in facts.grounds and Material.EMPLOYMENT_PROOF not in facts.materials:
-        need.append(MaterialNeed((Material.EMPLOYMENT_PROOF,), "ZZ Art.12(3)"))
+    for rule in rules.materials:
+        if not rule.applies(facts.grounds, facts.has_id_card, facts.via_agent):
+            continue
+        options = rule.options(facts.grounds, rules.ground_proofs)
+        if options and not any(m in facts.materials for m in options):
+            need.append(MaterialNeed(options, rule.article))
     return need

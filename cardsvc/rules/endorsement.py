@@ -58,10 +58,11 @@ def anniversary(anchor: date, years: int) -> date:
 
 
 def window(rules: CityRules, anniversary_day: date) -> Window:
-    late_until = None if rules.late_grace is None else rules.late_grace.after(anniversary_day)
+    grace = rules.late_endorsement_grace
+    late_until = None if grace is None else grace.add_to(anniversary_day)
     return Window(
         anniversary=anniversary_day,
-        opens=rules.endorsement_window.before(anniversary_day),
+        opens=rules.endorsement_window.subtract_from(anniversary_day),
         last_on_time=anniversary_day - timedelta(days=1),
         late_until=late_until,
     )

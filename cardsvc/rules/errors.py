@@ -14,9 +14,5 @@ class RuleError(CardError):
         super().__init__(f"{field}: {reason}")
 
 
-class RuleConfigError(RuleError):
-    """A city-rules mapping (from a layout TOML) is malformed."""
-
-
 class TransitionError(RuleError):
     """A status change that the lifecycle does not allow."""

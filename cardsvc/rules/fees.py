@@ -36,5 +36,6 @@ _CHARGED = frozenset({CardEvent.REPLACEMENT, CardEvent.RENEWAL})
 
 
 def fee_for(rules: CityRules, event: CardEvent) -> Fee:
-    amount = rules.card_fee_fen if event in _CHARGED else 0
+    charged = event in _CHARGED or (event is CardEvent.FIRST_ISSUE and not rules.first_issue_free)
+    amount = rules.card_fee_fen if charged else 0
     return Fee(event, amount, _ARTICLES[event])

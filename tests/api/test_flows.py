@@ -12,7 +12,7 @@ from PIL import Image
 
 from cardsvc.api.auth import Role
 from cardsvc.api.services.cards import qr_text
-from cardsvc.api.services.permit_json import permit_from_json
+from cardsvc.permit.record import load_permit
 from cardsvc.registry.lookup import permit_by_number
 from cardsvc.status_list import ListStatus, verify_status_list
 from tests.api.conftest import READERS, Service
@@ -28,7 +28,7 @@ def test_issue_then_verify_genuine_valid(service: Service, layout_id: str) -> No
     assert verdict["permit_number"] == number and verdict["card_number"] == job["card_number"]
     assert verdict["registry_status"] == "active" and verdict["photo"]
     with service.ctx.sessions() as s:
-        stored = permit_from_json(permit_by_number(s, number).data)
+        stored = load_permit(permit_by_number(s, number).data)
     assert verdict["display"]["name"] == stored.name and verdict["display"]["citizen_id"] == stored.citizen_id
     audit = service.call(Role.ADMIN, "GET", f"/api/audit?permit_number={number}").json()
     actions = [a["action"] for a in audit]
@@ -47,7 +47,7 @@ def test_faces_status_list_and_qr(service: Service) -> None:
     assert service.call(Role.COUNTER, "GET", f"/api/faces/{number}/front.png").status_code == 403
     # QR verification of the printed code, then a loss report changes the answer everywhere.
     with service.ctx.sessions() as s:
-        permit = permit_from_json(permit_by_number(s, number).data)
+        permit = load_permit(permit_by_number(s, number).data)
     from dataclasses import replace
     text = qr_text(service.ctx, replace(permit, card_number=job["card_number"]))
     qr = service.call(Role.COUNTER, "POST", "/api/verify/qr", json={"text": text}).json()
@@ -144,7 +144,7 @@ def test_no_personal_data_in_logs(service: Service, caplog: pytest.LogCaptureFix
     service.call(Role.COUNTER, "GET", f"/api/permits/{number}")
     service.call(Role.COUNTER, "POST", "/api/verify/reader", json={"reader": READERS[0]})
     with service.ctx.sessions() as s:
-        permit = permit_from_json(permit_by_number(s, number).data)
+        permit = load_permit(permit_by_number(s, number).data)
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert caplog.records and permit.citizen_id not in text and permit.name not in text
     assert permit.residence_address not in text

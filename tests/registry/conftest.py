@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from cardsvc.layout import builtin_layout
 from cardsvc.registry import Actor, make_engine, migrate, session_factory
 from cardsvc.registry.applications import (
     ApplicationRequest,
@@ -33,7 +34,7 @@ from cardsvc.registry.applications import (
 )
 from cardsvc.registry.jobs import JobState, Verification, advance, record_chip_key, record_issued, start_issuance
 from cardsvc.registry.models import Base, PermitApplication
-from cardsvc.rules import CardEvent, Ground, Material, Registration, rules_for
+from cardsvc.rules import CardEvent, Ground, Material, Registration
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -223,7 +224,7 @@ class Builder:
     def accepted_application(self, city: str = "smx", *, applied: datetime | None = None) -> PermitApplication:
         n = next(self._n)
         applied = applied or at_day(2024, 8, 1)
-        rules = rules_for(city)
+        rules = builtin_layout(city).rules
         birth = datetime(1990, 1, n).date()
         # 410105/411202 + birth date + sequence + any check char: shape only, as the registry checks.
         county = "411202" if city == "smx" else "410105"

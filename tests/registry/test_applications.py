@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
+from cardsvc.layout import builtin_layout
 from cardsvc.registry import Actor, ConflictError, RefusedError, RegistryError
 from cardsvc.registry.applications import (
     ApplicationRequest,
@@ -18,9 +19,11 @@ from cardsvc.registry.applications import (
 )
 from cardsvc.registry.audit import audit_trail
 from cardsvc.registry.models import AuditEntry
-from cardsvc.rules import SMX_RULES, Ground, Material, Registration
+from cardsvc.rules import Ground, Material, Registration
 
 from .conftest import Builder, at_day, plus
+
+SMX_RULES = builtin_layout("smx").rules
 
 CID = "41120219900101001X"
 

@@ -12,7 +12,7 @@ import pytest
 from cardsvc.cli import ProgressLine, main
 from cardsvc.issuance.batch import CardProgress
 from cardsvc.issuance.demo import register_permit
-from cardsvc.issuance.permit_data import PermitDataError, permit_from_data, permit_to_data
+from cardsvc.permit.record import PermitRecordError, dump_permit, load_permit
 from cardsvc.registry import make_engine, session_factory
 from cardsvc.security.keystore import PASSPHRASE_ENV
 from simulator import VirtualCard
@@ -105,14 +105,14 @@ def test_plugins_add_their_subcommands(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_issue_a_registered_permit_by_number(station: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """The registry holds the permit data (cardsvc.issuance.permit_data); the station issues from it."""
+    """The registry holds the permit data (cardsvc.permit.record); the station issues from it."""
     monkeypatch.setenv(PASSPHRASE_ENV, "cli test passphrase")
     root, common = station
     layout = next(lay for lay in layouts() if lay.id == "zz")
     permit = sample_permit(layout, 77, endorsements=0)
-    assert permit_from_data(permit_to_data(permit)) == permit
-    with pytest.raises(PermitDataError, match="birth_date"):
-        permit_from_data({**permit_to_data(permit), "birth_date": "1990-13-01"})
+    assert load_permit(dump_permit(permit)) == permit
+    with pytest.raises(PermitRecordError, match="birth_date"):
+        load_permit({**dump_permit(permit), "birth_date": "1990-13-01"})
     engine = make_engine(common[3])
     register_permit(session_factory(engine), ACTOR, permit, layout)
     engine.dispose()

@@ -16,10 +16,10 @@ from cardsvc.iso7816.fcp import AccessCondition, EfOp
 from cardsvc.layout.access import parse_condition, security_attributes
 from cardsvc.layout.errors import LayoutError
 from cardsvc.layout.loader import builtin_layout, layout_from_dict, layout_paths, load_layout, parse_layout
-from cardsvc.layout.rules import Period
 from cardsvc.layout.schema import Layout
 from cardsvc.layout.schema_export import main as export_main
 from cardsvc.layout.schema_export import schema_json
+from cardsvc.rules.dates import Period
 
 ROOT = Path(__file__).resolve().parents[2]
 SMX = tomllib.loads((ROOT / "layouts" / "sanmenxia.toml").read_text(encoding="utf-8"))

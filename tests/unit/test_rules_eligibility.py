@@ -6,9 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from cardsvc.layout import builtin_layout
 from cardsvc.rules import (
-    SMX_RULES,
-    ZZ_RULES,
     ApplicationFacts,
     Condition,
     Ground,
@@ -20,6 +19,9 @@ from cardsvc.rules import (
     issue_deadline,
     registration_deadline,
 )
+
+SMX_RULES = builtin_layout("smx").rules  # layouts/sanmenxia.toml [rules]
+ZZ_RULES = builtin_layout("zz").rules  # layouts/zhengzhou.toml [rules]
 
 SMX_FULL = frozenset({Material.ID_CARD, Material.REGISTRATION_CERT, Material.EMPLOYMENT_PROOF})
 ZZ_FULL = frozenset({Material.ID_CARD, Material.PHOTOS, Material.RESIDENCE_PROOF})

@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cardsvc.layout import builtin_layout
 from cardsvc.rules import (
-    SMX_RULES,
-    ZZ_RULES,
     ChangeKind,
     RuleError,
     Timing,
@@ -23,6 +22,9 @@ from cardsvc.rules import (
     residence_years,
     window,
 )
+
+SMX_RULES = builtin_layout("smx").rules  # layouts/sanmenxia.toml [rules]
+ZZ_RULES = builtin_layout("zz").rules  # layouts/zhengzhou.toml [rules]
 
 ANCHOR = date(2023, 9, 10)  # issued; first anniversary 2024-09-10
 
@@ -131,8 +133,9 @@ def test_timing_partitions_the_calendar(anchor: date, years: int, offset: int, c
     ann = add_years(anchor, years)
     on = ann + timedelta(days=offset)
     result = assess(rules, anchor, years, on)
+    grace = rules.late_endorsement_grace
     expected = (Timing.TOO_EARLY if on < result.window.opens else Timing.ON_TIME if on < ann
-                else Timing.REREGISTER if rules.late_grace is not None and on > rules.late_grace.after(ann)
+                else Timing.REREGISTER if grace is not None and on > grace.add_to(ann)
                 else Timing.LATE)
     assert result.timing is expected
     assert result.next_anniversary > on or not result.accepted  # an accepted endorsement always looks ahead

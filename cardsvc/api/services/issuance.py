@@ -19,9 +19,10 @@ from cardsvc.api.auth import Principal
 from cardsvc.api.context import AppContext
 from cardsvc.api.errors import ApiError
 from cardsvc.api.schemas import JobIn, JobOut
-from cardsvc.api.services.permit_json import permit_from_json, permit_to_json
 from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.jobs import IssuanceService, IssueRequest
+from cardsvc.issuance.prepare import job_card_number, stamp_first_issue
+from cardsvc.permit.record import load_permit
 from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry import lifecycle
 from cardsvc.registry.audit import Actor
@@ -50,19 +51,13 @@ def create_job(ctx: AppContext, session: Session, principal: Principal, body: Jo
     layout = ctx.layout(row.layout_id)
     at = ctx.clock()
     key = body.idempotency_key or f"api-{uuid.uuid4()}"
-    existing = session.scalars(select(IssuanceJob).where(IssuanceJob.idempotency_key == key)).one_or_none()
-    card_number = (session.get(Card, existing.card_id).card_number  # type: ignore[union-attr]
-                   if existing is not None else registry_jobs.new_card_number(session, layout.card_number.prefix,
-                                                                 layout.card_number.serial_digits))
+    card_number, resumed = job_card_number(session, layout, key)
     actor = principal.actor
     if body.event is CardEvent.FIRST_ISSUE:
         job = registry_jobs.start_issuance(session, actor, row.permit_number, body.event, card_number=card_number,
                                            idempotency_key=key, at=at)
-        if existing is None:  # the card carries the day it is made (SMX Art.14 签发日期)
-            today = local_date(at)
-            permit = permit_from_json(row.data)
-            valid_until = layout.rules.validity.add_to(today)
-            row.data = permit_to_json(replace(permit, issue_date=today, valid_until=valid_until))
+        if not resumed:  # the card carries the day it is made (SMX Art.14 签发日期)
+            stamp_first_issue(row, layout, local_date(at))
     elif body.event is CardEvent.REPLACEMENT:
         job = lifecycle.request_replacement(session, actor, row.permit_number, card_number=card_number,
                                             idempotency_key=key, at=at)
@@ -92,7 +87,7 @@ def _request(session: Session, ctx: AppContext, row: IssuanceJob) -> IssueReques
     permit_row = session.get(PermitRow, row.permit_id)
     card = session.get(Card, row.card_id)
     assert permit_row is not None and card is not None
-    permit = replace(permit_from_json(permit_row.data), card_number=card.card_number)
+    permit = replace(load_permit(permit_row.data), card_number=card.card_number)
     return IssueRequest(permit, ctx.layout(permit_row.layout_id), row.idempotency_key, CardEvent(row.event))
 
 

@@ -20,11 +20,11 @@ from cardsvc.api.auth import Principal
 from cardsvc.api.context import AppContext
 from cardsvc.api.errors import ApiError
 from cardsvc.api.schemas import ApplicationIn, ApplicationOut, PermitOut, PermitSummary, StatusChangeIn
-from cardsvc.api.services.permit_json import permit_from_json, permit_to_json
 from cardsvc.layout import Layout
 from cardsvc.permit.gb import Sex
 from cardsvc.permit.model import Authority, Permit
 from cardsvc.permit.permit_number import make_permit_number
+from cardsvc.permit.record import dump_permit, load_permit
 from cardsvc.registry import lifecycle
 from cardsvc.registry.applications import (
     ApplicationRequest,
@@ -38,14 +38,10 @@ from cardsvc.registry.errors import StateConflictError
 from cardsvc.registry.lookup import current_card, local_date, permit_by_number
 from cardsvc.registry.models import Card, PermitApplication, StatusChange
 from cardsvc.registry.models import Permit as PermitRow
-from cardsvc.rules.city import rules_for
-from cardsvc.rules.eligibility import Ground, Material, Registration
+from cardsvc.rules.eligibility import Registration
+from cardsvc.rules.materials import Ground
 from cardsvc.rules.status import SuspensionReason
 from cardsvc.samples import generate_permit
-
-# Materials that make a sample application complete in each city (SMX Art.9, ZZ Art.12).
-SAMPLE_MATERIALS = {"smx": {Material.ID_CARD, Material.REGISTRATION_CERT, Material.EMPLOYMENT_PROOF},
-                    "zz": {Material.ID_CARD, Material.PHOTOS, Material.RESIDENCE_PROOF, Material.EMPLOYMENT_PROOF}}
 
 
 def audit_read(session: Session, principal: Principal, action: str, at: datetime, *, reason: str,
@@ -70,7 +66,7 @@ def _application_out(row: PermitApplication, permit_number: str | None) -> Appli
 def submit(ctx: AppContext, session: Session, principal: Principal, body: ApplicationIn) -> ApplicationOut:
     """Record the application; when the city rules accept it, create the permit (pending its card)."""
     layout = ctx.layout(body.layout_id)
-    rules = rules_for(layout.id)
+    rules = layout.rules
     at = ctx.clock()
     a = body.applicant
     try:
@@ -99,7 +95,7 @@ def submit(ctx: AppContext, session: Session, principal: Principal, body: Applic
         contact=a.contact if "contact" in layout.permit_fields() else None,
     )
     create_permit(session, principal.actor, row, permit_number=number, layout_id=layout.id,
-                  county_code=authority.code, data=permit_to_json(permit), at=at)
+                  county_code=authority.code, data=dump_permit(permit), at=at)
     return _application_out(row, number)
 
 
@@ -121,13 +117,14 @@ def sample_application(ctx: AppContext, session: Session, principal: Principal, 
                       "contact": p.contact},
         "registration": {"county_code": county, "arrived_on": arrived, "registered_on": arrived,
                          "intended_stay_days": 730},
-        "grounds": [Ground.EMPLOYMENT], "materials": sorted(SAMPLE_MATERIALS[layout.id]),
+        "grounds": [Ground.EMPLOYMENT],  # with what the city asks of an employed applicant (its layout)
+        "materials": sorted(layout.rules.materials_needed(frozenset({Ground.EMPLOYMENT}))),
     })
     out = submit(ctx, session, principal, body)
     if p.applications and out.permit_number:  # the sample's department data (ZZ Art.6/9/24)
         row = permit_by_number(session, out.permit_number)
-        stored = permit_from_json(row.data)
-        row.data = permit_to_json(replace(stored, applications=p.applications))
+        stored = load_permit(row.data)
+        row.data = dump_permit(replace(stored, applications=p.applications))
     return out
 
 
@@ -165,14 +162,14 @@ def read_permit(ctx: AppContext, session: Session, principal: Principal, number:
     """The permit's personal data; audited."""
     row = permit_by_number(session, number)
     audit_read(session, principal, "permit.read", ctx.clock(), reason=purpose, permit_number=number)
-    return permit_from_json(row.data)
+    return load_permit(row.data)
 
 
 def permit_out(ctx: AppContext, session: Session, principal: Principal, number: str) -> PermitOut:
     row = permit_by_number(session, number)
     permit = read_permit(ctx, session, principal, number, purpose="permit record viewed")
     view = lifecycle.card_status(session, _summary(session, row)["card_number"]) if current_card(session, row) else None
-    data = permit_to_json(permit)
+    data = dump_permit(permit)
     data.pop("photo")
     return PermitOut(**_summary(session, row), data=data, suspension_reason=row.suspension_reason,
                      valid_until=view.valid_until if view else None)
@@ -192,7 +189,7 @@ def department_data(ctx: AppContext, session: Session, principal: Principal, dep
     row = permit_by_number(session, number)
     audit_read(session, principal, "department.read", ctx.clock(), reason=f"department {department} data",
                permit_number=number)
-    data = permit_from_json(row.data).application(department)
+    data = load_permit(row.data).application(department)
     return {} if data is None else dict(data.items)
 
 
