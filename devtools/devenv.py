@@ -30,6 +30,7 @@ from cardsvc.registry.audit import Actor
 from cardsvc.registry.models import PermitApplication
 from cardsvc.security import ceremony
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+from cardsvc.security.suite import common_suite
 from cardsvc.settings import ReaderMode, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ def key_ceremony(keys: Path) -> bool:
     layouts = builtin_layouts()
     authorities = sorted({(a.code, a.name) for layout in layouts for a in layout.authorities})
     roles = sorted({r for layout in layouts for r in layout_key_roles(layout)})
-    ceremony.init_key_ceremony(EncryptedFileKeyStore(keys), authorities, roles=roles)
+    ceremony.init_key_ceremony(EncryptedFileKeyStore(keys), authorities, roles=roles,
+                               suite=common_suite(layouts))  # the layouts' suite: GM cards by default
     log.info("dev key ceremony: %d authorities, %d roles", len(authorities), len(roles))
     return True
 

@@ -25,13 +25,15 @@ def init(keystore: Path | None, layout_ids: tuple[str, ...]) -> int:
     from cardsvc.security import ceremony
     from cardsvc.security.kdf import KeyRole
     from cardsvc.security.keystore import EncryptedFileKeyStore
+    from cardsvc.security.suite import common_suite
 
     s = settings(keystore_dir=keystore)
     known = s.layouts()
     layouts = [known[i] for i in layout_ids] if layout_ids else list(known.values())
     authorities = list({a.code: (a.code, a.name) for layout in layouts for a in layout.authorities}.values())
     roles = sorted({str(r) for r in KeyRole} | {r for layout in layouts for r in layout_key_roles(layout)})
-    result = ceremony.init_key_ceremony(EncryptedFileKeyStore(s.keystore_dir), authorities, roles=roles)
+    result = ceremony.init_key_ceremony(EncryptedFileKeyStore(s.keystore_dir), authorities, roles=roles,
+                                        suite=common_suite(layouts))  # the layouts' `suite` (gm by default)
     emit({"keystore": str(s.keystore_dir), "root": result.root.subject.rfc4514_string(),
           "signers": sorted(result.signers), "master_keys": list(result.master_keys)},
          f"key store {s.keystore_dir}: root CA, {len(result.signers)} signer certificates, "

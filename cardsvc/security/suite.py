@@ -18,6 +18,7 @@ The SM2 primitive library sits behind `cardsvc.security.sm2` alone.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,7 +36,7 @@ from cardsvc.security.signature import (
 )
 
 __all__ = ["COORDINATE", "GM", "INTL", "RAW_SIGNATURE_LENGTH", "PrivateKey", "PublicKey", "Suite", "SuiteName",
-           "der_signature", "layout_suite", "load_private_key", "load_public_key", "raw_signature"]
+           "common_suite", "der_signature", "layout_suite", "load_private_key", "load_public_key", "raw_signature"]
 
 class PublicKey(Protocol):
     @property
@@ -191,6 +192,14 @@ class _LayoutInfoLike(Protocol):
 def layout_suite(layout: _LayoutLike) -> Suite:
     """The suite a layout declares (`[layout] suite`)."""
     return suite(layout.layout.suite)
+
+
+def common_suite(layouts: Iterable[_LayoutLike]) -> Suite:
+    """The one suite a key ceremony for these layouts uses (one root per suite: they must agree)."""
+    names = {layout.layout.suite for layout in layouts}
+    if len(names) != 1:
+        raise ValueError(f"layouts: suites {sorted(names)} differ; run one key ceremony per suite")
+    return suite(names.pop())
 
 
 def load_public_key(spki_der: bytes, distid: bytes | None = None) -> PublicKey:
