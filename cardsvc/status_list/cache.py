@@ -199,7 +199,7 @@ class StatusListCache:
         not start from that list (or none is held), `StatusListChainError` on a digest mismatch (a fork),
         `StatusListRollbackError` when it is not newer: the caller then takes the full list."""
         now = _aware(now, "now")
-        delta = open_status_delta(blob, self._trust, now, self._role)
+        delta = open_status_delta(blob, self._trust, now, self._role, signer_authority=self._signer_authority)
         if self._issuer is not None and delta.changes.issuer != self._issuer:
             raise StatusListIssuerError(f"delta issued by {delta.changes.issuer}, this cache takes {self._issuer}")
         with self._lock:
