@@ -1,55 +1,32 @@
-"""Errors of the permit data model; every one names the field and the reason."""
+"""Errors of the permit data model; every one names the field and the reason.
+
+A single bad value is the shared `cardsvc.errors.FieldError`; a whole permit failing its layout's
+rules is `PermitInvalid`, listing every broken rule.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from cardsvc.errors import FieldError as FieldError  # the shared base, named where permit code looks for it
+from cardsvc.errors import FieldProblem
 from cardsvc.iso7816.errors import CardError
-
-
-@dataclass(frozen=True, slots=True)
-class FieldProblem:
-    """One broken rule: `field` is the permit attribute path (e.g. "guardian.citizen_id")."""
-
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.reason}"
 
 
 class PermitError(CardError):
     """Root of the permit model's errors."""
 
 
-class FieldError(PermitError, ValueError):
-    """A single bad value, raised by the parsers (citizen ID, permit number, codes)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
-
-    @property
-    def problem(self) -> FieldProblem:
-        return FieldProblem(self.field, self.reason)
-
-
-class PermitInvalid(PermitError):
-    """Validation of a whole permit against a layout failed; `problems` lists every broken rule."""
+class PermitInvalid(PermitError, FieldError):
+    """Validation of a whole permit against a layout failed; `problems` lists every broken rule. It is a
+    field refusal of the first problem's field (problem details read `.field`), the rest follow."""
 
     def __init__(self, problems: tuple[FieldProblem, ...]) -> None:
         self.problems = problems
-        # The first problem leads (problem details take `field` from it); the rest follow.
-        super().__init__("; ".join(str(p) for p in problems) + " (permit is invalid)")
+        first = problems[0] if problems else FieldProblem("permit", "invalid")
+        FieldError.__init__(self, first.field, first.reason)
+        self.args = ("; ".join(str(p) for p in problems) + " (permit is invalid)",)
 
-    @property
-    def field(self) -> str:
-        return self.problems[0].field if self.problems else "permit"
-
-    @property
-    def reason(self) -> str:
-        return self.problems[0].reason if self.problems else "invalid"
+    def __str__(self) -> str:
+        return str(self.args[0])
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -111,8 +111,10 @@ def request_correction(session: Session, actor: Actor, permit_number: str, chang
     """ZZ Art.27 "持证人发现本人的信息不真实、不准确的，可以提供证明材料向公安机关申请变更、更正": corrected
     data on request with supporting proof; a new card generation carries it. Unknown field names and
     values that do not validate are refused before anything is written (cardsvc.permit.validate)."""
+    if not changes:
+        raise RegistryError("changes: nothing to correct", field="changes")
     if not evidence.strip():
-        raise RegistryError("evidence: ZZ Art.27 needs supporting material for a correction")
+        raise RegistryError("evidence: ZZ Art.27 needs supporting material for a correction", field="evidence")
     permit = permit_by_number(session, permit_number, lock=True)
     existing = session.scalars(select(IssuanceJob).where(IssuanceJob.idempotency_key == idempotency_key)
                                ).one_or_none()

@@ -59,9 +59,9 @@ def test_intake_refuses_what_the_issue_saw_issued(svc: Service, layout_id: str) 
 
 
 def test_intake_refuses_an_address_later_endorsements_cannot_write(svc: Service) -> None:
-    """SMX Art.16-17: every endorsement writes the residence address again. The permit file takes 120
-    bytes, the endorsement record 96: an address of 97-120 bytes is refused at intake (issue 12 capacity),
-    one of 96 bytes accepted (boundary: one byte before / at / after)."""
+    """SMX Art.16-17: every endorsement writes the residence address again, into a record of 96 bytes
+    (the permit file took 120 before issue 12): an address of 97 bytes is refused at intake, one of 96
+    accepted (boundary: one byte before / at / after)."""
     set_day(svc, DAY)
     p = sample_permit("smx", 4, DAY)
     base = "三门峡市湖滨区"  # 7 characters, 14 bytes GB 18030
@@ -75,7 +75,7 @@ def test_intake_refuses_an_address_later_endorsements_cannot_write(svc: Service)
             assert r.status_code == 201, r.text
         else:
             assert r.status_code == 422 and r.json()["field"] == "applicant.residence_address", r.text
-            assert "endorsement record" in r.json()["detail"]
+            assert "97 bytes exceed the layout's limit of 96" in r.json()["detail"]
 
 
 def test_correction_refuses_unknown_fields_and_invalid_values_and_reaches_the_index(svc: Service) -> None:
