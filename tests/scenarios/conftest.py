@@ -3,6 +3,7 @@ cluster), with a clock the scenario moves day by day, in-process virtual readers
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,28 +14,35 @@ from fastapi.testclient import TestClient
 from cardsvc.api import ReaderMode, Settings, create_app
 from cardsvc.api.auth import issue_token
 from cardsvc.api.context import AppContext
+from cardsvc.issuance.plan import layout_key_roles
+from cardsvc.layout import builtin_layouts
+from cardsvc.security import ceremony
+from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
 from tests.api.conftest import READERS, ROLE_STATIONS, SETUP, Service, keys_dir, service  # noqa: F401 (fixtures)
 from tests.registry.conftest import _truncate_all, pg_cluster, pg_shared  # noqa: F401 (fixtures)
 
 
-class Clock:
-    """The service's clock: a fixed instant the scenario sets (China noon of a day)."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
+@pytest.fixture(scope="session")
+def scenario_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A key ceremony of the scenarios' own: moving the clock re-issues its CRL (support.set_day), which
+    must not reach the other tiers' shared key store."""
+    os.environ.setdefault(PASSPHRASE_ENV, "scenario-tests-" + os.urandom(8).hex())
+    path = tmp_path_factory.mktemp("scenario-keys") / "keys"
+    layouts = builtin_layouts()
+    authorities = sorted({(a.code, a.name) for layout in layouts for a in layout.authorities})
+    roles = sorted({r for layout in layouts for r in layout_key_roles(layout)})
+    ceremony.init_key_ceremony(EncryptedFileKeyStore(path), authorities, roles=roles)
+    return path
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def svc(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path) -> Iterator[Service]:  # noqa: F811
+def svc(request: pytest.FixtureRequest, tmp_path: Path, scenario_keys: Path) -> Iterator[Service]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
     else:
         url = request.getfixturevalue("pg_shared")
         _truncate_all(url)
-    settings = Settings(database_url=url, keystore_dir=keys_dir, readers=ReaderMode.VIRTUAL,
+    settings = Settings(database_url=url, keystore_dir=scenario_keys, readers=ReaderMode.VIRTUAL,
                         virtual_readers=READERS, dev=True)
     app = create_app(settings)
     with TestClient(app) as client:
