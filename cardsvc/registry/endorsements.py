@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from cardsvc.layout.loader import builtin_layout
 from cardsvc.layout.schema import Layout
+from cardsvc.permit.model import Authority
+from cardsvc.permit.model import Endorsement as PermitEndorsement
 from cardsvc.permit.validate import validate_endorsement_data
 from cardsvc.registry.audit import Actor, audit, record_status
 from cardsvc.registry.errors import NotFoundError, RefusedError, StateConflictError
@@ -169,9 +171,12 @@ class Reconciliation:
 
 def reconcile(session: Session, actor: Actor, card_number: str, seqs_on_card: Iterable[int], *,
               at: datetime) -> Reconciliation:
+    """Issue 12: a card generation carries every endorsement of the permit (records 1..n, see
+    `carried_endorsements`), so the card is compared with all of the permit's records, not only those
+    first written to this card."""
     card = card_by_number(session, card_number, lock=True)
     on_card = set(seqs_on_card)
-    rows = list(session.scalars(select(Endorsement).where(Endorsement.card_id == card.id)
+    rows = list(session.scalars(select(Endorsement).where(Endorsement.permit_id == card.permit_id)
                                 .order_by(Endorsement.seq)))
     known = {r.seq for r in rows}
     confirmed = []
@@ -190,3 +195,20 @@ def reconcile(session: Session, actor: Actor, card_number: str, seqs_on_card: It
                  f"unknown on card {list(result.unknown_on_card)}")
     session.flush()
     return result
+
+
+def carried_endorsements(session: Session, permit: Permit, layout: Layout) -> tuple[PermitEndorsement, ...]:
+    """Every endorsement the registry holds for the permit, in record order, as a new card generation
+    writes them (issue 12: a replacement 补领, renewal 换领 or correction card verifies with the same
+    validity, SMX Art.16/20, ZZ Art.15-16/27, and the next endorsement appends record n + 1)."""
+    out = []
+    for row in session.scalars(select(Endorsement).where(Endorsement.permit_id == permit.id)
+                               .order_by(Endorsement.seq)):
+        name = layout.authority_name(row.county_code)
+        address = row.data.get("residence_address") if isinstance(row.data, dict) else None
+        if name is None or not isinstance(address, str):
+            raise StateConflictError(f"permit {permit.permit_number}: endorsement {row.seq} cannot be carried "
+                                     f"to a new card (authority {row.county_code}, address recorded: "
+                                     f"{isinstance(address, str)})")
+        out.append(PermitEndorsement(row.endorsed_on, address, row.valid_until, Authority(row.county_code, name)))
+    return tuple(out)

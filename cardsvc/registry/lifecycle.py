@@ -144,7 +144,8 @@ def cancel(session: Session, actor: Actor, permit_number: str, note: str, *, at:
     record_status(session, actor, permit, PermitStatus.CANCELLED.value, at=at, reason_code="cancelled",
                   reason=f"ZZ Art.25: {note}")
     for card in session.scalars(select(Card).where(Card.permit_id == permit.id)):
-        if not CardStatus(card.status).revoked:
+        # a superseded lost card (revoked_at set, status LOST: ZZ Art.16-17) keeps its loss signal
+        if not CardStatus(card.status).revoked and card.revoked_at is None:
             card.revoked_at = at
             record_status(session, actor, permit, CardStatus.CANCELLED.value, at=at, card=card,
                           reason_code="cancelled", reason=f"ZZ Art.25: {note}")

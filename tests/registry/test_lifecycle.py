@@ -68,7 +68,8 @@ def test_loss_then_replacement(build: Builder, session: Session, actor: Actor) -
     assert card_status(session, old).card_status is CardStatus.LOST  # revoked only once the new card verifies
     record_issued(session, actor, job.id, Verification("NEW1", b"k" * 65, b"d", passed=True), at=LATER)
     old_view, new_view = card_status(session, old), card_status(session, "NEW1")
-    assert old_view.card_status is CardStatus.REPLACED and old_view.card_status.revoked
+    # Issue 12 (ZZ Art.16-17): the lost card keeps its own status, LOST, once superseded
+    assert old_view.card_status is CardStatus.LOST and not old_view.usable
     assert new_view.usable and new_view.generation == 2
     fees = {f.event: f.amount_fen for f in session.scalars(select(FeeRecord))}
     assert fees["first_issue"] == 0 and fees["replacement"] > 0  # SMX Art.20 / ZZ Art.15
@@ -78,7 +79,7 @@ def test_loss_report_only_for_the_card_in_use(build: Builder, session: Session, 
     number, old = build.issued_permit(issued=ISSUED)
     report_lost(session, actor, old, "lost", at=LATER)
     build.issue(number, "replacement", at=LATER)
-    with pytest.raises(RefusedError, match="is replaced, not the card in use"):
+    with pytest.raises(RefusedError, match="is lost, not the card in use"):
         report_lost(session, actor, old, "again", at=LATER)
 
 
@@ -138,7 +139,7 @@ def test_cancellation_revokes_every_card_and_is_final(build: Builder, session: S
     _, new = build.issue(number, "replacement", at=LATER)
     cancel(session, actor, number, "holder left Zhengzhou", at=LATER)
     assert card_status(session, new).card_status is CardStatus.CANCELLED
-    assert card_status(session, old).card_status is CardStatus.REPLACED  # already revoked, unchanged
+    assert card_status(session, old).card_status is CardStatus.LOST  # superseded lost card, unchanged (issue 12)
     with pytest.raises(RefusedError, match="cannot go from cancelled"):
         suspend(session, actor, number, SuspensionReason.OTHER, "x", at=LATER)
     with pytest.raises(RefusedError, match="cannot go from cancelled"):

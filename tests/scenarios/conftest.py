@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,20 +18,25 @@ from cardsvc.issuance.plan import layout_key_roles
 from cardsvc.layout import builtin_layouts
 from cardsvc.security import ceremony
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+from cardsvc.security.pki import build_crl
 from tests.api.conftest import READERS, ROLE_STATIONS, SETUP, Service, keys_dir, service  # noqa: F401 (fixtures)
 from tests.registry.conftest import _truncate_all, pg_cluster, pg_shared  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="session")
 def scenario_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A key ceremony of the scenarios' own: moving the clock re-issues its CRL (support.set_day), which
-    must not reach the other tiers' shared key store."""
+    """A key ceremony of the scenarios' own, whose CRL is current for 8 years (in operation it is
+    re-issued weekly): the scenario clock moves years ahead while the station's own checks (verify after
+    write) run at the real time. Kept apart from the other tiers' shared key store."""
     os.environ.setdefault(PASSPHRASE_ENV, "scenario-tests-" + os.urandom(8).hex())
     path = tmp_path_factory.mktemp("scenario-keys") / "keys"
     layouts = builtin_layouts()
     authorities = sorted({(a.code, a.name) for layout in layouts for a in layout.authorities})
     roles = sorted({r for layout in layouts for r in layout_key_roles(layout)})
-    ceremony.init_key_ceremony(EncryptedFileKeyStore(path), authorities, roles=roles)
+    store = EncryptedFileKeyStore(path)
+    ceremony.init_key_ceremony(store, authorities, roles=roles)
+    store.put_crl(ceremony.ROOT_CRL, build_crl(store.private_key(ceremony.ROOT), store.certificate(ceremony.ROOT),
+                                               [], number=2, validity=timedelta(days=8 * 366)))
     return path
 
 

@@ -14,7 +14,6 @@ from cardsvc.layout import builtin_layout
 from cardsvc.permit.model import Permit
 from cardsvc.rules.materials import Ground
 from cardsvc.samples import generate_permit
-from cardsvc.security import ceremony
 from tests.api.conftest import READERS, Service
 from tests.api.helpers import wait_job
 
@@ -25,16 +24,11 @@ COUNTY = {"smx": "411202", "zz": "410105"}
 
 
 def set_day(svc: Service, day: date) -> None:
-    """The service's clock to noon (China) of `day`, or now when that is earlier (certificates start now).
-
-    The root CA re-issues its CRL that day (a CRL is current for 7 days, as in operation); the scenarios'
-    key store is their own (conftest.scenario_keys)."""
+    """The service's clock to noon (China) of `day`, or now when that is earlier (certificates start now;
+    the scenarios' CRL is current for years, conftest.scenario_keys)."""
     at = max(datetime.combine(day, time(12), CHINA).astimezone(UTC), datetime.now(UTC))
     assert at.astimezone(CHINA).date() == day, day
     svc.ctx.clock = lambda: at
-    store = svc.ctx.keystore
-    ceremony.refresh_crl(store, at - timedelta(minutes=1))
-    svc.ctx.keystore = store  # the station's trust store is rebuilt with the new CRL
 
 
 def sample_permit(layout_id: str, seed: int, today: date, **changes: Any) -> Permit:
@@ -140,3 +134,12 @@ def counts(svc: Service) -> tuple[int, int]:
     apps = svc.call(Role.COUNTER, "GET", "/api/applications").json()
     permits = svc.call(Role.ADMIN, "GET", "/api/permits").json()
     return len(apps), len(permits)
+
+
+def insert_card(svc: Service, card_number: str, reader: str = READERS[1]) -> None:
+    """Put the (virtual) card labelled `card_number` from the desk into `reader`."""
+    svc.call(Role.COUNTER, "POST", "/api/desk/remove", json={"reader": reader})
+    cards = svc.call(Role.COUNTER, "GET", "/api/desk").json()
+    card_id = next(c["card_id"] for c in cards if c["label"] == card_number)
+    r = svc.call(Role.COUNTER, "POST", "/api/desk/insert", json={"reader": reader, "card_id": card_id})
+    assert r.status_code == 200, r.text

@@ -86,16 +86,18 @@ def _list_status(card: Card, permit: PermitRow) -> tuple[ListStatus, SuspensionR
 
 def _binding(session: Session, card: Card) -> Binding:
     """The chip and the endorsement count the registry holds for `card` (design §7 online binding)."""
-    rows = session.execute(select(Endorsement.card_sync, func.count()).where(Endorsement.card_id == card.id)
-                           .group_by(Endorsement.card_sync)).all()
-    counts = {str(sync): int(n) for sync, n in rows}
-    # Records the card was issued with (the permit record's endorsements, signed into the card image at
-    # personalization), then those the registry added to this card since.
-    at_issue = len(card.permit.data.get("endorsements") or [])
-    written = at_issue + int(counts.get(CardSync.WRITTEN.value, 0))
+    rows = session.execute(select(Endorsement.card_id == card.id, Endorsement.card_sync, func.count())
+                           .where(Endorsement.permit_id == card.permit_id)
+                           .group_by(Endorsement.card_id == card.id, Endorsement.card_sync)).all()
+    counts = {(bool(own), str(sync)): int(n) for own, sync, n in rows}
+    # Records the card was issued with: the permit record's endorsements and (issue 12) every registry
+    # endorsement recorded for an earlier card, carried onto this generation at personalization; then
+    # those the registry added to this card since.
+    at_issue = len(card.permit.data.get("endorsements") or []) + sum(n for (own, _), n in counts.items() if not own)
+    written = at_issue + counts.get((True, CardSync.WRITTEN.value), 0)
     key = card.chip_public_key
     return Binding(None if key is None else hashlib.sha256(key).digest(), written,
-                   written + int(counts.get(CardSync.PENDING.value, 0)))
+                   written + counts.get((True, CardSync.PENDING.value), 0))
 
 
 def card_status(ctx: AppContext, session: Session, card_number: str) -> CardStatusOut:

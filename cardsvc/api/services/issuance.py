@@ -26,6 +26,7 @@ from cardsvc.permit.record import load_permit
 from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry import lifecycle
 from cardsvc.registry.audit import Actor
+from cardsvc.registry.endorsements import carried_endorsements
 from cardsvc.registry.errors import JobStateError
 from cardsvc.registry.lookup import local_date, permit_by_number
 from cardsvc.registry.models import Card, IssuanceJob, JobState
@@ -96,8 +97,12 @@ def _request(session: Session, ctx: AppContext, row: IssuanceJob) -> IssueReques
     permit_row = session.get(PermitRow, row.permit_id)
     card = session.get(Card, row.card_id)
     assert permit_row is not None and card is not None
-    permit = replace(load_permit(permit_row.data), card_number=card.card_number)
-    return IssueRequest(permit, ctx.layout(permit_row.layout_id), row.idempotency_key, CardEvent(row.event))
+    layout = ctx.layout(permit_row.layout_id)
+    stored = load_permit(permit_row.data)
+    # Issue 12: every generation carries the permit's endorsements (registry_endorsements.carried_endorsements)
+    permit = replace(stored, card_number=card.card_number,
+                     endorsements=(*stored.endorsements, *carried_endorsements(session, permit_row, layout)))
+    return IssueRequest(permit, layout, row.idempotency_key, CardEvent(row.event))
 
 
 def start_run(ctx: AppContext, session: Session, principal: Principal, job_id: int, reader: str, *,
