@@ -138,6 +138,13 @@ class GuardianIn(Model):
     name: str = Field(min_length=1, max_length=64)
 
 
+class RegistrationOut(Model):
+    id: int
+    county_code: str
+    arrived_on: date
+    registered_on: date
+
+
 class ApplicantIn(Model):
     name: str = Field(min_length=1, max_length=64)
     sex: Literal[1, 2] = Field(description="GB/T 2261.1")

@@ -66,6 +66,26 @@ def add_registration(
     return row
 
 
+def register_for_permit(session: Session, actor: Actor, permit_number: str, rules: CityRules, reg: Registration,
+                        *, at: datetime) -> TemporaryRegistration:
+    """A new temporary registration (暂住登记, SMX Art.7 / ZZ Art.10-11) of a permit holder, e.g. in the
+    county moved to (SMX Art.17 ¶2): eligibility and re-registration are computed from these records."""
+    permit = session.scalars(select(Permit).where(Permit.permit_number == permit_number)).one_or_none()
+    if permit is None:
+        raise RegistryError(f"permit_number: no permit {permit_number}", field="permit_number")
+    today = local_date(at)
+    if reg.registered_on > today:
+        raise RegistryError(f"registered_on: {reg.registered_on.isoformat()} is in the future", field="registered_on")
+    if reg.arrived_on > reg.registered_on:
+        raise RegistryError("arrived_on: is after registered_on", field="arrived_on")
+    applicant = session.get(Applicant, permit.applicant_id)
+    assert applicant is not None  # foreign key
+    row = add_registration(session, applicant, rules, reg, at=at)
+    audit(session, actor, "registration.added", at=at, permit_number=permit_number,
+          reason=f"county {reg.county_code} from {reg.registered_on.isoformat()}")
+    return row
+
+
 @dataclass(frozen=True)
 class ApplicationRequest:
     grounds: frozenset[Ground] = frozenset()

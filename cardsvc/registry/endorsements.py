@@ -24,7 +24,7 @@ from cardsvc.registry.audit import Actor, audit, record_status
 from cardsvc.registry.errors import NotFoundError, RefusedError, StateConflictError
 from cardsvc.registry.lifecycle import suspend
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
-from cardsvc.registry.models import Card, CardSync, Endorsement, EndorsementKind, Permit
+from cardsvc.registry.models import Card, CardSync, Endorsement, EndorsementKind, Permit, TemporaryRegistration
 from cardsvc.rules.changes import ChangeAssessment, ChangeKind, assess_address_change
 from cardsvc.rules.city import CityRules
 from cardsvc.rules.endorsement import Timing, anniversary, assess
@@ -122,6 +122,9 @@ def change_address(
     registration is half a year old.  Leaving the city: refused; cancel instead (ZZ Art.25)."""
     permit = permit_by_number(session, permit_number, lock=True)
     rules = _rules(permit, data, rules, layout)
+    if permit.status == PermitStatus.SUSPENDED.value and \
+            permit.suspension_reason == SuspensionReason.CROSS_COUNTY_MOVE.value:
+        return _end_cross_county_move(session, actor, permit, rules, new_county, data, at)
     change = assess_address_change(rules, _current_county(session, permit), new_county, moved_on, local_date(at))
     if change.kind is ChangeKind.LEAVES_CITY:
         raise RefusedError(f"permit {permit_number}: county {new_county} is outside the city; cancel the "
@@ -212,3 +215,46 @@ def carried_endorsements(session: Session, permit: Permit, layout: Layout) -> tu
                                      f"{isinstance(address, str)})")
         out.append(PermitEndorsement(row.endorsed_on, address, row.valid_until, Authority(row.county_code, name)))
     return tuple(out)
+
+
+def _end_cross_county_move(session: Session, actor: Actor, permit: Permit, rules: CityRules, county: str,
+                           data: dict[str, Any], at: datetime) -> tuple[ChangeAssessment, Endorsement]:
+    """SMX Art.17 ¶2 "应到现居住地登记站申报暂住登记。暂住登记满半年后，再办理签注手续": the suspension of
+    Art.19(5) ends with an endorsement carrying the new address and the new county's authority, once the
+    holder's temporary registration in that county is half a year old (the city's `min_registration`)."""
+    today = local_date(at)
+    article = "SMX Art.17 ¶2, Art.19(5)"
+    regs = list(session.scalars(select(TemporaryRegistration).where(
+        TemporaryRegistration.applicant_id == permit.applicant_id, TemporaryRegistration.county_code == county,
+        TemporaryRegistration.ended_on.is_(None)).order_by(TemporaryRegistration.registered_on)))
+    if not regs:
+        raise RefusedError(f"new_county: permit {permit.permit_number} moved across counties; no temporary "
+                           f"registration in county {county} is recorded ({article})", field="new_county")
+    held = rules.min_registration
+    since = regs[0].registered_on
+    ready = since if held is None else held.add_to(since)
+    if today < ready:
+        raise RefusedError(f"new_county: the temporary registration in county {county} since {since.isoformat()} "
+                           f"is half a year old on {ready.isoformat()}; endorse from then ({article})",
+                           field="new_county")
+    card = _usable_card(session, permit)
+    due = anniversary(permit.anchor_on, permit.years)
+    if today >= due:  # the year ran out while use was suspended: the count restarts (as SMX Art.18)
+        permit.anchor_on, permit.years = today, 1
+        due = anniversary(today, 1)
+    permit.updated_at = at
+    row = Endorsement(
+        permit_id=permit.id, card_id=card.id, seq=_next_seq(session, permit),
+        kind=EndorsementKind.ADDRESS_CHANGE.value, endorsed_on=today, valid_until=due, county_code=county,
+        late=False, data=dict(data), card_sync=CardSync.PENDING.value, created_at=at,
+    )
+    session.add(row)
+    permit.suspension_reason = None
+    record_status(session, actor, permit, PermitStatus.ACTIVE.value, at=at, reason_code="reregistered",
+                  reason=f"{article}: endorsed in county {county} after half a year of registration")
+    record_status(session, actor, permit, CardStatus.ACTIVE.value, at=at, card=card, reason_code="reregistered",
+                  reason=f"{article}: use restored")
+    session.flush()
+    audit(session, actor, "endorsement.address_change", at=at, permit_number=permit.permit_number,
+          card_number=card.card_number, reason=f"seq {row.seq}, county {county}, move completed ({article})")
+    return ChangeAssessment(ChangeKind.ENDORSE, today, False, article), row

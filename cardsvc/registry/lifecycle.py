@@ -67,8 +67,10 @@ def reinstate(session: Session, actor: Actor, permit_number: str, note: str, *, 
         raise StateConflictError(f"permit {permit_number}: is {permit.status}, not suspended")
     reason = SuspensionReason(permit.suspension_reason)
     if not reason.lifted_by_reinstatement:
-        way = "a late endorsement (SMX Art.18)" if reason is SuspensionReason.ENDORSEMENT_OVERDUE \
-            else "cancellation (hukou transferred)"
+        way = {SuspensionReason.ENDORSEMENT_OVERDUE: "a late endorsement (SMX Art.18)",
+               SuspensionReason.CROSS_COUNTY_MOVE: "the endorsement of the new address once the new county's "
+                                                   "temporary registration is half a year old (SMX Art.17 ¶2)",
+               }.get(reason, "cancellation (hukou transferred)")
         raise RefusedError(f"permit {permit_number}: suspended for {reason.value} ({reason.article}); "
                            f"lifted only by {way}")
     permit.suspension_reason = None

@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session
 from cardsvc.api.auth import Principal
 from cardsvc.api.context import AppContext
 from cardsvc.api.errors import ApiError
-from cardsvc.api.schemas import ApplicantIn, ApplicationIn, ApplicationOut, PermitOut, PermitSummary, StatusChangeIn
+from cardsvc.api.schemas import (
+    ApplicantIn,
+    ApplicationIn,
+    ApplicationOut,
+    PermitOut,
+    PermitSummary,
+    RegistrationIn,
+    RegistrationOut,
+    StatusChangeIn,
+)
 from cardsvc.layout import Layout
 from cardsvc.permit.errors import PermitInvalid
 from cardsvc.permit.gb import Sex
@@ -32,6 +41,7 @@ from cardsvc.registry.applications import (
     ApplicationRequest,
     add_registration,
     create_permit,
+    register_for_permit,
     submit_application,
     upsert_applicant,
 )
@@ -248,3 +258,14 @@ def change_status(ctx: AppContext, session: Session, principal: Principal, numbe
             raise StateConflictError(f"permit_number: {number} has no card in use to report lost",
                                      field="permit_number")
         lifecycle.report_lost(session, principal.actor, card.card_number, body.note, at=at)
+
+
+def add_registration_for(ctx: AppContext, session: Session, principal: Principal, number: str,
+                         body: RegistrationIn) -> RegistrationOut:
+    """SMX Art.7 / Art.17 ¶2: the holder's temporary registration in a (new) county, as a record."""
+    row = permit_by_number(session, number)
+    rules = ctx.layout(row.layout_id).rules
+    reg = register_for_permit(session, principal.actor, number, rules, Registration(
+        body.county_code, body.registered_on, body.arrived_on, body.intended_stay_days), at=ctx.clock())
+    return RegistrationOut(id=reg.id, county_code=reg.county_code, arrived_on=reg.arrived_on,
+                           registered_on=reg.registered_on)
