@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 from applets.fs import RecordEf
-from cardsvc.issuance.jobs import IssuanceService, make_plan
-from cardsvc.issuance.keys import StationKeys
+from cardsvc.issuance.endorse_records import sign_permit_endorsements
+from cardsvc.issuance.jobs import IssuanceService
+from cardsvc.issuance.keys import StationKeys, card_keys
 from cardsvc.issuance.personalize import personalize
+from cardsvc.issuance.plan import build_plan
 from cardsvc.layout import Layout, builtin_layout
+from cardsvc.layout.codec import encode_permit
 from cardsvc.permit.model import Authority, Permit
 from cardsvc.security import ceremony
 from cardsvc.session import CardSession
@@ -38,9 +41,12 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> StationKeys:
 
 
 def write(layout: Layout, permit: Permit, keys: StationKeys, sod_authority: str | None = None) -> VirtualCard:
+    """A card as a forger's station would write it: make_plan's steps without its validation (issue 12:
+    the station's own plan refuses a permit whose authority is not the layout's)."""
     card = blank_card()
-    personalize(CardSession(InProcessConnection(card)), make_plan(permit, layout, keys), keys,
-                sod_authority or permit.authority.code)
+    plan = build_plan(encode_permit(sign_permit_endorsements(permit, layout, keys), layout), layout,
+                      card_keys(keys, layout, permit.card_number))
+    personalize(CardSession(InProcessConnection(card)), plan, keys, sod_authority or permit.authority.code)
     return card
 
 
