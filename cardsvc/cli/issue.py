@@ -58,6 +58,8 @@ def _requests(factory: sessionmaker[Session], layout: Layout, who: Actor, event_
         today = dt.datetime.now(dt.UTC).date()
         for _ in range(sample):
             permit = generate_permit(layout, rng, today=today, minor=False, max_endorsements=0)  # a first issue
+            # made today, as the service stamps a first issue (cardsvc.issuance.prepare): valid from now
+            permit = replace(permit, issue_date=today, valid_until=layout.rules.validity.add_to(today))
             register_permit(factory, who, permit, layout)
             out.append(IssueRequest(permit, layout, f"issue-{permit.card_number}", event))
         return out

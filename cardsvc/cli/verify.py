@@ -69,6 +69,7 @@ def verify(reader: str | None, card: Path | None, wait: float, layout_id: str, k
     from cardsvc.iso7816.errors import CardError
     from cardsvc.security import ceremony
     from cardsvc.status_list.cache import StatusListCache
+    from cardsvc.status_list.scope import list_scope
     from cardsvc.verification.audit import Station, log_audit
     from cardsvc.verification.verifier import verify_card
 
@@ -79,7 +80,9 @@ def verify(reader: str | None, card: Path | None, wait: float, layout_id: str, k
         if store is None:
             return fail("verify", "--keystore is needed for the trust anchors")
         trust = ceremony.trust_store(store)
-        status = (StatusListCache(status_list, trust, dt.timedelta(hours=lay.rules.status_list_max_age_hours))
+        scope = list_scope(lay)  # design §7: only the layout's city registry list, from its pinned signer
+        status = (StatusListCache(status_list, trust, dt.timedelta(hours=lay.rules.status_list_max_age_hours),
+                                  issuer=scope.issuer, signer_authority=scope.signer_authority)
                   if status_list is not None else None)
         connection, _ = connect_one(reader, card, wait, create=False)
     except (CardError, OSError, ValueError) as exc:
