@@ -109,7 +109,7 @@ def tokens_issue(ctx: click.Context, role: str, station: str, label: str, depart
         p = issued.principal
         emit({"id": p.token_id, "role": p.role.value, "station_id": p.station_id, "department": p.department,
               "token": issued.token},
-             f"token {p.token_id} ({p.role.value} @ {p.station_id}); shown once:\n{issued.token}")
+             f"token {p.token_id} ({p.role.value} @ {p.station_id}); shown once:\n{issued.token}", line=True)
     return 0
 
 
@@ -123,7 +123,7 @@ def tokens_list(ctx: click.Context) -> int:
         rows = [{"id": r.id, "role": r.role, "station_id": r.station_id, "department": r.department,
                  "label": r.label, "revoked": r.revoked_at is not None} for r in list_tokens(session)]
     emit(rows, "\n".join(f"{r['id']:>4} {r['role']:<14} {r['station_id']:<20} {r['department'] or '':<16} "
-                         f"{'revoked' if r['revoked'] else ''}" for r in rows) or "no tokens")
+                         f"{'revoked' if r['revoked'] else ''}" for r in rows) or "no tokens", line=True)
     return 0
 
 
@@ -136,7 +136,7 @@ def tokens_revoke(ctx: click.Context, token_id: int) -> int:
 
     with _admin(ctx) as (session, who):
         row = revoke_token(session, who, token_id, at=datetime.now(UTC))
-        emit({"id": row.id, "revoked": True}, f"token {row.id} revoked")
+        emit({"id": row.id, "revoked": True}, f"token {row.id} revoked", line=True)
     return 0
 
 
@@ -148,7 +148,8 @@ def readers(watch: bool) -> int:
     from cardsvc.transport.pcsc import list_readers
 
     rows = [{"name": s.name, "present": s.present, "atr": s.atr.hex().upper()} for s in list_readers()]
-    emit(rows, "\n".join(f"{'●' if r['present'] else '○'} {r['name']}  {r['atr']}" for r in rows) or "no readers")
+    emit(rows, "\n".join(f"{'●' if r['present'] else '○'} {r['name']}  {r['atr']}" for r in rows) or "no readers",
+         line=True)
     if watch:
         from cardsvc.transport.monitor import CardMonitor
 
