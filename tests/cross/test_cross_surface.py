@@ -84,7 +84,8 @@ def test_registered_through_the_cli_then_the_api(db_url: str, tmp_path: Path, ap
     assert verdict["result"] == "genuine_valid" and verdict["card_number"] == done["card_number"], verdict
     assert verdict["display"]["endorsements"][0]["residence_address"] == "三门峡市湖滨区崤山路8号"
     status = cli.run("status", "--permit-number", number)
-    assert [c["status"] for c in status["cards"]] == ["replaced", "active"], status
+    assert [c["card_number"] for c in status["cards"]] == [first_card, done["card_number"]], status
+    assert status["cards"][1]["status"] == "active" and status["cards"][0]["status"] != "active", status
     assert [e["on_card"] for e in status["endorsements"]] == ["written"]
 
 
