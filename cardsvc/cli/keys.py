@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cardsvc.cli.common import LAYOUT, emit, json_option, settings
 
+if TYPE_CHECKING:
+    from cardsvc.layout import Layout
+    from cardsvc.security.ceremony import CeremonyResult
+
 
 @click.group("keys", help="key ceremony and key store")
 def keys() -> None:
     pass
+
+
+def layout_ceremony(store_dir: Path, layouts: Iterable[Layout], root_out: Path | None = None) -> CeremonyResult:
+    """The key ceremony for `layouts`: every authority's signers, every role's master key (also `make run`'s);
+    the root CA key leaves the store for `root_out` (default: beside the store directory) to be kept offline."""
+    from cardsvc.issuance.plan import layout_key_roles
+    from cardsvc.security import ceremony
+    from cardsvc.security.kdf import KeyRole
+    from cardsvc.security.keystore import EncryptedFileKeyStore
+    from cardsvc.security.suite import common_suite
+
+    layouts = list(layouts)
+    authorities = list({a.code: (a.code, a.name) for layout in layouts for a in layout.authorities}.values())
+    roles = sorted({str(r) for r in KeyRole} | {r for layout in layouts for r in layout_key_roles(layout)})
+    return ceremony.init_key_ceremony(EncryptedFileKeyStore(store_dir), authorities, roles=roles,
+                                      suite=common_suite(layouts),  # the layouts' `suite` (gm by default)
+                                      root_out=root_out or default_root_out(store_dir))
+
+
+def default_root_out(store_dir: Path) -> Path:
+    return store_dir.parent / "root-ca.offline.p8.pem"
 
 
 @keys.command("init", help="root CA, signers per authority, CRL, master keys per role")
@@ -25,19 +52,11 @@ def keys() -> None:
                    "the key store directory)")
 @json_option
 def init(keystore: Path | None, layout_ids: tuple[str, ...], root_out: Path | None) -> int:
-    from cardsvc.issuance.plan import layout_key_roles
-    from cardsvc.security import ceremony
-    from cardsvc.security.kdf import KeyRole
-    from cardsvc.security.keystore import EncryptedFileKeyStore
-
     s = settings(keystore_dir=keystore)
     known = s.layouts()
-    layouts = [known[i] for i in layout_ids] if layout_ids else list(known.values())
-    authorities = list({a.code: (a.code, a.name) for layout in layouts for a in layout.authorities}.values())
-    roles = sorted({str(r) for r in KeyRole} | {r for layout in layouts for r in layout_key_roles(layout)})
-    root_out = root_out or s.keystore_dir.parent / "root-ca.offline.p8.pem"
-    result = ceremony.init_key_ceremony(EncryptedFileKeyStore(s.keystore_dir), authorities, roles=roles,
-                                        root_out=root_out)
+    root_out = root_out or default_root_out(s.keystore_dir)
+    result = layout_ceremony(s.keystore_dir, [known[i] for i in layout_ids] if layout_ids else known.values(),
+                             root_out)
     emit({"keystore": str(s.keystore_dir), "root": result.root.subject.rfc4514_string(),
           "root_key_offline": str(root_out), "signers": sorted(result.signers),
           "master_keys": list(result.master_keys)},

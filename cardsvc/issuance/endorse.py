@@ -26,14 +26,15 @@ from cardsvc.issuance.endorse_records import sign_for_card
 from cardsvc.issuance.keys import IssuerKeys, key_ref
 from cardsvc.layout.codec import encode_endorsement
 from cardsvc.layout.schema import Content, Layout
+from cardsvc.layout.vocabulary import PERMIT_DF
 from cardsvc.permit.model import Authority, Endorsement
 from cardsvc.registry import endorsements as registry_endorsements
 from cardsvc.registry.audit import Actor
 from cardsvc.registry.models import Endorsement as EndorsementRow
 from cardsvc.security.kdf import key_store_role
 from cardsvc.security.mutual_auth import secure_session
+from cardsvc.security.suite import layout_suite
 from cardsvc.session import CardSession
-from cardsvc.verification.reader import PERMIT_DF
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -134,7 +135,7 @@ class EndorsementService:
         if pending:
             ref = key_ref(layout, "endorsement")
             role_key = self.keys.card_key(key_store_role("endorsement"), card_number)
-            with secure_session(card, role_key, ref):
+            with secure_session(card, role_key, ref, layout_suite(layout).cipher):
                 commands += 2
                 for row_id, seq, record in pending:
                     card.send(append_record(record, sfi=sfi),

@@ -46,12 +46,14 @@ class Actor:
 
 def _check_reason(reason: str) -> str:
     if not reason.strip():
-        raise RegistryError("reason: must not be empty (every change needs a reason)")
+        raise RegistryError("reason: must not be empty (every change needs a reason)", field="reason")
     joined = _BETWEEN_DIGITS.sub("", reason)  # "410105 19900101 123X" → one run of digits
     if _CITIZEN_ID.search(joined):
-        raise RegistryError("reason: looks like it contains a citizen ID number; no personal data in audit")
+        raise RegistryError("reason: looks like it contains a citizen ID number; no personal data in audit",
+                            field="reason")
     if _PHONE.search(joined):
-        raise RegistryError("reason: looks like it contains a phone number; no personal data in audit")
+        raise RegistryError("reason: looks like it contains a phone number; no personal data in audit",
+                            field="reason")
     return reason
 
 

@@ -13,11 +13,11 @@ from cardsvc.iso7816.errors import CardError
 from cardsvc.layout.codec import fields_codec
 from cardsvc.layout.fields import Value
 from cardsvc.layout.schema import Content, Layout
+from cardsvc.layout.vocabulary import CARD_EF, PERMIT_DF
 from cardsvc.permit.model import Endorsement
 from cardsvc.security.sod import SecurityObject
 from cardsvc.status_list.cache import StatusAnswer
 from cardsvc.status_list.model import ListStatus
-from cardsvc.verification.reader import CARD_EF
 from cardsvc.verification.verdict import Check, CheckResult, Result
 
 
@@ -40,7 +40,7 @@ def decode_data(files: Mapping[str, bytes], layout: Layout, sod: SecurityObject 
     check = Check.DATA
     values: dict[str, Value] = {}
     for ef in layout.efs:
-        if ef.parent != "permit" or ef.content is not Content.PERMIT or ef.name not in files:
+        if ef.parent != PERMIT_DF or ef.content is not Content.PERMIT or ef.name not in files:
             continue
         try:
             decoded = fields_codec(layout, ef.name).decode(files[ef.name])

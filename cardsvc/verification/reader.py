@@ -33,10 +33,12 @@ from cardsvc.iso7816.fcp import Fcp, LifeCycle
 from cardsvc.iso7816.sw import SW
 from cardsvc.layout.codec import fields_codec
 from cardsvc.layout.schema import Content, EfDecl, Layout
+from cardsvc.layout.vocabulary import CARD_EF, CHIPKEY_EF, PERMIT_DF
 from cardsvc.security.chip import CHALLENGE_LENGTH, CHIP_KEY_REF, internal_authenticate_command, new_challenge
 from cardsvc.security.errors import CardCryptogramError, SecurityError, TerminalKeyRejected
 from cardsvc.security.kdf import SymmetricCipher, key_store_role
 from cardsvc.security.mutual_auth import secure_session
+from cardsvc.security.suite import layout_suite
 from cardsvc.session import CardSession
 from cardsvc.transport.base import Connection
 from cardsvc.verification.counting import CountingConnection
@@ -45,11 +47,6 @@ from cardsvc.verification.verdict import ReadStats
 
 log = logging.getLogger(__name__)
 
-# Layout names the pipeline relies on (issuance writes them, the counter reads them).
-PERMIT_DF = "permit"
-SOD_EF = "sod"
-CHIPKEY_EF = "chipkey"
-CARD_EF = "card"
 CHIPKEY_SIZE = 91  # DER SubjectPublicKeyInfo of a P-256 key (RFC 5480), the profile's chip key
 MIN_LOOKAHEAD = 16
 DEFAULT_BUDGET = 0.03  # padding a reader may read, as a share of the bytes read exactly (design §6: ≤ 5%)
@@ -111,7 +108,7 @@ class PermitReader:
     """One read of one card. ``read()`` returns a ``CardRead`` and never raises a card's failure."""
 
     def __init__(self, source: Connection | CardSession, layout: Layout, *, keys: TerminalKeys | None = None,
-                 chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher = SymmetricCipher.AES,
+                 chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher | None = None,
                  budget: float = DEFAULT_BUDGET, chip_challenge: bytes | None = None) -> None:
         if isinstance(source, CardSession):
             self.wire = CountingConnection(source.connection)
@@ -123,7 +120,7 @@ class PermitReader:
         self.layout = layout
         self.keys = keys
         self.chip_key_ref = chip_key_ref
-        self.cipher = cipher
+        self.cipher = cipher or layout_suite(layout).cipher  # the role keys' cipher on the card
         self.budget = budget
         self.challenge = chip_challenge if chip_challenge is not None else new_challenge()
         if len(self.challenge) != CHALLENGE_LENGTH:
@@ -298,7 +295,7 @@ class PermitReader:
 
 
 def read_card(source: Connection | CardSession, layout: Layout, *, keys: TerminalKeys | None = None,
-              chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher = SymmetricCipher.AES,
+              chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher | None = None,
               budget: float = DEFAULT_BUDGET) -> CardRead:
     """Read the permit on the card behind ``source`` (see the module docstring)."""
     return PermitReader(source, layout, keys=keys, chip_key_ref=chip_key_ref, cipher=cipher,

@@ -21,6 +21,7 @@ import logging
 from dataclasses import replace
 
 from cardsvc.layout.schema import Content, Layout, Structure
+from cardsvc.layout.vocabulary import CHIPKEY_EF, PERMIT_DF
 from cardsvc.permit.model import Endorsement
 from cardsvc.security.chip import CHIP_KEY_REF
 from cardsvc.security.kdf import SymmetricCipher
@@ -31,9 +32,7 @@ from cardsvc.verification import assess, audit
 from cardsvc.verification.checks import chip_auth, passive_auth
 from cardsvc.verification.endorsements import check_endorsements
 from cardsvc.verification.reader import (
-    CHIPKEY_EF,
     DEFAULT_BUDGET,
-    PERMIT_DF,
     CardRead,
     PermitReader,
     ProblemKind,
@@ -157,7 +156,7 @@ def verify_card(source: Connection | CardSession, layout: Layout, trust: TrustSt
                 status: assess.StatusLookup | None, today: dt.date | None = None,
                 keys: TerminalKeys | None = None, *, now: dt.datetime | None = None,
                 station: audit.Station | None = None, audit_hook: audit.AuditHook | None = None,
-                chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher = SymmetricCipher.AES,
+                chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher | None = None,
                 budget: float = DEFAULT_BUDGET) -> Verdict:
     """Read the card behind ``source`` with the fewest APDUs and judge it; ``keys`` gives the per-card
     counter key (e.g. ``lambda role, card: ceremony.card_key(store, role, card)``). Never raises."""

@@ -14,25 +14,25 @@ from sqlalchemy.orm import Session
 
 from cardsvc.api.auth import Principal
 from cardsvc.api.context import AppContext
-from cardsvc.api.errors import ApiError
 from cardsvc.api.schemas import CardStatusOut, CheckOut, EndorsementIn, EndorsementOut, VerdictOut
 from cardsvc.api.services.records import audit_read, read_permit
+from cardsvc.errors import FieldError
 from cardsvc.face import FaceData, render_face, render_pdf
 from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.endorse import EndorsementService
-from cardsvc.issuance.plan import PERMIT_DF
 from cardsvc.layout import Layout
+from cardsvc.layout.vocabulary import PERMIT_DF
 from cardsvc.permit.gb import ETHNICITIES
 from cardsvc.permit.model import Permit
 from cardsvc.qr import QrError, QrPayload, encode_qr_text, verify_qr_text
 from cardsvc.registry import endorsements as registry_endorsements
-from cardsvc.registry.errors import NotFoundError, RefusedError
+from cardsvc.registry.errors import CardNotAllocatedError, NotFoundError, RefusedError
 from cardsvc.registry.lookup import card_by_number, current_card, permit_by_number
 from cardsvc.registry.models import Card, CardSync, Endorsement
 from cardsvc.registry.models import Permit as PermitRow
 from cardsvc.rules.status import CardStatus, SuspensionReason
 from cardsvc.security.ceremony import signer_name
-from cardsvc.security.errors import SignedDataError
+from cardsvc.security.errors import KeyNotFound, SignedDataError
 from cardsvc.security.pki import SignerRole
 from cardsvc.session import CardSession
 from cardsvc.status_list import ListStatus, StatusAnswer, StatusEntry, StatusList, sign_status_list
@@ -52,8 +52,8 @@ def _face_permit(session: Session, permit: Permit, row: PermitRow) -> Permit:
     card = current_card(session, row) or session.scalars(
         select(Card).where(Card.permit_id == row.id).order_by(Card.generation.desc())).first()
     if card is None:
-        raise ApiError(409, "no-card-number", f"permit_number: {row.permit_number} has no card yet; create the "
-                       "issuance job first (the face prints the card number in its QR code)", field="permit_number")
+        raise CardNotAllocatedError(f"permit_number: {row.permit_number} has no card yet; create the issuance "
+                                    "job first (the face prints the card number in its QR code)", field="permit_number")
     return replace(permit, card_number=card.card_number)
 
 
@@ -125,7 +125,7 @@ def status_list_bytes(ctx: AppContext, session: Session, layout_id: str) -> byte
     store = ctx.keystore
     name = signer_name(SignerRole.DOCUMENT, scope.signer_authority)
     if name not in store.names("certs"):
-        raise ApiError(503, "no-keys", f"key store: no status-list signer {name} for layout {layout_id}")
+        raise KeyNotFound(f"key store: no status-list signer {name} for layout {layout_id}")
     # The sequence must only grow (counters refuse a rollback): whole seconds since the epoch do.
     status_list = StatusList.build(scope.issuer, int(now.timestamp()), now,
                                    now + dt.timedelta(hours=ctx.settings.status_list_hours), entries)
@@ -278,8 +278,7 @@ def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> Endor
             note = None
         else:
             if body.new_county is None or body.moved_on is None or body.residence_address is None:
-                raise ApiError(422, "invalid-field", "new_county: an address change needs new_county, moved_on "
-                               "and residence_address", field="new_county")
+                raise FieldError("new_county", "an address change needs new_county, moved_on and residence_address")
             change, record = registry_endorsements.change_address(
                 s, principal.actor, body.permit_number, new_county=body.new_county, moved_on=body.moved_on,
                 data={"residence_address": body.residence_address}, at=at)
@@ -299,7 +298,7 @@ def sync(ctx: AppContext, principal: Principal, number: str, reader: str, *,
         row = permit_by_number(s, number)
         card = current_card(s, row)
         if card is None:
-            raise RefusedError(f"permit_number: {number} has no card in use")
+            raise RefusedError(f"permit_number: {number} has no card in use", field="permit_number")
         layout_id, card_number = row.layout_id, card.card_number
     with ctx.hub.session(reader, wait=2.0) as conn:
         result = service.sync(card_number, ctx.layout(layout_id), CardSession(conn))
