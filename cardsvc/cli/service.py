@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,19 +97,23 @@ def _admin(ctx: click.Context) -> Iterator[tuple[Session, Actor]]:
 @click.option("--station", required=True, help="station id the token is bound to")
 @click.option("--label", required=True, help="operator or purpose (audit log)")
 @click.option("--department", help="department tokens only (e.g. education)")
+@click.option("--expires-in", "expires_in", type=click.IntRange(1, 730 * 24), metavar="HOURS",
+              help="lifetime in hours (default per role: a year for stations, a week for admins)")
 @json_option
 @click.pass_context
-def tokens_issue(ctx: click.Context, role: str, station: str, label: str, department: str | None) -> int:
+def tokens_issue(ctx: click.Context, role: str, station: str, label: str, department: str | None,
+                 expires_in: int | None) -> int:
     from cardsvc.api.auth import issue_token
     from cardsvc.roles import Role
 
     with _admin(ctx) as (session, who):
         issued = issue_token(session, who, role=Role(role), station_id=station, label=label, department=department,
-                             at=datetime.now(UTC))
+                             at=datetime.now(UTC), lifetime=None if expires_in is None else timedelta(hours=expires_in))
         p = issued.principal
         emit({"id": p.token_id, "role": p.role.value, "station_id": p.station_id, "department": p.department,
-              "token": issued.token},
-             f"token {p.token_id} ({p.role.value} @ {p.station_id}); shown once:\n{issued.token}", line=True)
+              "expires_at": issued.expires_at.isoformat(), "token": issued.token},
+             f"token {p.token_id} ({p.role.value} @ {p.station_id}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC); "
+             f"shown once:\n{issued.token}", line=True)
     return 0
 
 
