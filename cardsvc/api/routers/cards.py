@@ -39,8 +39,10 @@ def verify_qr(body: QrIn, principal: Verifier, ctx: CtxDep, session: SessionDep)
 
 @router.get("/status-list", tags=["status"], summary="The signed status list (COSE_Sign1) for offline counters",
             response_class=Response, responses={200: {"content": {"application/cose": {}}}})
-def status_list(principal: StatusListUser, ctx: CtxDep, session: SessionDep) -> Response:
-    return Response(cards.status_list_bytes(ctx, session), media_type="application/cose")
+def status_list(principal: StatusListUser, ctx: CtxDep, session: SessionDep,
+                layout_id: Annotated[str, Query(max_length=16, description="the city's layout (its registry's list)")],
+                ) -> Response:
+    return Response(cards.status_list_bytes(ctx, session, layout_id), media_type="application/cose")
 
 
 @router.get("/status/{card_number}", tags=["status"], summary="Online status of one card (no personal data)")
