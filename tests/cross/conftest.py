@@ -92,9 +92,10 @@ class Api:
         return self.wait_job(job_id)
 
 
-def published_status_list(api: Api) -> bytes:
-    """The signed status list (COSE) the service publishes for the registry, as an offline counter caches it."""
-    r = api.call(Role.DEPARTMENT, "GET", "/api/status-list")
+def published_status_list(api: Api, layout_id: str) -> bytes:
+    """The signed status list (COSE) the service publishes for the layout's registry, as an offline counter
+    caches it."""
+    r = api.call(Role.DEPARTMENT, "GET", "/api/status-list", params={"layout_id": layout_id})
     assert r.status_code == 200, r.text
     return bytes(r.content)
 

@@ -14,7 +14,7 @@ from tests.cross.conftest import READERS, Api, make_cli, published_status_list
 
 
 def _verify(cli: Any, api: Api, tmp_path: Path, layout_id: str, card: Path) -> dict[str, Any]:
-    (tmp_path / "status.cose").write_bytes(published_status_list(api))
+    (tmp_path / "status.cose").write_bytes(published_status_list(api, layout_id))
     verdict: dict[str, Any] = cli.run("verify", "--layout", layout_id, "--card", str(card), "--show-data",
                                       "--status-list", str(tmp_path / "status.cose"), ok=False)
     return verdict
