@@ -2,7 +2,8 @@
 ceiling or floor and the ratio), write bench/results/<timestamp>.json.
 
 Modes (default: all, in this order): apdu, sign, issue (issuance and counter verification), batch, http,
-robustness (APDU fuzzing, verifier fuzzing, tearing, HTTP soak). ``--quick`` shrinks every count for a
+cli (`cardsvc --help` and `cardsvc verify --card FILE` wall time), robustness (APDU fuzzing, verifier
+fuzzing, tearing, HTTP soak). ``--quick`` shrinks every count for a
 smoke run; the full run is what `make bench` does and stays under 10 minutes on 2 cores.
 """
 
@@ -22,7 +23,7 @@ from bench.env import BenchEnv
 from bench.report import Campaign, Figure, not_run, table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-MODES = ("apdu", "sign", "issue", "batch", "http", "robustness")
+MODES = ("apdu", "sign", "issue", "batch", "http", "cli", "robustness")
 
 
 def apdu_figures(count: int, pcsc: bool) -> list[Figure]:
@@ -109,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         mark = time.perf_counter()
         figures += http_bench.measure(env, seconds=2.0 if quick else 4.0)
         timed("http")
+    if "cli" in modes:
+        from bench import cli_start
+
+        mark = time.perf_counter()
+        figures += cli_start.measure(env)
+        timed("cli")
     if "robustness" in modes:
         from bench import http_bench, robustness
 

@@ -19,9 +19,9 @@ from bench.env import BenchEnv, bench_permit, layouts
 from bench.report import Figure
 from cardsvc.issuance.jobs import make_plan
 from cardsvc.layout import Layout
+from cardsvc.layout.vocabulary import CHIPKEY_EF
 from cardsvc.permit.model import Permit
 from cardsvc.security.chip import encode_chip_public_key
-from cardsvc.verification.reader import CHIPKEY_EF
 
 SECTION = "encode+sign"
 TARGET_CARDS_PER_S = 200.0  # design §6: per core

@@ -22,19 +22,12 @@ from sqlalchemy.orm import Session
 from cardsvc.api.errors import ApiError, AuthError, ForbiddenError
 from cardsvc.api.tokens_model import ApiToken
 from cardsvc.registry.audit import Actor, audit
+from cardsvc.roles import Role as Role  # re-exported: the service names roles from here
 
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "cst_"
 _STATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class Role(StrEnum):
-    PRINT_STATION = "print_station"  # 制证: personalizes and prints cards
-    COUNTER = "counter"  # 窗口: accepts applications, verifies presented cards, records loss etc.
-    ENDORSEMENT = "endorsement"  # 签注: yearly endorsement and address changes
-    DEPARTMENT = "department"  # 一证通 department (ZZ Art.6/9/24): its own application data only
-    ADMIN = "admin"
 
 
 class Scope(StrEnum):

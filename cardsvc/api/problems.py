@@ -1,9 +1,13 @@
 """RFC 9457 problem details for every error; the field at fault and, for card errors, the status word.
 
-Mapping: validation → 422 (each error's field path), ApiError → its status, registry NotFound → 404,
-Conflict (and a unique constraint the database enforced) → 409, Refused (a city rule said no) → 422
-with the article, other CardErrors from the card or the link → 409 (no card), 502 (card answered an
-error, SW in the body), 503 (reader unavailable).
+The one place where errors become HTTP: services raise domain errors, this module maps them by type
+(first matching class of `_BY_TYPE`, in order) and reads the field at fault from the error's `.field`
+(`FieldError`, registry errors, `ApiError`), never from its message. Mapping: validation → 422 (each
+error's field path), ApiError (the service's own refusals: auth, scope, readers) → its status, a
+refused field → 422, not found → 404, conflicts with stored state → 409 (job state, and a unique
+constraint the database enforced), a city rule → 422 with the article, key store → 503, no
+card → 409, reader or link → 503, registry write lock → 503, a card's status word → 502 (SW in the
+body), any other CardError → 422 card-data.
 Nothing here logs request bodies: they carry personal data (ZZ Art.29).
 """
 
@@ -19,16 +23,44 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cardsvc.api.errors import ApiError
+from cardsvc.errors import FieldError
 from cardsvc.iso7816.errors import ApduError, CardError
 from cardsvc.iso7816.sw import sw_name
 from cardsvc.permit.record import PermitRecordError
-from cardsvc.registry.errors import ConflictError, NotFoundError, NotVerifiedError, RefusedError, RegistryError
+from cardsvc.registry.errors import (
+    CardNotAllocatedError,
+    ConflictError,
+    JobStateError,
+    NotFoundError,
+    NotVerifiedError,
+    RefusedError,
+    RegistryError,
+)
+from cardsvc.security.errors import KeyStoreError
 from cardsvc.transport.errors import CardRemovedError, NoCardError, ReaderUnavailableError, TransportError
 
 log = logging.getLogger(__name__)
 
 TYPE_BASE = "urn:cardsvc:problem:"
 MEDIA_TYPE = "application/problem+json"
+
+# Domain error → (status, problem kind, title); the first class that matches wins, so subclasses first.
+_BY_TYPE: tuple[tuple[type[CardError], int, str, str], ...] = (
+    (NotFoundError, 404, "not-found", "not found"),
+    (JobStateError, 409, "job-state", "job state does not allow this"),
+    (CardNotAllocatedError, 409, "no-card-number", "the permit has no card yet"),
+    (ConflictError, 409, "conflict", "conflict with stored state"),
+    (NotVerifiedError, 409, "conflict", "conflict with stored state"),
+    (RefusedError, 422, "refused", "refused by the city rules"),
+    (PermitRecordError, 422, "invalid-permit-data", "invalid permit data"),  # stored data that does not read back
+    (RegistryError, 422, "invalid-field", "invalid field"),
+    (FieldError, 422, "invalid-field", "invalid field"),
+    (KeyStoreError, 503, "no-keys", "key store unavailable"),
+    (NoCardError, 409, "no-card", "no card in the reader"),
+    (CardRemovedError, 409, "no-card", "no card in the reader"),
+    (ReaderUnavailableError, 503, "reader-unavailable", "reader unavailable"),
+    (TransportError, 503, "transport", "card link failed"),
+)
 
 
 def problem(status: int, kind: str, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
@@ -39,11 +71,12 @@ def problem(status: int, kind: str, title: str, detail: str, instance: str, **ex
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _field_of(message: str) -> str | None:
-    """Our errors start with the field at fault ("permit_number: ..."); take it when it looks like one."""
-    head, sep, _ = message.partition(":")
-    if sep and head and " " not in head.strip() and len(head) <= 64:
-        return head.strip()
+def field_of(exc: CardError) -> str | None:
+    """The field at fault as the error carries it; a reader for every error of the card link."""
+    if isinstance(exc, FieldError | RegistryError | ApiError):
+        return exc.field
+    if isinstance(exc, TransportError):
+        return "reader"
     return None
 
 
@@ -51,23 +84,10 @@ def card_error_response(exc: CardError, instance: str) -> JSONResponse:
     if isinstance(exc, ApiError):
         return problem(exc.status, exc.kind, exc.kind.replace("-", " "), exc.detail, instance, field=exc.field)
     detail = str(exc)
-    field = _field_of(detail)
-    if isinstance(exc, NotFoundError):
-        return problem(404, "not-found", "not found", detail, instance, field=field)
-    if isinstance(exc, ConflictError | NotVerifiedError):
-        return problem(409, "conflict", "conflict with stored state", detail, instance, field=field)
-    if isinstance(exc, RefusedError):
-        return problem(422, "refused", "refused by the city rules", detail, instance, field=field)
-    if isinstance(exc, PermitRecordError):  # stored permit data that does not read back
-        return problem(422, "invalid-permit-data", "invalid permit data", detail, instance, field=exc.field)
-    if isinstance(exc, RegistryError):
-        return problem(422, "invalid-field", "invalid field", detail, instance, field=field)
-    if isinstance(exc, NoCardError | CardRemovedError):
-        return problem(409, "no-card", "no card in the reader", detail, instance, field="reader")
-    if isinstance(exc, ReaderUnavailableError):
-        return problem(503, "reader-unavailable", "reader unavailable", detail, instance, field="reader")
-    if isinstance(exc, TransportError):
-        return problem(503, "transport", "card link failed", detail, instance, field="reader")
+    field = field_of(exc)
+    for cls, status, kind, title in _BY_TYPE:
+        if isinstance(exc, cls):
+            return problem(status, kind, title, detail, instance, field=field)
     if isinstance(exc, ApduError):
         return problem(502, "card-error", "the card refused a command", detail, instance,
                        sw=f"{exc.sw:04X}", sw_name=sw_name(exc.sw))

@@ -71,11 +71,12 @@ class LayoutId(click.ParamType[str, Any]):
     name = "LAYOUT"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from cardsvc.iso7816.errors import CardError
         from cardsvc.settings import SettingsError
 
         try:
             known = sorted(settings().layouts())
-        except SettingsError as exc:
+        except (SettingsError, CardError) as exc:  # a bad CARDSVC_LAYOUTS_DIR or layout file
             self.fail(str(exc), param, ctx)
         if value not in known:
             self.fail(f"{value!r} is not one of {', '.join(map(repr, known))}", param, ctx)

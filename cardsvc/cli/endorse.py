@@ -37,12 +37,12 @@ from cardsvc.cli.common import (
 def endorse(layout_id: str, db: str | None, keystore: Path | None, station: str | None, operator: str | None,
             reader: str | None, card: Path | None, wait: float, permit_number: str, address: str | None,
             new_county: str | None, moved_on: dt.datetime | None, sync_only: bool) -> int:
+    one_card_source(reader, card, required=True)
     from cardsvc.issuance.endorse import EndorsementService
     from cardsvc.permit.record import load_permit
     from cardsvc.registry.lookup import current_card, permit_by_number
     from cardsvc.session import CardSession
 
-    one_card_source(reader, card, required=True)
     s = station_settings(db, keystore, station, operator)
     lay = layout(s, layout_id)
     factory = registry(s)

@@ -58,6 +58,8 @@ def _requests(factory: sessionmaker[Session], layout: Layout, who: Actor, event_
         today = dt.datetime.now(dt.UTC).date()
         for _ in range(sample):
             permit = generate_permit(layout, rng, today=today, minor=False, max_endorsements=0)  # a first issue
+            # made today, as the service stamps a first issue (cardsvc.issuance.prepare): valid from now
+            permit = replace(permit, issue_date=today, valid_until=layout.rules.validity.add_to(today))
             register_permit(factory, who, permit, layout)
             out.append(IssueRequest(permit, layout, f"issue-{permit.card_number}", event))
         return out
@@ -90,13 +92,13 @@ def _requests(factory: sessionmaker[Session], layout: Layout, who: Actor, event_
 def issue(layout_id: str, db: str | None, keystore: Path | None, station: str | None, operator: str | None,
           reader: tuple[str, ...], card: tuple[Path, ...], wait: float, permit_number: tuple[str, ...],
           sample: int | None, seed: int | None, event: str, key: str | None, quiet: bool) -> int:
+    one_card_source(reader, card, required=True)
+    if bool(permit_number) == (sample is not None):
+        raise click.UsageError("give either --permit-number (repeatable) or --sample N")
     from cardsvc.issuance.batch import run_batch
     from cardsvc.issuance.feeds import CardFileFeed, PcscFeed
     from cardsvc.issuance.jobs import IssuanceService
 
-    one_card_source(reader, card, required=True)
-    if bool(permit_number) == (sample is not None):
-        raise click.UsageError("give either --permit-number (repeatable) or --sample N")
     s = station_settings(db, keystore, station, operator)
     lay = layout(s, layout_id)
     factory = registry(s)

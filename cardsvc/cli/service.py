@@ -26,7 +26,7 @@ def _reader_modes() -> list[str]:
 
 
 def _roles() -> list[str]:
-    from cardsvc.api.auth import Role
+    from cardsvc.roles import Role
 
     return [r.value for r in Role]
 
@@ -50,10 +50,10 @@ def serve(host: str, port: int, dev: bool, var: str, no_pcscd: bool, readers: st
         side = card_side()
         env = side.bring_up(Path(var), use_pcscd=not no_pcscd)
         url = f"http://{host}:{port}/"
-        names = ", ".join(r.name for r in env.hub.readers())
-        print(f"\n  cardsvc dev service: {url}\n  readers ({env.settings.readers.value}): {names}\n"
-              f"  admin token (shown once): {env.admin_token}\n  sign in at {url}login with that token\n",
-              flush=True)
+        names = [r.name for r in env.hub.readers()]
+        emit({"url": url, "readers": names, "reader_mode": env.settings.readers.value, "admin_token": env.admin_token},
+             f"\n  cardsvc dev service: {url}\n  readers ({env.settings.readers.value}): {', '.join(names)}\n"
+             f"  admin token (shown once): {env.admin_token}\n  sign in at {url}login with that token\n", line=True)
         try:
             # Pages hold 20 s long polls: do not wait for them on Ctrl-C.
             uvicorn.run(create_app(env.settings, hub=env.hub, card_side=side), host=host, port=port,
@@ -100,7 +100,8 @@ def _admin(ctx: click.Context) -> Iterator[tuple[Session, Actor]]:
 @json_option
 @click.pass_context
 def tokens_issue(ctx: click.Context, role: str, station: str, label: str, department: str | None) -> int:
-    from cardsvc.api.auth import Role, issue_token
+    from cardsvc.api.auth import issue_token
+    from cardsvc.roles import Role
 
     with _admin(ctx) as (session, who):
         issued = issue_token(session, who, role=Role(role), station_id=station, label=label, department=department,

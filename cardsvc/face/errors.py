@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cardsvc.errors import FieldError
 from cardsvc.iso7816.errors import CardError
 
 
@@ -17,10 +18,5 @@ class FaceLayoutError(FaceError, ValueError):
     """A face layout (layouts/faces/*.toml) is malformed or places an element off the card."""
 
 
-class FaceDataError(FaceError, ValueError):
+class FaceDataError(FaceError, FieldError):
     """A value cannot be printed: undecodable photo, text too long for its box, unknown code."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")

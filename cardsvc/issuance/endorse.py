@@ -26,6 +26,7 @@ from cardsvc.issuance.endorse_records import sign_for_card
 from cardsvc.issuance.keys import IssuerKeys, key_ref
 from cardsvc.layout.codec import encode_endorsement
 from cardsvc.layout.schema import Content, Layout
+from cardsvc.layout.vocabulary import PERMIT_DF
 from cardsvc.permit.model import Authority, Endorsement
 from cardsvc.registry import endorsements as registry_endorsements
 from cardsvc.registry.audit import Actor
@@ -33,7 +34,6 @@ from cardsvc.registry.models import Endorsement as EndorsementRow
 from cardsvc.security.kdf import key_store_role
 from cardsvc.security.mutual_auth import secure_session
 from cardsvc.session import CardSession
-from cardsvc.verification.reader import PERMIT_DF
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]

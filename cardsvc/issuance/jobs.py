@@ -163,7 +163,8 @@ class IssuanceService:
             if claim:
                 registry_jobs.claim(s, job_id, owner, at=self.clock())
             elif row.claimed_by != owner:
-                raise ConflictError(f"job_id: job {job_id} is not claimed by this run ({row.claimed_by})")
+                raise ConflictError(f"job_id: job {job_id} is not claimed by this run ({row.claimed_by})",
+                                    field="job_id")
             registry_jobs.check_issuable(s, row)
             card_row = s.get(Card, row.card_id)
             assert card_row is not None

@@ -36,11 +36,11 @@ from cardsvc.issuance.plan import (
     sfi_of,
 )
 from cardsvc.layout.image import CardFile
+from cardsvc.layout.vocabulary import CHIPKEY_EF, PERMIT_DF, SOD_EF
 from cardsvc.security import chip
 from cardsvc.security.errors import SecurityError
 from cardsvc.security.mutual_auth import secure_session
 from cardsvc.session import CardSession
-from cardsvc.verification.reader import CHIPKEY_EF, PERMIT_DF, SOD_EF
 
 log = logging.getLogger(__name__)
 

@@ -36,14 +36,10 @@ from cardsvc.iso7816.fcp import Fcp, LifeCycle, SecurityAttributes
 from cardsvc.iso7816.tlv import encode_tlv, tlv_map
 from cardsvc.layout.image import CardFile, CardImage
 from cardsvc.layout.schema import Layout
+from cardsvc.layout.vocabulary import CHIPKEY_EF, PERMIT_DF, SOD_EF
 from cardsvc.security.chip import CHIP_KEY_REF as CHIP_KEY_REF  # re-exported: the plan's chip key reference
 from cardsvc.security.chip import generate_key_pair_command
 from cardsvc.security.kdf import key_store_role
-
-# The layout names the pipeline relies on, defined once with the counter reader (re-exported here).
-from cardsvc.verification.reader import CHIPKEY_EF as CHIPKEY_EF
-from cardsvc.verification.reader import PERMIT_DF as PERMIT_DF
-from cardsvc.verification.reader import SOD_EF as SOD_EF
 from cardsvc.verification.verifier import required_files
 
 EF_ATR_FID = 0x2F01  # card capabilities, written by the card manufacturer

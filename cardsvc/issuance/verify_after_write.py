@@ -23,11 +23,12 @@ from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.keys import IssuerKeys
 from cardsvc.issuance.plan import Plan
 from cardsvc.layout.schema import Content, Layout
+from cardsvc.layout.vocabulary import CHIPKEY_EF, PERMIT_DF, SOD_EF
 from cardsvc.security.errors import EndorsementFormatError
 from cardsvc.session import CardSession
 from cardsvc.transport.errors import TransportError
 from cardsvc.verification.endorsements import split_record
-from cardsvc.verification.reader import CHIPKEY_EF, PERMIT_DF, SOD_EF, CardRead, PermitReader, ProblemKind
+from cardsvc.verification.reader import CardRead, PermitReader, ProblemKind
 from cardsvc.verification.verdict import Check, Outcome, Verdict
 from cardsvc.verification.verifier import verify_read
 

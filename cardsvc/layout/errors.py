@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cardsvc.errors import FieldError
 from cardsvc.iso7816.errors import CardError, TlvError
 
 
@@ -9,13 +10,8 @@ class LayoutError(CardError):
     """A layout file that cannot be loaded or is inconsistent; names the file and the entry."""
 
 
-class FieldValueError(CardError, ValueError):
+class FieldValueError(FieldError):
     """A value that the field's encoding cannot carry; names the field and the reason."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
 
 
 class ImageDecodeError(TlvError):

@@ -75,6 +75,15 @@ ENDORSEMENT_FIELDS: MappingProxyType[str, tuple[Kind, int | None, bool]] = Mappi
     "signature": (Kind.BYTES, None, False),
 })
 
+# Files the issuance pipeline and the counter rely on, by the names a card layout declares them with
+# (design §4): the permit application and, in it, EF.CARD (card number, layout, authority), EF.CHIPKEY
+# (chip public key) and EF.SOD (security object). A layout for encoding only may omit them; the
+# personalization plan refuses an image without them, naming the file.
+PERMIT_DF = "permit"
+CARD_EF = "card"
+CHIPKEY_EF = "chipkey"
+SOD_EF = "sod"
+
 # Department items are text-like values (str).
 DEPARTMENT_ITEM_ENCODINGS = frozenset({Encoding.TEXT, Encoding.ASCII, Encoding.NUMERIC})
 

@@ -3,8 +3,9 @@
 Validation against a city layout is in cardsvc.permit.validate (it needs the layout package).
 """
 
+from cardsvc.errors import FieldError, FieldProblem
 from cardsvc.permit.citizen_id import CitizenId, make_citizen_id, parse_citizen_id
-from cardsvc.permit.errors import FieldError, FieldProblem, PermitError, PermitInvalid
+from cardsvc.permit.errors import PermitError, PermitInvalid
 from cardsvc.permit.gb import Sex
 from cardsvc.permit.model import Authority, DepartmentData, Endorsement, Guardian, Permit
 from cardsvc.permit.permit_number import make_card_number, make_permit_number, parse_permit_number

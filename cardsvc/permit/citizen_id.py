@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from cardsvc.permit.errors import FieldError
+from cardsvc.errors import FieldError
 from cardsvc.permit.gb import Sex, region_plausible
 from cardsvc.permit.iso7064 import mod11_2
 

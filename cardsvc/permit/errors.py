@@ -1,38 +1,18 @@
-"""Errors of the permit data model; every one names the field and the reason."""
+"""Errors of the permit data model; every one names the field and the reason.
+
+A single bad value is the shared `cardsvc.errors.FieldError`; a whole permit failing its layout's
+rules is `PermitInvalid`, listing every broken rule.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from cardsvc.errors import FieldError as FieldError  # the shared base, named where permit code looks for it
+from cardsvc.errors import FieldProblem
 from cardsvc.iso7816.errors import CardError
-
-
-@dataclass(frozen=True, slots=True)
-class FieldProblem:
-    """One broken rule: `field` is the permit attribute path (e.g. "guardian.citizen_id")."""
-
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.reason}"
 
 
 class PermitError(CardError):
     """Root of the permit model's errors."""
-
-
-class FieldError(PermitError, ValueError):
-    """A single bad value, raised by the parsers (citizen ID, permit number, codes)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
-
-    @property
-    def problem(self) -> FieldProblem:
-        return FieldProblem(self.field, self.reason)
 
 
 class PermitInvalid(PermitError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardsvc.permit.errors import FieldError
+from cardsvc.errors import FieldError
 from cardsvc.permit.iso7064 import mod11_2
 
 PERMIT_NUMBER_LENGTH = 17

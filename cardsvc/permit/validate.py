@@ -13,11 +13,12 @@ from datetime import date
 
 from PIL import Image, UnidentifiedImageError
 
+from cardsvc.errors import FieldError, FieldProblem
 from cardsvc.layout.codec import endorsement_values, fields_codec, permit_values
 from cardsvc.layout.errors import FieldValueError
 from cardsvc.layout.schema import Content, FieldDecl, Layout
 from cardsvc.permit.citizen_id import CitizenId, parse_citizen_id
-from cardsvc.permit.errors import FieldError, FieldProblem, PermitInvalid
+from cardsvc.permit.errors import PermitInvalid
 from cardsvc.permit.gb import ETHNICITIES, MARITAL_STATUS, RESIDENCE_REASONS, Sex
 from cardsvc.permit.model import Permit
 from cardsvc.permit.permit_number import check_card_number, parse_permit_number

@@ -25,7 +25,7 @@ from typing import Any
 
 import cbor2
 
-from cardsvc.permit.errors import FieldError
+from cardsvc.errors import FieldError
 from cardsvc.permit.gb import Sex
 from cardsvc.permit.iso7064 import mod11_2
 from cardsvc.permit.model import Permit

@@ -27,9 +27,9 @@ def _check_citizen_id(citizen_id: str, birth_date: date) -> str:
     validation belongs to cardsvc.permit."""
     cid = citizen_id.upper()
     if len(cid) != 18 or not cid[:17].isdigit() or not (cid[17].isdigit() or cid[17] == "X"):
-        raise RegistryError("citizen_id: must be 17 digits and a digit or X (GB 11643)")
+        raise RegistryError("citizen_id: must be 17 digits and a digit or X (GB 11643)", field="citizen_id")
     if cid[6:14] != birth_date.strftime("%Y%m%d"):
-        raise RegistryError("citizen_id: birth date digits 7-14 disagree with birth_date")
+        raise RegistryError("citizen_id: birth date digits 7-14 disagree with birth_date", field="citizen_id")
     return cid
 
 
@@ -51,7 +51,8 @@ def add_registration(
     session: Session, applicant: Applicant, rules: CityRules, reg: Registration, *, at: datetime
 ) -> TemporaryRegistration:
     if not rules.county_in_city(reg.county_code):
-        raise RegistryError(f"county_code: {reg.county_code} is not in {rules.city} ({rules.city_code})")
+        raise RegistryError(f"county_code: {reg.county_code} is not in {rules.city} ({rules.city_code})",
+                            field="county_code")
     row = TemporaryRegistration(
         applicant_id=applicant.id, city=rules.city, county_code=reg.county_code,
         arrived_on=reg.arrived_on, registered_on=reg.registered_on,
@@ -96,7 +97,7 @@ def submit_application(
     """Evaluate and record an application; accepted on the spot when complete (SMX Art.11)."""
     applied_on = local_date(at)
     if registration is not None and registration.applicant_id != applicant.id:
-        raise RegistryError("registration: belongs to another applicant")
+        raise RegistryError("registration: belongs to another applicant", field="registration")
     reg = None if registration is None else Registration(
         registration.county_code, registration.registered_on, registration.arrived_on,
         registration.intended_stay_days)
@@ -136,10 +137,10 @@ def create_permit(
     if not application.accepted:
         raise RefusedError(f"application {application.id}: was refused; no permit can be created")
     if not permit_number or len(permit_number) > 32:
-        raise RegistryError("permit_number: must be 1-32 characters")
+        raise RegistryError("permit_number: must be 1-32 characters", field="permit_number")
     taken = session.scalar(select(exists().where(Permit.permit_number == permit_number)))
     if taken:
-        raise ConflictError(f"permit_number: {permit_number!r} already exists")
+        raise ConflictError(f"permit_number: {permit_number!r} already exists", field="permit_number")
     if session.scalar(select(exists().where(Permit.application_id == application.id))):
         raise ConflictError(f"application {application.id}: already has a permit")
     applicant = session.get(Applicant, application.applicant_id)

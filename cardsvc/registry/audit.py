@@ -40,9 +40,10 @@ class Actor:
 
 def _check_reason(reason: str) -> str:
     if not reason.strip():
-        raise RegistryError("reason: must not be empty (every change needs a reason)")
+        raise RegistryError("reason: must not be empty (every change needs a reason)", field="reason")
     if _CITIZEN_ID.search(reason):
-        raise RegistryError("reason: looks like it contains a citizen ID number; no personal data in audit")
+        raise RegistryError("reason: looks like it contains a citizen ID number; no personal data in audit",
+                            field="reason")
     return reason
 
 

@@ -138,7 +138,7 @@ def change_address(
 def mark_written(session: Session, actor: Actor, endorsement_id: int, *, at: datetime) -> Endorsement:
     row = session.get(Endorsement, endorsement_id)
     if row is None:
-        raise NotFoundError(f"endorsement_id: no endorsement {endorsement_id}")
+        raise NotFoundError(f"endorsement_id: no endorsement {endorsement_id}", field="endorsement_id")
     if row.card_sync != CardSync.WRITTEN.value:
         row.card_sync = CardSync.WRITTEN.value
         card = session.get(Card, row.card_id)

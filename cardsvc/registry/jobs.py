@@ -77,7 +77,7 @@ def new_card_number(session: Session, prefix: str, digits: int) -> str:
         number = make_card_number(prefix, secrets.randbelow(10**digits), digits)
         if session.scalars(select(Card.id).where(Card.card_number == number)).first() is None:
             return number
-    raise ConflictError("card_number: could not allocate a free card number")  # pragma: no cover
+    raise ConflictError("card_number: could not allocate a free card number", field="card_number")  # pragma: no cover
 
 
 def job(session: Session, job_id: int, *, lock: bool = False) -> IssuanceJob:
@@ -86,7 +86,7 @@ def job(session: Session, job_id: int, *, lock: bool = False) -> IssuanceJob:
         stmt = locked(stmt)
     row = session.scalars(stmt).one_or_none()
     if row is None:
-        raise NotFoundError(f"job_id: no issuance job {job_id}")
+        raise NotFoundError(f"job_id: no issuance job {job_id}", field="job_id")
     return row
 
 
@@ -110,7 +110,8 @@ def start_issuance(
                                ).one_or_none()
     if existing is not None:
         if existing.permit_id != permit.id or existing.event != event.value:
-            raise ConflictError(f"idempotency_key: {idempotency_key!r} belongs to another request")
+            raise ConflictError(f"idempotency_key: {idempotency_key!r} belongs to another request",
+                                field="idempotency_key")
         return existing
     open_job = session.scalars(select(IssuanceJob).where(
         IssuanceJob.permit_id == permit.id, IssuanceJob.state.in_([s.value for s in OPEN_STATES]))).first()
@@ -119,9 +120,9 @@ def start_issuance(
     supersedes = _check_event(session, permit, event)
     generation = (session.scalar(select(func.max(Card.generation)).where(Card.permit_id == permit.id)) or 0) + 1
     if not card_number or len(card_number) > 32:
-        raise RegistryError("card_number: must be 1-32 characters")
+        raise RegistryError("card_number: must be 1-32 characters", field="card_number")
     if session.scalars(select(Card.id).where(Card.card_number == card_number)).first() is not None:
-        raise ConflictError(f"card_number: {card_number!r} already exists")
+        raise ConflictError(f"card_number: {card_number!r} already exists", field="card_number")
     card = Card(card_number=card_number, permit_id=permit.id, generation=generation,
                 status=CardStatus.PENDING.value, created_at=at)
     session.add(card)
@@ -150,7 +151,8 @@ def _check_event(session: Session, permit: Permit, event: CardEvent) -> Card | N
                                f"it is {status.value}")
         return None
     if event is CardEvent.ENDORSEMENT:
-        raise RegistryError("event: endorsements are written by the endorsement service, not issuance jobs")
+        raise RegistryError("event: endorsements are written by the endorsement service, not issuance jobs",
+                            field="event")
     if event is CardEvent.REPLACEMENT:
         if status is not PermitStatus.LOST:
             raise StateConflictError(f"permit {permit.permit_number}: replacement (补领) needs a loss report first "
@@ -176,10 +178,10 @@ def check_issuable(session: Session, row: IssuanceJob) -> None:
     card = session.get(Card, row.card_id)
     assert permit is not None and card is not None  # foreign keys
     if JobState(row.state) not in OPEN_STATES:
-        raise ConflictError(f"job_id: job {row.id} is {row.state}; nothing to run")
+        raise ConflictError(f"job_id: job {row.id} is {row.state}; nothing to run", field="job_id")
     if CardStatus(card.status) is not CardStatus.PENDING:
         raise StateConflictError(f"job_id: job {row.id}: card {card.card_number} is {card.status}; "
-                                 "nothing may be written for it")
+                                 "nothing may be written for it", field="job_id")
     _check_event(session, permit, CardEvent(row.event))
 
 
@@ -189,12 +191,12 @@ def claim(session: Session, job_id: int, owner: str, *, at: datetime, lease: tim
     The job row is locked (PostgreSQL row lock; SQLite's write lock, db.py), so of two callers one claims
     and the other sees the claim: ConflictError.  An expired lease (a crashed process) may be taken over."""
     if not owner or len(owner) > 128:
-        raise RegistryError("owner: must be 1-128 characters")
+        raise RegistryError("owner: must be 1-128 characters", field="owner")
     row = job(session, job_id, lock=True)
     lease_until = row.lease_until
     if row.claimed_by is not None and lease_until is not None and lease_until > at:
         raise ConflictError(f"job_id: job {job_id} is already running ({row.claimed_by}, until "
-                            f"{lease_until.isoformat()})")
+                            f"{lease_until.isoformat()})", field="job_id")
     check_issuable(session, row)
     row.claimed_by, row.lease_until = owner, at + lease
     session.flush()
@@ -238,7 +240,7 @@ def advance(session: Session, job_id: int, state: JobState, *, at: datetime, err
     if state not in JOB_TRANSITIONS[current]:
         raise ConflictError(f"job {job_id}: cannot go from {current.value} to {state.value}")
     if state in (JobState.FAILED, JobState.FAILED_RETRYABLE) and not error:
-        raise RegistryError("error: a failed job needs the error text")
+        raise RegistryError("error: a failed job needs the error text", field="error")
     if state is JobState.WRITING:
         row.attempts += 1
     row.state = state.value
@@ -264,9 +266,9 @@ def move_to_new_card(session: Session, actor: Actor, job_id: int, card_number: s
     permit = session.get(Permit, row.permit_id)
     assert old is not None and permit is not None
     if CardStatus(old.status) is not CardStatus.PENDING:
-        raise StateConflictError(f"job_id: job {job_id}: card {old.card_number} is {old.status}")
+        raise StateConflictError(f"job_id: job {job_id}: card {old.card_number} is {old.status}", field="job_id")
     if session.scalars(select(Card.id).where(Card.card_number == card_number)).first() is not None:
-        raise ConflictError(f"card_number: {card_number!r} already exists")
+        raise ConflictError(f"card_number: {card_number!r} already exists", field="card_number")
     old.revoked_at = at
     record_status(session, actor, permit, CardStatus.SPOILED.value, at=at, card=old, reason_code="abandoned",
                   reason=f"job {job_id} resumed on a new blank card {card_number}")
@@ -288,7 +290,7 @@ def record_chip_key(session: Session, job_id: int, public_key: bytes, *, at: dat
     if JobState(row.state) not in (JobState.WRITING, JobState.VERIFYING):
         raise ConflictError(f"job {job_id}: chip key only while writing, state is {row.state}")
     if not public_key:
-        raise RegistryError("public_key: empty")
+        raise RegistryError("public_key: empty", field="public_key")
     card = session.get(Card, row.card_id)
     assert card is not None
     card.chip_public_key = bytes(public_key)

@@ -106,9 +106,9 @@ def request_correction(session: Session, actor: Actor, permit_number: str, chang
                        evidence: str, card_number: str, idempotency_key: str, at: datetime) -> IssuanceJob:
     """ZZ Art.27: corrected data on request with supporting proof; a new card generation carries it."""
     if not changes:
-        raise RegistryError("changes: nothing to correct")
+        raise RegistryError("changes: nothing to correct", field="changes")
     if not evidence.strip():
-        raise RegistryError("evidence: ZZ Art.27 needs supporting material for a correction")
+        raise RegistryError("evidence: ZZ Art.27 needs supporting material for a correction", field="evidence")
     permit = permit_by_number(session, permit_number, lock=True)
     existing = session.scalars(select(IssuanceJob).where(IssuanceJob.idempotency_key == idempotency_key)
                                ).one_or_none()

@@ -21,7 +21,7 @@ CHINA = timezone(timedelta(hours=8), "CST")
 def local_date(at: datetime) -> date:
     """The calendar day in China at instant `at` (the day the regulations count in)."""
     if at.tzinfo is None:
-        raise RegistryError("at: must be timezone-aware")
+        raise RegistryError("at: must be timezone-aware", field="at")
     return at.astimezone(CHINA).date()
 
 
@@ -38,7 +38,7 @@ def permit_by_number(session: Session, permit_number: str, *, lock: bool = False
         stmt = locked(stmt)
     permit = session.scalars(stmt).one_or_none()
     if permit is None:
-        raise NotFoundError(f"permit_number: no permit {permit_number!r}")
+        raise NotFoundError(f"permit_number: no permit {permit_number!r}", field="permit_number")
     return permit
 
 
@@ -48,7 +48,7 @@ def card_by_number(session: Session, card_number: str, *, lock: bool = False) ->
         stmt = locked(stmt)
     card = session.scalars(stmt).one_or_none()
     if card is None:
-        raise NotFoundError(f"card_number: no card {card_number!r}")
+        raise NotFoundError(f"card_number: no card {card_number!r}", field="card_number")
     return card
 
 

@@ -242,6 +242,7 @@ class StatusPublication(Base):
     service process can serve the delta from a counter's sequence to the current list (issue 15)."""
 
     __tablename__ = "status_publication"
+    layout_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # each city registry's own list
     sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     issuer: Mapped[str] = mapped_column(String(6))
     issued_at: Mapped[datetime]

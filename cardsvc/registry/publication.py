@@ -13,11 +13,13 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import cbor2
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Integer, Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from cardsvc.qr.cose import parse_sign1
 from cardsvc.registry.errors import NotFoundError, RefusedError
@@ -36,11 +38,13 @@ SignDelta = Callable[[StatusDelta], bytes]
 _STATUS = {s.value: ListStatus.from_card_status(s) for s in CardStatus}
 
 
-def listed_rows(conn: Connection | Session) -> Iterator[tuple[str, ListStatus, SuspensionReason | None]]:
-    """Every allocated card number that is not active (design §7), in one joined Core query: no ORM
-    object per card (100,000 rows at city scale)."""
+def listed_rows(conn: Connection | Session, layout_id: str,
+                ) -> Iterator[tuple[str, ListStatus, SuspensionReason | None]]:
+    """Every allocated card number of a layout that is not active (design §7), in one joined Core query:
+    no ORM object per card (100,000 rows at city scale)."""
     stmt = (select(Card.card_number, Card.status, Permit.suspension_reason)
-            .join(Permit, Permit.id == Card.permit_id).where(Card.status != CardStatus.ACTIVE.value))
+            .join(Permit, Permit.id == Card.permit_id)
+            .where(Card.status != CardStatus.ACTIVE.value, Permit.layout_id == layout_id))
     for number, status, reason in conn.execute(stmt):
         listed = _STATUS[status]
         yield number, listed, (SuspensionReason(reason or SuspensionReason.OTHER.value)
@@ -52,17 +56,18 @@ def _stored(row: StatusPublication) -> StatusIndex:
     return decode_full(cbor2.loads(parse_sign1(row.signed).payload))
 
 
-def _latest(session: Session) -> StatusPublication | None:
-    return session.scalars(select(StatusPublication).order_by(StatusPublication.sequence.desc()).limit(1)).first()
+def _kept(layout_id: str) -> Select[StatusPublication]:
+    return (select(StatusPublication).where(StatusPublication.layout_id == layout_id)
+            .order_by(StatusPublication.sequence.desc()))
 
 
-def publish(session: Session, issuer: str, now: dt.datetime, lifetime: dt.timedelta, sign: SignList, *,
-            reuse_for: dt.timedelta = dt.timedelta(minutes=1)) -> StatusPublication:
+def publish(session: Session, layout_id: str, issuer: str, now: dt.datetime, lifetime: dt.timedelta,
+            sign: SignList, *, reuse_for: dt.timedelta = dt.timedelta(minutes=1)) -> StatusPublication:
     """The list in force: the latest publication while it says what the registry says now and is younger
     than `reuse_for`, else a new one (sequence = max(latest + 1, epoch seconds), so it only grows)."""
     now = now.astimezone(dt.UTC).replace(microsecond=0)
-    latest = _latest(session)
-    rows = list(listed_rows(session))
+    latest = session.scalars(_kept(layout_id).limit(1)).first()
+    rows = list(listed_rows(session, layout_id))
     if latest is not None and latest.issuer == issuer and now - latest.issued_at < reuse_for:
         held = _stored(latest)
         current = StatusIndex.from_rows(issuer, held.sequence, held.issued_at, held.next_update, rows)
@@ -70,21 +75,21 @@ def publish(session: Session, issuer: str, now: dt.datetime, lifetime: dt.timede
             return latest
     sequence = max(int(now.timestamp()), latest.sequence + 1 if latest is not None else 1)
     index = StatusIndex.from_rows(issuer, sequence, now, now + lifetime, rows)
-    row = StatusPublication(sequence=sequence, issuer=issuer, issued_at=now, digest=index.digest,
-                            signed=sign(index))
+    row = StatusPublication(layout_id=layout_id, sequence=sequence, issuer=issuer, issued_at=now,
+                            digest=index.digest, signed=sign(index))
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # another process published this sequence first: serve theirs
-        winner = session.get(StatusPublication, sequence)
+        winner = session.get(StatusPublication, (layout_id, sequence))
         if winner is None:  # pragma: no cover - the conflicting row vanished (pruned)
             raise
         return winner
-    oldest_kept = session.scalars(select(StatusPublication.sequence).order_by(StatusPublication.sequence.desc())
-                                  .offset(KEEP - 1).limit(1)).first()
+    oldest_kept = session.scalars(_kept(layout_id).offset(KEEP - 1).limit(1)).first()
     if oldest_kept is not None:
-        session.execute(delete(StatusPublication).where(StatusPublication.sequence < oldest_kept))
-    log.info("status list %s #%d published: %d entries", issuer, sequence, len(index))
+        session.execute(delete(StatusPublication).where(StatusPublication.layout_id == layout_id,
+                                                        StatusPublication.sequence < oldest_kept.sequence))
+    log.info("status list %s (%s) #%d published: %d entries", issuer, layout_id, sequence, len(index))
     return row
 
 
@@ -94,7 +99,7 @@ def delta_since(session: Session, since: int, current: StatusPublication, sign: 
         return None
     if since > current.sequence:
         raise RefusedError(f"since: sequence {since} is newer than the registry's {current.sequence}")
-    base = session.get(StatusPublication, since)
+    base = session.get(StatusPublication, (current.layout_id, since))
     if base is None:
         raise NotFoundError(f"since: sequence {since} is no longer kept; fetch the full list")
     return sign(StatusDelta.between(_stored(base), _stored(current)))
@@ -106,13 +111,27 @@ def online_status(conn: Connection | Session, card_number: str, now: dt.datetime
     counts = {sync: select(func.count()).where(Endorsement.card_id == Card.id, Endorsement.card_sync == sync.value)
               .correlate(Card).scalar_subquery() for sync in CardSync}
     stmt = (select(Card.status, Permit.suspension_reason, Card.chip_public_key, counts[CardSync.WRITTEN],
-                   counts[CardSync.PENDING])
+                   counts[CardSync.PENDING], _endorsements_at_issue(conn))
             .join(Permit, Permit.id == Card.permit_id).where(Card.card_number == card_number))
     row = conn.execute(stmt).first()
     if row is None:
         return None
-    status, reason, key, written, pending = row
+    status, reason, key, written, pending, at_issue = row
     listed = _STATUS[status]
+    # Records the card was issued with (the permit record's endorsements, signed into the card image at
+    # personalization), then those the registry added to this card since.
+    written = int(at_issue or 0) + int(written)
     return OnlineStatus(
         listed, SuspensionReason(reason or SuspensionReason.OTHER.value) if listed is ListStatus.SUSPENDED else None,
-        now, Binding(None if key is None else hashlib.sha256(key).digest(), int(written), int(written) + int(pending)))
+        now, Binding(None if key is None else hashlib.sha256(key).digest(), written, written + int(pending)))
+
+
+def _endorsements_at_issue(conn: Connection | Session) -> ColumnElement[Any]:
+    """Length of the permit record's `endorsements` array, computed by the database (the record itself,
+    personal data, is never loaded for a status answer)."""
+    name = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    if name == "postgresql":
+        expr = func.json_array_length(Permit.data.op("->")("endorsements"))
+    else:
+        expr = func.json_array_length(Permit.data, "$.endorsements")
+    return func.coalesce(expr, 0, type_=Integer)

@@ -1,17 +1,12 @@
-"""Errors raised by the pure rule functions; all derive from CardError (design §8)."""
+"""Errors raised by the pure rule functions; field refusals of the shared `cardsvc.errors.FieldError`."""
 
 from __future__ import annotations
 
-from cardsvc.iso7816.errors import CardError
+from cardsvc.errors import FieldError
 
 
-class RuleError(CardError):
+class RuleError(FieldError):
     """A rule was asked something it cannot answer: bad input, named by field and reason."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
 
 
 class TransitionError(RuleError):

@@ -1,9 +1,11 @@
 """Key store: one interface (`KeyStore`) over where keys live.
 
 `EncryptedFileKeyStore` keeps everything in one directory, for development and small deployments:
-- private keys: PKCS#8 PEM encrypted with `BestAvailableEncryption` (PBES2) under a passphrase read
-  from an environment variable (never from a file or argument, so it stays out of shell history); SM2
-  keys, which cryptography cannot serialise, in the same PBES2 format by cardsvc/security/pkcs8.py;
+- private keys: PKCS#8 PEM encrypted (PBES2: PBKDF2-HMAC-SHA256 with `PBKDF2_ITERATIONS`, AES-256-CBC;
+  cardsvc/security/pkcs8.py) under a passphrase read from an environment variable (never from a file or
+  argument, so it stays out of shell history). cryptography's `BestAvailableEncryption` fixes 2048
+  iterations, too few (issue 13; OWASP's current figure for PBKDF2-HMAC-SHA256 is 600,000); keys written
+  with it earlier still load;
 - symmetric master keys: AES key wrap with padding (RFC 5649) under a key from scrypt(passphrase, salt);
 - certificates and CRLs: PEM beside them (public).
 A PKCS#11 backend implements the same Protocol later; callers sign and derive through the store, so
@@ -37,6 +39,8 @@ from cardsvc.security.errors import (
 from cardsvc.security.kdf import SymmetricCipher, sp800_108_cmac
 from cardsvc.security.pkcs8 import decrypt_pkcs8, encrypt_pkcs8
 from cardsvc.security.suite import INTL, EcdsaPrivateKey, PrivateKey, PublicKey, Suite, load_private_key
+
+PBKDF2_ITERATIONS = 600_000  # private keys at rest (OWASP 2023 for PBKDF2-HMAC-SHA256); ~70 ms per key
 
 log = logging.getLogger(__name__)
 
@@ -141,14 +145,33 @@ class EncryptedFileKeyStore:
         if isinstance(key, EcdsaPrivateKey):
             key = key.key
         if isinstance(key, ec.EllipticCurvePrivateKey):
-            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.BestAvailableEncryption(self._passphrase))
+            der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
         else:
-            pem = encrypt_pkcs8(key.pkcs8(), self._passphrase)
+            der = key.pkcs8()
+        pem = encrypt_pkcs8(der, self._passphrase, iterations=PBKDF2_ITERATIONS)
         self._write(self._path("keys", name), pem, overwrite, secret=True)
         if self._unlocked is not None:
             self._unlocked.pop(name, None)
         log.info("stored private key %s", name)
+
+    def export_private_key(self, name: str, path: Path) -> None:
+        """Move a private key out of the store into `path` (still encrypted, 0600) for the operator to take
+        offline: the root CA key after the ceremony (issue 13). The store keeps no copy."""
+        source = self._path("keys", name)
+        if not source.exists():
+            raise KeyNotFound(f"no key named {name!r}")
+        if path.exists():
+            raise KeyExists(f"{path} already exists")
+        self._write(path, source.read_bytes(), False, secret=True)
+        source.unlink()
+        if self._unlocked is not None:
+            self._unlocked.pop(name, None)
+        log.warning("private key %s moved out of the key store to %s: take it offline", name, path)
+
+    def load_exported_key(self, path: Path) -> PrivateKey:
+        """A key `export_private_key` wrote (the offline root, brought back for a CRL or a new signer)."""
+        return self._load_private_key(path.name, Path(path).read_bytes())
 
     def generate_key(self, name: str, suite: Suite = INTL) -> PublicKey:
         key = suite.generate_key()

@@ -17,25 +17,23 @@ The SM2 primitive library sits behind `cardsvc.security.sm2` alone.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from cardsvc.security import oids
 from cardsvc.security.kdf import SymmetricCipher
 
-COORDINATE = 32  # both curves are 256-bit: r, s, x and y are 32 bytes each
-RAW_SIGNATURE_LENGTH = 2 * COORDINATE
-
-
-class SuiteName(enum.StrEnum):
-    GM = "gm"
-    INTL = "intl"
+# Shared with cardsvc.security.sm2, which this module loads lazily: they live apart so neither imports
+# the other at both ends (no import cycle); re-exported here, where the suite's users look for them.
+from cardsvc.security.sigcodec import COORDINATE as COORDINATE
+from cardsvc.security.sigcodec import RAW_SIGNATURE_LENGTH as RAW_SIGNATURE_LENGTH
+from cardsvc.security.sigcodec import SuiteName as SuiteName
+from cardsvc.security.sigcodec import der_signature as der_signature
+from cardsvc.security.sigcodec import raw_signature as raw_signature
 
 
 class PublicKey(Protocol):
@@ -90,21 +88,6 @@ def as_public_key(key: PublicKey | ec.EllipticCurvePublicKey) -> PublicKey:
 def key_identifier(key: PublicKey) -> bytes:
     """RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value (the point)."""
     return hashlib.sha1(key.point(), usedforsecurity=False).digest()
-
-
-def raw_signature(der: bytes) -> bytes:
-    """DER SEQUENCE {r, s} → r || s (64 bytes), as cards and endorsement records carry it."""
-    r, s = decode_dss_signature(der)
-    if r.bit_length() > 8 * COORDINATE or s.bit_length() > 8 * COORDINATE:
-        raise ValueError("signature: r or s is longer than 256 bits")
-    return r.to_bytes(COORDINATE, "big") + s.to_bytes(COORDINATE, "big")
-
-
-def der_signature(raw: bytes) -> bytes:
-    """r || s (64 bytes) → DER SEQUENCE {r, s}."""
-    if len(raw) != RAW_SIGNATURE_LENGTH:
-        raise ValueError(f"signature: {len(raw)} bytes, expected r || s of {RAW_SIGNATURE_LENGTH}")
-    return encode_dss_signature(int.from_bytes(raw[:COORDINATE], "big"), int.from_bytes(raw[COORDINATE:], "big"))
 
 
 # --- international: ECDSA P-256 / SHA-256 / AES through `cryptography` ----------------------------------

@@ -82,6 +82,12 @@ class StatusAnswer:
     sequence: int | None = None  # list sequence number (None for an online answer)
     next_update: dt.datetime | None = None  # when the registry promised the next list
     binding: Binding | None = None  # online only: the chip and endorsement count the registry holds
+    grace: dt.timedelta = dt.timedelta(0)  # how long past next_update the list is still used
+
+    @property
+    def stale(self) -> bool:
+        """Past the list's own next update (and the grace): its ACTIVE may be out of date (design §7)."""
+        return self.next_update is not None and self.list_issued_at + self.age > self.next_update + self.grace
 
     @property
     def past_next_update(self) -> bool:
@@ -106,11 +112,15 @@ class StatusListCache:
     """The latest verified status list of one registry, kept at `path`.
 
     `max_age`: the city profile's limit on the age of the status basis. `issuer`: if given, lists of any
-    other registry are refused. `online`: a callable preferred over the list; any exception it raises
-    (network down, timeout, HTTP error) falls back to the cached list.
+    other registry are refused; `signer_authority`: if given, lists not signed by that authority's signer
+    are refused (a counter pins both from its layout: `scope.list_scope`, design §7). `next_update_grace`:
+    how long past its next update a list may still say ACTIVE (shown in the verdict). `online`: a callable
+    preferred over the list; any exception it raises (network down, timeout, HTTP error) falls back to the
+    cached list.
     """
 
     def __init__(self, path: Path, trust: TrustStore, max_age: dt.timedelta, *, issuer: str | None = None,
+                 signer_authority: str | None = None, next_update_grace: dt.timedelta = dt.timedelta(0),
                  online: OnlineLookup | None = None, role: SignerRole = SignerRole.DOCUMENT,
                  now: dt.datetime | None = None) -> None:
         if max_age <= dt.timedelta(0):
@@ -119,6 +129,10 @@ class StatusListCache:
         self._trust = trust
         self._max_age = max_age
         self._issuer = issuer
+        self._signer_authority = signer_authority
+        if next_update_grace < dt.timedelta(0):
+            raise StatusListFormatError(f"next_update_grace: must not be negative, got {next_update_grace}")
+        self._grace = next_update_grace
         self._online = online
         self._role = role
         self._lock = threading.Lock()
@@ -146,13 +160,14 @@ class StatusListCache:
             index = self._verify(blob, now)
             deltas = _delta_blobs(deltas_blob) if deltas_blob is not None else ()
             for delta in deltas:
-                index = open_status_delta(delta, self._trust, now, self._role).apply(index)
+                index = open_status_delta(delta, self._trust, now, self._role,
+                                          signer_authority=self._signer_authority).apply(index)
         except (StatusListError, SignedDataError) as exc:
             raise StatusListCacheError(f"cache {self._path}: stored list no longer verifies: {exc}") from exc
         self._state = _Cached(blob, deltas, index)
 
     def _verify(self, blob: bytes, now: dt.datetime) -> StatusIndex:
-        index = open_status_list(blob, self._trust, now, self._role)
+        index = open_status_list(blob, self._trust, now, self._role, signer_authority=self._signer_authority)
         if self._issuer is not None and index.issuer != self._issuer:
             raise StatusListIssuerError(f"list issued by {index.issuer}, this cache takes {self._issuer}")
         return index
@@ -184,7 +199,7 @@ class StatusListCache:
         not start from that list (or none is held), `StatusListChainError` on a digest mismatch (a fork),
         `StatusListRollbackError` when it is not newer: the caller then takes the full list."""
         now = _aware(now, "now")
-        delta = open_status_delta(blob, self._trust, now, self._role)
+        delta = open_status_delta(blob, self._trust, now, self._role, signer_authority=self._signer_authority)
         if self._issuer is not None and delta.changes.issuer != self._issuer:
             raise StatusListIssuerError(f"delta issued by {delta.changes.issuer}, this cache takes {self._issuer}")
         with self._lock:
@@ -238,7 +253,11 @@ class StatusListCache:
             status=entry[0] if entry else ListStatus.ACTIVE,
             reason=entry[1] if entry else None,
             list_issued_at=status_list.issued_at, age=age, fresh=self._is_fresh(age),
-            source=StatusSource.CACHED_LIST, sequence=status_list.sequence, next_update=status_list.next_update)
+            source=StatusSource.CACHED_LIST, sequence=status_list.sequence, next_update=status_list.next_update,
+            grace=self._grace)
+        if answer.stale:
+            log.warning("status list #%d is past its next update %s", status_list.sequence,
+                        status_list.next_update.isoformat())
         if not answer.fresh:
             log.warning("status list #%d is %s old, beyond the limit %s", status_list.sequence, age, self._max_age)
         return answer

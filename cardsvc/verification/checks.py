@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from cardsvc.layout.vocabulary import CHIPKEY_EF, SOD_EF
 from cardsvc.security.chip import SIGNATURE_LENGTH, verify_chip_response
 from cardsvc.security.errors import (
     ChipAuthenticationFailed,
@@ -25,7 +26,7 @@ from cardsvc.security.errors import (
 )
 from cardsvc.security.pki import SignerRole, TrustStore
 from cardsvc.security.sod import SecurityObject, parse_sod
-from cardsvc.verification.reader import CHIPKEY_EF, SOD_EF, CardRead, ProblemKind
+from cardsvc.verification.reader import CardRead, ProblemKind
 from cardsvc.verification.verdict import Check, CheckResult, Result
 
 log = logging.getLogger(__name__)

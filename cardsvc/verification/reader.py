@@ -33,6 +33,7 @@ from cardsvc.iso7816.fcp import Fcp, LifeCycle
 from cardsvc.iso7816.sw import SW
 from cardsvc.layout.codec import fields_codec
 from cardsvc.layout.schema import Content, EfDecl, Layout
+from cardsvc.layout.vocabulary import CARD_EF, CHIPKEY_EF, PERMIT_DF
 from cardsvc.security.chip import CHALLENGE_LENGTH, CHIP_KEY_REF, internal_authenticate_command, new_challenge
 from cardsvc.security.errors import CardCryptogramError, SecurityError, TerminalKeyRejected
 from cardsvc.security.kdf import SymmetricCipher, key_store_role
@@ -45,11 +46,6 @@ from cardsvc.verification.verdict import ReadStats
 
 log = logging.getLogger(__name__)
 
-# Layout names the pipeline relies on (issuance writes them, the counter reads them).
-PERMIT_DF = "permit"
-SOD_EF = "sod"
-CHIPKEY_EF = "chipkey"
-CARD_EF = "card"
 CHIPKEY_SIZE = 91  # DER SubjectPublicKeyInfo of a P-256 key (RFC 5480), the profile's chip key
 MIN_LOOKAHEAD = 16
 DEFAULT_BUDGET = 0.03  # padding a reader may read, as a share of the bytes read exactly (design §6: ≤ 5%)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cardsvc.errors import FieldError
 from cardsvc.permit.citizen_id import make_citizen_id, parse_citizen_id
-from cardsvc.permit.errors import FieldError
 from cardsvc.permit.gb import ETHNICITIES, Sex, region_plausible
 from cardsvc.permit.iso7064 import mod11_2
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cardsvc.permit.errors import FieldError
+from cardsvc.errors import FieldError
 from cardsvc.permit.iso7064 import mod11_2
 from cardsvc.permit.permit_number import (
     check_card_number,

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from cardsvc.errors import FieldProblem
 from cardsvc.layout.loader import builtin_layout, parse_layout
 from cardsvc.layout.schema import Layout
 from cardsvc.permit.citizen_id import make_citizen_id
-from cardsvc.permit.errors import FieldProblem, PermitInvalid
+from cardsvc.permit.errors import PermitInvalid
 from cardsvc.permit.gb import Sex
 from cardsvc.permit.model import Authority, DepartmentData, Endorsement, Guardian, Permit
 from cardsvc.permit.permit_number import make_card_number, make_permit_number

@@ -39,8 +39,10 @@ def verify_qr(body: QrIn, principal: Verifier, ctx: CtxDep, session: SessionDep)
 
 @router.get("/status-list", tags=["status"], summary="The signed status list (COSE_Sign1) for offline counters",
             response_class=Response, responses={200: {"content": {"application/cose": {}}}})
-def status_list(principal: StatusListUser, ctx: CtxDep, session: SessionDep) -> Response:
-    return Response(cards.status_list_bytes(ctx, session), media_type="application/cose")
+def status_list(principal: StatusListUser, ctx: CtxDep, session: SessionDep,
+                layout_id: Annotated[str, Query(max_length=16, description="the city's layout (its registry's list)")],
+                ) -> Response:
+    return Response(cards.status_list_bytes(ctx, session, layout_id), media_type="application/cose")
 
 
 @router.get("/status-list/delta", tags=["status"],
@@ -48,8 +50,9 @@ def status_list(principal: StatusListUser, ctx: CtxDep, session: SessionDep) -> 
                     "when it is no longer kept (then fetch the full list)",
             response_class=Response, responses={200: {"content": {"application/cose": {}}}, 204: {}})
 def status_delta(principal: StatusListUser, ctx: CtxDep, session: SessionDep,
+                 layout_id: Annotated[str, Query(max_length=16, description="the city's layout (its registry's list)")],
                  since: Annotated[int, Query(ge=1, le=2**62)]) -> Response:
-    blob = cards.status_delta_bytes(ctx, session, since)
+    blob = cards.status_delta_bytes(ctx, session, layout_id, since)
     return Response(status_code=204) if blob is None else Response(blob, media_type="application/cose")
 
 

@@ -52,8 +52,9 @@ def login(token: Annotated[str, Form(max_length=128)], ctx: CtxDep, session: Ses
     return response
 
 
-@router.get("/logout")
+@router.post("/logout")
 def logout() -> Response:
+    """POST only (a GET could be triggered by any page linking here); the Origin check applies."""
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response

@@ -13,32 +13,35 @@ from sqlalchemy.orm import Session
 
 from cardsvc.api.auth import Principal
 from cardsvc.api.context import AppContext
-from cardsvc.api.errors import ApiError
 from cardsvc.api.schemas import CardStatusOut, CheckOut, EndorsementIn, EndorsementOut, VerdictOut
 from cardsvc.api.services.records import audit_read, read_permit
+from cardsvc.errors import FieldError
 from cardsvc.face import FaceData, render_face, render_pdf
 from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.endorse import EndorsementService
-from cardsvc.issuance.plan import PERMIT_DF
 from cardsvc.layout import Layout
+from cardsvc.layout.vocabulary import PERMIT_DF
 from cardsvc.permit.gb import ETHNICITIES
 from cardsvc.permit.model import Permit
 from cardsvc.qr import QrError, QrPayload, encode_qr_text, verify_qr_text
 from cardsvc.registry import endorsements as registry_endorsements
 from cardsvc.registry import publication
-from cardsvc.registry.errors import NotFoundError, RefusedError
+from cardsvc.registry.errors import CardNotAllocatedError, NotFoundError, RefusedError
 from cardsvc.registry.lookup import card_by_number, current_card, permit_by_number
 from cardsvc.registry.models import Card, Endorsement, StatusPublication
 from cardsvc.registry.models import Permit as PermitRow
 from cardsvc.rules.status import CardStatus
 from cardsvc.security.ceremony import signer_name
-from cardsvc.security.errors import SignedDataError
+from cardsvc.security.errors import KeyNotFound, SignedDataError
 from cardsvc.security.pki import SignerRole
 from cardsvc.session import CardSession
 from cardsvc.status_list import ListStatus, StatusAnswer, sign_status_delta, sign_status_list
 from cardsvc.status_list.cache import Binding, StatusSource
+from cardsvc.status_list.scope import list_scope
 from cardsvc.transport import Connection
 from cardsvc.verification import Outcome, Result, Station, Verdict, registry_audit, verify_card
+from cardsvc.verification import audit as verification_audit
+from cardsvc.verification.verifier import image_verdict
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +52,8 @@ def _face_permit(session: Session, permit: Permit, row: PermitRow) -> Permit:
     card = current_card(session, row) or session.scalars(
         select(Card).where(Card.permit_id == row.id).order_by(Card.generation.desc())).first()
     if card is None:
-        raise ApiError(409, "no-card-number", f"permit_number: {row.permit_number} has no card yet; create the "
-                       "issuance job first (the face prints the card number in its QR code)", field="permit_number")
+        raise CardNotAllocatedError(f"permit_number: {row.permit_number} has no card yet; create the issuance "
+                                    "job first (the face prints the card number in its QR code)", field="permit_number")
     return replace(permit, card_number=card.card_number)
 
 
@@ -73,30 +76,30 @@ def face(ctx: AppContext, session: Session, principal: Principal, number: str, k
 
 
 # --- status ----------------------------------------------------------------------------------------------
-def _list_signer(ctx: AppContext) -> str:
-    signers = sorted(n for n in ctx.keystore.names("certs") if n.startswith("ds-"))
-    if not signers:
-        raise ApiError(503, "no-keys", "key store: no document signer to sign the status list")
-    return signers[0]
-
-
-def _publication(ctx: AppContext, session: Session) -> StatusPublication:
-    """Every allocated card number that is not active (lost, suspended, revoked, cancelled, and also not
-    yet issued or spoiled: design §7), signed (COSE_Sign1) by a document signer of the province."""
-    store, name = ctx.keystore, _list_signer(ctx)
+def _publication(ctx: AppContext, session: Session, layout_id: str) -> StatusPublication:
+    """The city registry's list for one layout: every allocated card number of it that is not active (lost,
+    suspended, revoked, cancelled, and also not yet issued or spoiled: design §7), issued under the city
+    code and signed (COSE_Sign1) by the city's status-list signer (`status_list.scope`), as its counters
+    pin them; published once and kept in the database (`registry.publication`)."""
+    scope = list_scope(ctx.layout(layout_id))
+    store = ctx.keystore
+    name = signer_name(SignerRole.DOCUMENT, scope.signer_authority)
+    if name not in store.names("certs"):
+        raise KeyNotFound(f"key store: no status-list signer {name} for layout {layout_id}")
     return publication.publish(
-        session, ctx.settings.status_list_issuer, ctx.clock(), dt.timedelta(hours=ctx.settings.status_list_hours),
+        session, layout_id, scope.issuer, ctx.clock(), dt.timedelta(hours=ctx.settings.status_list_hours),
         lambda index: sign_status_list(index, store.private_key(name), store.certificate(name)))
 
 
-def status_list_bytes(ctx: AppContext, session: Session) -> bytes:
-    return _publication(ctx, session).signed
+def status_list_bytes(ctx: AppContext, session: Session, layout_id: str) -> bytes:
+    return _publication(ctx, session, layout_id).signed
 
 
-def status_delta_bytes(ctx: AppContext, session: Session, since: int) -> bytes | None:
+def status_delta_bytes(ctx: AppContext, session: Session, layout_id: str, since: int) -> bytes | None:
     """The signed changes from list `since` to the list in force; None when `since` is in force."""
-    current = _publication(ctx, session)
-    store, name = ctx.keystore, _list_signer(ctx)
+    current = _publication(ctx, session, layout_id)
+    store = ctx.keystore
+    name = signer_name(SignerRole.DOCUMENT, list_scope(ctx.layout(layout_id)).signer_authority)
     return publication.delta_since(
         session, since, current, lambda delta: sign_status_delta(delta, store.private_key(name),
                                                                  store.certificate(name)))
@@ -157,8 +160,10 @@ def _verdict_out(session: Session, verdict: Verdict) -> VerdictOut:
         stats=verdict.stats.to_dict() if verdict.stats else {})
 
 
-def verify_connection(ctx: AppContext, session: Session, principal: Principal, conn: Connection) -> VerdictOut:
-    """Try each city layout (the card's permit ADF AID tells them apart); audited per ZZ Art.29."""
+def verify_connection(ctx: AppContext, session: Session, principal: Principal, conn: Connection, *,
+                      image: bool = False) -> VerdictOut:
+    """Try each city layout (the card's permit ADF AID tells them apart); audited per ZZ Art.29. For an
+    uploaded `image` the chip check is not run (only dev mode runs it, and says so): `image_verdict`."""
     keys = ctx.station_keys()
     store = ctx.keystore
 
@@ -169,7 +174,11 @@ def verify_connection(ctx: AppContext, session: Session, principal: Principal, c
 
     verdict = verify_card(conn, _detect_layout(ctx, conn), keys.trust(), RegistryStatus(session),
                           keys=terminal_keys, now=ctx.clock(), station=Station(principal.station_id, principal.label),
-                          audit_hook=registry_audit(session, principal.role.value))
+                          audit_hook=None if image else registry_audit(session, principal.role.value))
+    if image:  # audited as the verdict given, the image's
+        verdict = image_verdict(verdict, dev=ctx.settings.dev)
+        verification_audit.record(verdict, Station(principal.station_id, principal.label),
+                                  registry_audit(session, principal.role.value), ctx.clock())
     return _verdict_out(session, verdict)
 
 
@@ -189,13 +198,13 @@ def _detect_layout(ctx: AppContext, conn: Connection) -> Layout:
 
 def verify_reader(ctx: AppContext, session: Session, principal: Principal, reader: str) -> VerdictOut:
     with ctx.hub.session(reader, wait=2.0) as conn:
-        return verify_connection(ctx, session, principal, conn)
+        return verify_connection(ctx, session, principal, conn, image=True)
 
 
 def verify_image(ctx: AppContext, session: Session, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
     fmt = "json" if filename.lower().endswith(".json") or raw[:1] == b"{" else "cbor"
     with ctx.virtual_cards().image_connection(raw, fmt) as conn:
-        return verify_connection(ctx, session, principal, conn)
+        return verify_connection(ctx, session, principal, conn, image=True)
 
 
 def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str) -> dict[str, Any]:
@@ -253,8 +262,7 @@ def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> Endor
             note = None
         else:
             if body.new_county is None or body.moved_on is None or body.residence_address is None:
-                raise ApiError(422, "invalid-field", "new_county: an address change needs new_county, moved_on "
-                               "and residence_address", field="new_county")
+                raise FieldError("new_county", "an address change needs new_county, moved_on and residence_address")
             change, record = registry_endorsements.change_address(
                 s, principal.actor, body.permit_number, new_county=body.new_county, moved_on=body.moved_on,
                 data={"residence_address": body.residence_address}, at=at)
@@ -274,7 +282,7 @@ def sync(ctx: AppContext, principal: Principal, number: str, reader: str, *,
         row = permit_by_number(s, number)
         card = current_card(s, row)
         if card is None:
-            raise RefusedError(f"permit_number: {number} has no card in use")
+            raise RefusedError(f"permit_number: {number} has no card in use", field="permit_number")
         layout_id, card_number = row.layout_id, card.card_number
     with ctx.hub.session(reader, wait=2.0) as conn:
         result = service.sync(card_number, ctx.layout(layout_id), CardSession(conn))

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from cardsvc.api.auth import Principal
 from cardsvc.api.context import AppContext
-from cardsvc.api.errors import ApiError
 from cardsvc.api.schemas import JobIn, JobOut
+from cardsvc.errors import FieldError
 from cardsvc.iso7816.errors import CardError
 from cardsvc.issuance.jobs import IssuanceService, IssueRequest
 from cardsvc.issuance.prepare import job_card_number, stamp_first_issue
@@ -26,11 +26,13 @@ from cardsvc.permit.record import load_permit
 from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry import lifecycle
 from cardsvc.registry.audit import Actor
+from cardsvc.registry.errors import JobStateError
 from cardsvc.registry.lookup import local_date, permit_by_number
 from cardsvc.registry.models import Card, IssuanceJob, JobState
 from cardsvc.registry.models import Permit as PermitRow
 from cardsvc.rules.fees import CardEvent
 from cardsvc.session import CardSession
+from cardsvc.transport.errors import NoCardError
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +67,8 @@ def create_job(ctx: AppContext, session: Session, principal: Principal, body: Jo
         job = lifecycle.request_renewal(session, actor, row.permit_number, old_card_returned=body.old_card_returned,
                                         card_number=card_number, idempotency_key=key, at=at)
     else:
-        raise ApiError(422, "invalid-field", f"event: {body.event.value} is not started here (corrections go "
-                       "through the registry with evidence; endorsements through /api/endorsements)", field="event")
+        raise FieldError("event", f"{body.event.value} is not started here (corrections go through the registry "
+                         "with evidence; endorsements through /api/endorsements)")
     return job_out(ctx, session, job)
 
 
@@ -97,13 +99,13 @@ def start_run(ctx: AppContext, session: Session, principal: Principal, job_id: i
     row = registry_jobs.job(session, job_id)
     state = JobState(row.state)
     if retry and state not in (JobState.FAILED_RETRYABLE, JobState.WRITING, JobState.VERIFYING):
-        raise ApiError(409, "job-state", f"job_id: job {job_id} is {state.value}; only a failed-retryable or "
-                       "interrupted job is retried", field="job_id")
+        raise JobStateError(f"job_id: job {job_id} is {state.value}; only a failed-retryable or interrupted job "
+                            "is retried", field="job_id")
     if state not in RUNNABLE:
-        raise ApiError(409, "job-state", f"job_id: job {job_id} is {state.value}; nothing to run", field="job_id")
+        raise JobStateError(f"job_id: job {job_id} is {state.value}; nothing to run", field="job_id")
     info = ctx.hub.reader(reader)
     if not info.present:
-        raise ApiError(409, "no-card", f"reader: no card in {reader!r}", field="reader")
+        raise NoCardError(f"reader: no card in {reader!r}")
     request = _request(session, ctx, row)
     keys = ctx.station_keys()  # fails now (503) rather than on the worker when the key store is missing
     # The claim is a row in the registry (lease), taken under the job's lock: of two clicks, two stations

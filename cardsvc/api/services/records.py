@@ -212,5 +212,6 @@ def change_status(ctx: AppContext, session: Session, principal: Principal, numbe
         row = permit_by_number(session, number)
         card = current_card(session, row)
         if card is None:
-            raise StateConflictError(f"permit_number: {number} has no card in use to report lost")
+            raise StateConflictError(f"permit_number: {number} has no card in use to report lost",
+                                     field="permit_number")
         lifecycle.report_lost(session, principal.actor, card.card_number, body.note, at=at)

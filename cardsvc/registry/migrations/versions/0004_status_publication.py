@@ -18,12 +18,13 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "status_publication",
+        sa.Column("layout_id", sa.String(length=64), nullable=False),
         sa.Column("sequence", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("issuer", sa.String(length=6), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("digest", sa.LargeBinary(), nullable=False),
         sa.Column("signed", sa.LargeBinary(), nullable=False),
-        sa.PrimaryKeyConstraint("sequence", name=op.f("pk_status_publication")),
+        sa.PrimaryKeyConstraint("layout_id", "sequence", name=op.f("pk_status_publication")),
     )
 
 

@@ -1,0 +1,34 @@
+"""What both suites share below the suite interface: the suite names and the r || s ↔ DER signature codec.
+
+Kept apart from `cardsvc.security.suite` so that `cardsvc.security.sm2` (which the suite loads lazily)
+can use them without importing the suite back.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+COORDINATE = 32  # both curves are 256-bit: r, s, x and y are 32 bytes each
+RAW_SIGNATURE_LENGTH = 2 * COORDINATE
+
+
+class SuiteName(enum.StrEnum):
+    GM = "gm"
+    INTL = "intl"
+
+
+def raw_signature(der: bytes) -> bytes:
+    """DER SEQUENCE {r, s} → r || s (64 bytes), as cards and endorsement records carry it."""
+    r, s = decode_dss_signature(der)
+    if r.bit_length() > 8 * COORDINATE or s.bit_length() > 8 * COORDINATE:
+        raise ValueError("signature: r or s is longer than 256 bits")
+    return r.to_bytes(COORDINATE, "big") + s.to_bytes(COORDINATE, "big")
+
+
+def der_signature(raw: bytes) -> bytes:
+    """r || s (64 bytes) → DER SEQUENCE {r, s}."""
+    if len(raw) != RAW_SIGNATURE_LENGTH:
+        raise ValueError(f"signature: {len(raw)} bytes, expected r || s of {RAW_SIGNATURE_LENGTH}")
+    return encode_dss_signature(int.from_bytes(raw[:COORDINATE], "big"), int.from_bytes(raw[COORDINATE:], "big"))
