@@ -15,6 +15,8 @@ from cardsvc.status_list import ListStatus, StatusListCache, open_status_list
 from tests.api.conftest import Service
 from tests.api.helpers import sample_permit
 
+DELTA = "/api/status-list/delta?layout_id=zz&since="
+
 
 def call(service: Service, role: Role, method: str, path: str, **kw: Any) -> httpx.Response:
     return service.client.request(method, path, headers=service.headers(role), **kw)
@@ -29,20 +31,20 @@ def test_full_list_then_delta_applied_at_the_counter(service: Service, tmp_path:
     held = cache.update(first.content, now)
     # Unchanged registry: the same publication again, and no delta to fetch.
     assert call(service, Role.COUNTER, "GET", "/api/status-list?layout_id=zz").content == first.content
-    assert call(service, Role.COUNTER, "GET", f"/api/status-list/delta?layout_id=zz&since={held.sequence}").status_code == 204
+    assert call(service, Role.COUNTER, "GET", DELTA + f"{held.sequence}").status_code == 204
     # A job allocates a card number: published as not issued (design §7) through a delta.
     number = sample_permit(service, "zz", seed=21)
     job = call(service, Role.PRINT_STATION, "POST", "/api/jobs", json={"permit_number": number}).json()
-    delta = call(service, Role.COUNTER, "GET", f"/api/status-list/delta?layout_id=zz&since={held.sequence}")
+    delta = call(service, Role.COUNTER, "GET", DELTA + f"{held.sequence}")
     assert delta.status_code == 200, delta.text
     after = cache.apply_delta(delta.content, now)
     assert after.sequence > held.sequence
     assert cache.lookup(job["card_number"], now).status is ListStatus.NOT_ISSUED
     full = open_status_list(call(service, Role.COUNTER, "GET", "/api/status-list?layout_id=zz").content, trust, now)
     assert full.sequence == after.sequence and full.digest == after.digest
-    missing = call(service, Role.COUNTER, "GET", "/api/status-list/delta?layout_id=zz&since=7")
+    missing = call(service, Role.COUNTER, "GET", DELTA + "7")
     assert missing.status_code == 404 and "full list" in missing.json()["detail"]
-    ahead = call(service, Role.COUNTER, "GET", f"/api/status-list/delta?layout_id=zz&since={after.sequence + 10}")
+    ahead = call(service, Role.COUNTER, "GET", DELTA + f"{after.sequence + 10}")
     assert ahead.status_code == 422 and "newer" in ahead.json()["detail"]  # a counter ahead: refused
 
 
