@@ -27,11 +27,13 @@ def layout_ceremony(store_dir: Path, layouts: Iterable[Layout], root_out: Path |
     from cardsvc.security import ceremony
     from cardsvc.security.kdf import KeyRole
     from cardsvc.security.keystore import EncryptedFileKeyStore
+    from cardsvc.security.suite import common_suite
 
     layouts = list(layouts)
     authorities = list({a.code: (a.code, a.name) for layout in layouts for a in layout.authorities}.values())
     roles = sorted({str(r) for r in KeyRole} | {r for layout in layouts for r in layout_key_roles(layout)})
     return ceremony.init_key_ceremony(EncryptedFileKeyStore(store_dir), authorities, roles=roles,
+                                      suite=common_suite(layouts),  # the layouts' `suite` (gm by default)
                                       root_out=root_out or default_root_out(store_dir))
 
 

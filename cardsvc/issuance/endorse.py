@@ -33,6 +33,7 @@ from cardsvc.registry.audit import Actor
 from cardsvc.registry.models import Endorsement as EndorsementRow
 from cardsvc.security.kdf import key_store_role
 from cardsvc.security.mutual_auth import secure_session
+from cardsvc.security.suite import layout_suite
 from cardsvc.session import CardSession
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class EndorsementService:
         if pending:
             ref = key_ref(layout, "endorsement")
             role_key = self.keys.card_key(key_store_role("endorsement"), card_number)
-            with secure_session(card, role_key, ref):
+            with secure_session(card, role_key, ref, layout_suite(layout).cipher):
                 commands += 2
                 for row_id, seq, record in pending:
                     card.send(append_record(record, sfi=sfi),

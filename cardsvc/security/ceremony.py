@@ -32,7 +32,7 @@ from cardsvc.security.pki import (
     make_root_ca,
 )
 from cardsvc.security.sod import HashAlgorithm, build_sod
-from cardsvc.security.suite import INTL, PrivateKey, Suite
+from cardsvc.security.suite import GM, PrivateKey, Suite
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class CeremonyResult:
 
 def init_key_ceremony(store: KeyStore, authorities: Sequence[tuple[str, str]],
                       roles: Iterable[str] = tuple(KeyRole), root_common_name: str = "河南省居住证根证书",
-                      not_before: dt.datetime | None = None, suite: Suite = INTL,
+                      not_before: dt.datetime | None = None, suite: Suite = GM,
                       root_out: Path | None = None) -> CeremonyResult:
     """Create the root CA, per authority a document and an endorsement signer, an empty CRL and one
     master key per role, every key pair of `suite` (the layouts' `suite`). Refuses to overwrite anything
@@ -86,7 +86,7 @@ def init_key_ceremony(store: KeyStore, authorities: Sequence[tuple[str, str]],
     masters = []
     for role in roles:
         name = master_name(role)
-        store.generate_secret(name, MASTER_KEY_LENGTH)
+        store.generate_secret(name, MASTER_KEY_LENGTH, suite.cipher)
         masters.append(name)
     log.info("key ceremony: root, %d signer certificates, %d master keys", len(signers), len(masters))
     if root_out is not None:
@@ -141,9 +141,9 @@ def trust_store(store: KeyStore, require_crl: bool = True) -> TrustStore:
     return TrustStore([store.certificate(ROOT)], [store.crl(ROOT_CRL)], signers, require_crl=require_crl)
 
 
-def card_key(store: KeyStore, role: str, card_number: str,
-             cipher: SymmetricCipher = SymmetricCipher.AES) -> bytes:
-    """The per-card key of `role` (kdf.diversify_key, computed inside the store)."""
+def card_key(store: KeyStore, role: str, card_number: str, cipher: SymmetricCipher | None = None) -> bytes:
+    """The per-card key of `role` (kdf.diversify_key, computed inside the store), by default with the
+    master key's own cipher: SM4-CMAC for a GM ceremony's master keys, AES-CMAC for an intl one's."""
     label, context = diversification_input(role, card_number)
     return store.derive(master_name(role), label, context, MASTER_KEY_LENGTH, cipher)
 

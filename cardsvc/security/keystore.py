@@ -67,11 +67,14 @@ class KeyStore(Protocol):
 
     def private_key(self, name: str) -> PrivateKey: ...
 
-    def generate_secret(self, name: str, length: int = 16) -> None: ...
+    def generate_secret(self, name: str, length: int = 16, cipher: SymmetricCipher = SymmetricCipher.AES) -> None:
+        """A master key for `cipher`'s CMAC (the suite's block cipher); `derive` uses it by default."""
+        ...
 
     def derive(self, name: str, label: bytes, context: bytes, length: int,
-               cipher: SymmetricCipher = SymmetricCipher.AES) -> bytes:
-        """SP 800-108 CMAC derivation from the named master key (the secret itself never leaves)."""
+               cipher: SymmetricCipher | None = None) -> bytes:
+        """SP 800-108 CMAC derivation from the named master key (the secret itself never leaves), with
+        the master key's own cipher unless `cipher` names one."""
         ...
 
     def put_certificate(self, name: str, cert: x509.Certificate, overwrite: bool = False) -> None: ...
@@ -111,7 +114,7 @@ class EncryptedFileKeyStore:
         self._root = Path(root)
         self._keks: dict[bytes, bytes] = {}  # salt → KEK: scrypt once per file per process
         self._unlocked: dict[str, PrivateKey] | None = {} if cache_private_keys else None
-        self._secrets: dict[str, bytes] | None = {} if cache_private_keys else None
+        self._secrets: dict[str, tuple[bytes, SymmetricCipher]] | None = {} if cache_private_keys else None
         for kind in self._SUFFIX:
             (self._root / kind).mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -217,23 +220,24 @@ class EncryptedFileKeyStore:
             self._keks[salt] = kek
         return kek
 
-    def import_secret(self, name: str, secret: bytes, overwrite: bool = False) -> None:
+    def import_secret(self, name: str, secret: bytes, overwrite: bool = False,
+                      cipher: SymmetricCipher = SymmetricCipher.AES) -> None:
         if len(secret) not in (16, 24, 32):
             raise KeyStoreError(f"secret {name!r}: {len(secret)} bytes, a master key is 16, 24 or 32")
         salt = os.urandom(16)
         wrapped = keywrap.aes_key_wrap_with_padding(self._kek(salt), secret)
         doc = {"format": "cardsvc-wrapped-secret/1", "kdf": "scrypt", "n": _SCRYPT_N, "r": 8, "p": 1,
                "salt": base64.b64encode(salt).decode(), "wrap": "aes-kwp-256",
-               "wrapped": base64.b64encode(wrapped).decode()}
+               "wrapped": base64.b64encode(wrapped).decode(), "cipher": cipher.value}
         self._write(self._path("secrets", name), json.dumps(doc).encode(), overwrite, secret=True)
         if self._secrets is not None:
             self._secrets.pop(name, None)
         log.info("stored secret %s", name)
 
-    def generate_secret(self, name: str, length: int = 16) -> None:
-        self.import_secret(name, os.urandom(length))
+    def generate_secret(self, name: str, length: int = 16, cipher: SymmetricCipher = SymmetricCipher.AES) -> None:
+        self.import_secret(name, os.urandom(length), cipher=cipher)
 
-    def _secret(self, name: str) -> bytes:
+    def _secret(self, name: str) -> tuple[bytes, SymmetricCipher]:
         if self._secrets is not None and name in self._secrets:
             return self._secrets[name]
         secret = self._unwrap_secret(name)
@@ -241,26 +245,28 @@ class EncryptedFileKeyStore:
             self._secrets[name] = secret
         return secret
 
-    def _unwrap_secret(self, name: str) -> bytes:
+    def _unwrap_secret(self, name: str) -> tuple[bytes, SymmetricCipher]:
         try:
             doc = json.loads(self._read("secrets", name))
             salt = base64.b64decode(doc["salt"], validate=True)
             wrapped = base64.b64decode(doc["wrapped"], validate=True)
             if doc.get("format") != "cardsvc-wrapped-secret/1":
                 raise ValueError("unknown format")
+            cipher = SymmetricCipher(doc.get("cipher", "AES"))  # files written before suites: AES
         except (ValueError, KeyError, TypeError) as exc:
             raise KeyStoreError(f"secret {name!r}: damaged file ({type(exc).__name__})") from None
         try:
-            return keywrap.aes_key_unwrap_with_padding(self._kek(salt), wrapped)
+            return keywrap.aes_key_unwrap_with_padding(self._kek(salt), wrapped), cipher
         except keywrap.InvalidUnwrap:
             raise KeyStoreDecryptError(f"secret {name!r} does not unwrap (wrong passphrase?)") from None
 
     def derive(self, name: str, label: bytes, context: bytes, length: int,
-               cipher: SymmetricCipher = SymmetricCipher.AES) -> bytes:
-        return sp800_108_cmac(self._secret(name), label, context, length, cipher)
+               cipher: SymmetricCipher | None = None) -> bytes:
+        secret, own = self._secret(name)
+        return sp800_108_cmac(secret, label, context, length, cipher or own)
 
     def secret_length(self, name: str) -> int:
-        return len(self._secret(name))
+        return len(self._secret(name)[0])
 
     # --- public objects -----------------------------------------------------------------------------
     def put_certificate(self, name: str, cert: x509.Certificate, overwrite: bool = False) -> None:

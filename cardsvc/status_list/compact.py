@@ -202,47 +202,47 @@ def sign_status_delta(delta: StatusDelta, key: Key, signer_cert: x509.Certificat
     return sign_with_certificate(encode_delta(delta), key, signer_cert)
 
 
-def _open(data: bytes, trust: TrustStore, now: dt.datetime, role: SignerRole,
-          signer_authority: str | None) -> tuple[Any, x509.Certificate]:
+def _open(data: bytes, trust: TrustStore, now: dt.datetime, role: SignerRole) -> tuple[Any, x509.Certificate]:
     if now.tzinfo is None:
         raise StatusListFormatError("now: must be timezone-aware")
     opened = open_signed(data, trust, role, now)
-    if signer_authority is not None and authority_code(opened.signer) != signer_authority:
-        raise StatusListIssuerError(f"list signed by authority {authority_code(opened.signer)}, this counter takes "
-                                    f"only the signer of {signer_authority}")
     value = strict_loads(opened.payload, "status list payload")
     if not isinstance(value, Mapping) or 0 not in value:
         raise StatusListFormatError("status list payload: must be a CBOR map with a kind (key 0)")
     return value, opened.signer
 
 
-def _checked(index: StatusIndex, signer: x509.Certificate, now: dt.datetime) -> StatusIndex:
+def _checked(index: StatusIndex, signer: x509.Certificate, now: dt.datetime,
+             signer_authority: str | None) -> StatusIndex:
     codec.check_signer_region(signer, index.issuer)
+    if signer_authority is not None and authority_code(signer) != signer_authority:
+        raise StatusListIssuerError(f"list signed by authority {authority_code(signer)}, this counter takes "
+                                    f"only the signer of {signer_authority}")
     if index.issued_at > now + codec.MAX_CLOCK_SKEW:
         raise StatusListNotYetValidError(f"issued_at {index.issued_at.isoformat()} is after now {now.isoformat()}")
     return index
 
 
-def open_status_list(data: bytes, trust: TrustStore, now: dt.datetime, role: SignerRole = SignerRole.DOCUMENT,
-                     *, signer_authority: str | None = None) -> StatusIndex:
+def open_status_list(data: bytes, trust: TrustStore, now: dt.datetime,
+                     role: SignerRole = SignerRole.DOCUMENT, *, signer_authority: str | None = None) -> StatusIndex:
     """Verify signature and signer at `now`, then decode a full list: kind 3, or the former CBOR list
-    (kind 2, still read for one release). Freshness is the cache's concern, not this. `signer_authority`
-    pins the signer: any other trusted signer, even in the issuer's region, is refused."""
-    value, signer = _open(data, trust, now, role, signer_authority)
+    (kind 2, still read for one release). Freshness is the cache's concern, not this.
+    `signer_authority` pins the signer: any other trusted signer, even in the issuer's region, is refused."""
+    value, signer = _open(data, trust, now, role)
     if value[0] == codec.KIND_STATUS_LIST:
-        return _checked(StatusIndex.from_list(codec.decode_payload(value)), signer, now)
-    return _checked(decode_full(value), signer, now)
+        return _checked(StatusIndex.from_list(codec.decode_payload(value)), signer, now, signer_authority)
+    return _checked(decode_full(value), signer, now, signer_authority)
 
 
-def verify_status_list(data: bytes, trust: TrustStore, now: dt.datetime, role: SignerRole = SignerRole.DOCUMENT,
-                       *, signer_authority: str | None = None) -> StatusList:
+def verify_status_list(data: bytes, trust: TrustStore, now: dt.datetime,
+                       role: SignerRole = SignerRole.DOCUMENT, *, signer_authority: str | None = None) -> StatusList:
     """As `open_status_list`, with every entry as a `StatusEntry` (tools and small lists)."""
     return open_status_list(data, trust, now, role, signer_authority=signer_authority).to_list()
 
 
-def open_status_delta(data: bytes, trust: TrustStore, now: dt.datetime, role: SignerRole = SignerRole.DOCUMENT,
-                      *, signer_authority: str | None = None) -> StatusDelta:
-    value, signer = _open(data, trust, now, role, signer_authority)
+def open_status_delta(data: bytes, trust: TrustStore, now: dt.datetime,
+                      role: SignerRole = SignerRole.DOCUMENT, *, signer_authority: str | None = None) -> StatusDelta:
+    value, signer = _open(data, trust, now, role)
     delta = decode_delta(value)
-    _checked(delta.changes, signer, now)
+    _checked(delta.changes, signer, now, signer_authority)
     return delta

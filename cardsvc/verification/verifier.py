@@ -156,7 +156,7 @@ def verify_card(source: Connection | CardSession, layout: Layout, trust: TrustSt
                 status: assess.StatusLookup | None, today: dt.date | None = None,
                 keys: TerminalKeys | None = None, *, now: dt.datetime | None = None,
                 station: audit.Station | None = None, audit_hook: audit.AuditHook | None = None,
-                chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher = SymmetricCipher.AES,
+                chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher | None = None,
                 budget: float = DEFAULT_BUDGET) -> Verdict:
     """Read the card behind ``source`` with the fewest APDUs and judge it; ``keys`` gives the per-card
     counter key (e.g. ``lambda role, card: ceremony.card_key(store, role, card)``). Never raises."""
