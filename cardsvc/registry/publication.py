@@ -10,13 +10,14 @@ the loser takes the winner's row.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import cbor2
-from sqlalchemy import Connection, Integer, Select, delete, func, select
+from sqlalchemy import Connection, Integer, Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -108,12 +109,8 @@ def delta_since(session: Session, since: int, current: StatusPublication, sign: 
 def online_status(conn: Connection | Session, card_number: str, now: dt.datetime) -> OnlineStatus | None:
     """A card's status and online binding (chip key hash, endorsement counts: design §7) in one joined
     query, or None for a number the registry never allocated."""
-    counts = {sync: select(func.count()).where(Endorsement.card_id == Card.id, Endorsement.card_sync == sync.value)
-              .correlate(Card).scalar_subquery() for sync in CardSync}
-    stmt = (select(Card.status, Permit.suspension_reason, Card.chip_public_key, counts[CardSync.WRITTEN],
-                   counts[CardSync.PENDING], _endorsements_at_issue(conn))
-            .join(Permit, Permit.id == Card.permit_id).where(Card.card_number == card_number))
-    row = conn.execute(stmt).first()
+    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    row = conn.execute(_online_query(dialect), {"card_number": card_number}).first()
     if row is None:
         return None
     status, reason, key, written, pending, at_issue = row
@@ -126,11 +123,20 @@ def online_status(conn: Connection | Session, card_number: str, now: dt.datetime
         now, Binding(None if key is None else hashlib.sha256(key).digest(), written, written + int(pending)))
 
 
-def _endorsements_at_issue(conn: Connection | Session) -> ColumnElement[Any]:
+@functools.cache
+def _online_query(dialect: str) -> Select[tuple[Any, ...]]:
+    """Built once per dialect (building it costs more than running it: ~0.4 ms of the 0.5 on SQLite)."""
+    counts = {sync: select(func.count()).where(Endorsement.card_id == Card.id, Endorsement.card_sync == sync.value)
+              .correlate(Card).scalar_subquery() for sync in CardSync}
+    return (select(Card.status, Permit.suspension_reason, Card.chip_public_key, counts[CardSync.WRITTEN],
+                   counts[CardSync.PENDING], _endorsements_at_issue(dialect))
+            .join(Permit, Permit.id == Card.permit_id).where(Card.card_number == bindparam("card_number")))
+
+
+def _endorsements_at_issue(dialect: str) -> ColumnElement[Any]:
     """Length of the permit record's `endorsements` array, computed by the database (the record itself,
     personal data, is never loaded for a status answer)."""
-    name = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
-    if name == "postgresql":
+    if dialect == "postgresql":
         expr = func.json_array_length(Permit.data.op("->")("endorsements"))
     else:
         expr = func.json_array_length(Permit.data, "$.endorsements")
