@@ -70,9 +70,9 @@ def free_port() -> int:
 class Server:
     """uvicorn running bench.http_server in a child process; stopped and reaped on exit."""
 
-    def __init__(self, root: Path, keystore: Path, log_path: Path) -> None:
+    def __init__(self, root: Path, keystore: Path, log_path: Path, *, db_url: str | None = None) -> None:
         self.port = free_port()
-        self.env = {**os.environ, "CARDSVC_DB_URL": f"sqlite:///{root / 'registry.sqlite3'}",
+        self.env = {**os.environ, "CARDSVC_DB_URL": db_url or f"sqlite:///{root / 'registry.sqlite3'}",
                     "CARDSVC_KEYSTORE": str(keystore), "CARDSVC_READERS": "virtual", "CARDSVC_DEV": "1",
                     "CARDSVC_STATION": "bench-service"}
         self.log_path = log_path

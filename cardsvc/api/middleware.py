@@ -92,9 +92,11 @@ class Door:
     """See the module doc. `authenticate` checks a token against the registry (run on a worker thread);
     `max_body` is the largest request body any route takes."""
 
-    def __init__(self, app: App, *, authenticate: Authenticate, max_body: int) -> None:
+    def __init__(self, app: App, *, authenticate: Authenticate, max_body: int,
+                 known: Callable[[str | None], bool] | None = None) -> None:
         self.app = app
         self.authenticate = authenticate
+        self.known = known  # a token authenticated moments ago (cache on the loop): no thread hop, no query
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -105,7 +107,7 @@ class Door:
         method = str(scope.get("method", "GET")).upper()
         send = self._with_headers(send, path)
         token, from_cookie = credentials(scope)
-        if path.startswith("/api/"):
+        if path.startswith("/api/") and not (self.known is not None and self.known(token)):
             try:
                 await to_thread.run_sync(self.authenticate, token, from_cookie)
             except ApiError as exc:

@@ -49,7 +49,9 @@ def list_tokens(principal: Admin, session: SessionDep) -> list[TokenOut]:
 
 @router.delete("/tokens/{token_id}", tags=["tokens"], summary="Revoke a token")
 def revoke_token(token_id: RowId, principal: Admin, ctx: CtxDep, session: SessionDep) -> TokenOut:
-    return _token_out(auth.revoke_token(session, principal.actor, token_id, at=ctx.clock()))
+    row = auth.revoke_token(session, principal.actor, token_id, at=ctx.clock())
+    ctx.principals.clear()  # the revoked token must not keep answering from this process's cache
+    return _token_out(row)
 
 
 @router.get("/audit", tags=["audit"], summary="The audit log, newest first (ZZ Art.29)")
