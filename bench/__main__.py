@@ -2,8 +2,9 @@
 ceiling or floor and the ratio), write bench/results/<timestamp>.json.
 
 Modes (default: all, in this order): apdu, sign, issue (issuance and counter verification), batch, http,
-cli (`cardsvc --help` and `cardsvc verify --card FILE` wall time), robustness (APDU fuzzing, verifier
-fuzzing, tearing, HTTP soak). ``--quick`` shrinks every count for a
+cli (`cardsvc --help` and `cardsvc verify --card FILE` wall time), scale (city scale on a throwaway
+PostgreSQL: 1,000,000 permits by default, `--permits 5000000` for the whole of Zhengzhou; see bench/scale.py),
+robustness (APDU fuzzing, verifier fuzzing, tearing, HTTP soak). ``--quick`` shrinks every count for a
 smoke run; the full run is what `make bench` does and stays under 10 minutes on 2 cores.
 """
 
@@ -24,7 +25,7 @@ from bench.report import Campaign, Figure, not_run, table
 from cardsvc.security.suite import INTL
 
 RESULTS = Path(__file__).resolve().parent / "results"
-MODES = ("apdu", "sign", "issue", "batch", "http", "cli", "robustness")
+MODES = ("apdu", "sign", "issue", "batch", "http", "cli", "scale", "robustness")
 
 
 def apdu_figures(count: int, pcsc: bool) -> list[Figure]:
@@ -59,10 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in about a minute")
     parser.add_argument("--apdus", type=int, default=2000, help="timed APDUs per round-trip path (default 2000)")
     parser.add_argument("--no-pcsc", action="store_true", help="skip every path through pcscd")
+    parser.add_argument("--permits", type=int, default=None,
+                        help="permits loaded for the scale mode (default 1,000,000; 20,000 with --quick; "
+                             "5,000,000 is the whole of Zhengzhou)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON result")
     args = parser.parse_args(argv)
     if args.apdus < 1:
         parser.error("--apdus must be at least 1")
+    if args.permits is not None and args.permits < 50_000 and not args.quick:
+        parser.error("--permits must be at least 50,000 (a day's 5,000 changes need them), or use --quick")
     unknown = [m for m in args.modes if m not in MODES]
     if unknown:
         parser.error(f"unknown mode {unknown[0]!r}: choose from {', '.join(MODES)}")
@@ -127,6 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         mark = time.perf_counter()
         figures += cli_start.measure(env)
         timed("cli")
+    if "scale" in modes:
+        from bench import scale
+
+        mark = time.perf_counter()
+        permits = args.permits or (20_000 if quick else 1_000_000)
+        figures += scale.measure(env, permits, lookups=300 if quick else 2_000, http_seconds=2.0 if quick else 4.0,
+                                 queue_permits=20 if quick else scale.QUEUE_PERMITS)
+        timed("scale")
     if "robustness" in modes:
         from bench import http_bench, robustness
 

@@ -32,7 +32,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
-Authenticate = Callable[[str | None], None]  # raises ApiError(401) for a missing/unknown/expired token
+# (token, from the pages' cookie) → None; raises ApiError(401) for a missing/unknown/expired/idle token
+Authenticate = Callable[[str | None, bool], None]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Our pages load only our own scripts and styles; the photo comes as a data: URL. /docs (Swagger UI,
@@ -91,9 +92,11 @@ class Door:
     """See the module doc. `authenticate` checks a token against the registry (run on a worker thread);
     `max_body` is the largest request body any route takes."""
 
-    def __init__(self, app: App, *, authenticate: Authenticate, max_body: int) -> None:
+    def __init__(self, app: App, *, authenticate: Authenticate, max_body: int,
+                 known: Callable[[str | None], bool] | None = None) -> None:
         self.app = app
         self.authenticate = authenticate
+        self.known = known  # a token authenticated moments ago (cache on the loop): no thread hop, no query
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,9 +107,9 @@ class Door:
         method = str(scope.get("method", "GET")).upper()
         send = self._with_headers(send, path)
         token, from_cookie = credentials(scope)
-        if path.startswith("/api/"):
+        if path.startswith("/api/") and not (self.known is not None and self.known(token)):
             try:
-                await to_thread.run_sync(self.authenticate, token)
+                await to_thread.run_sync(self.authenticate, token, from_cookie)
             except ApiError as exc:
                 await self._refuse(send, exc.status, exc.kind, exc.detail, path)
                 return

@@ -40,8 +40,11 @@ class TokenIn(Model):
     station_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     label: str = Field(min_length=1, max_length=64)
     department: str | None = Field(default=None, max_length=32)
+    expires_in_hours: int | None = Field(default=None, ge=1, le=730 * 24,
+                                         description="lifetime; default per role (a year for stations, a week for "
+                                                     "admins)")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"role": "counter", "station_id": "zz-jinshui-01", "label": "窗口1 王敏"},
+        {"role": "counter", "station_id": "zz-jinshui-01", "label": "窗口1 王敏", "expires_in_hours": 720},
         {"role": "department", "station_id": "zz-edu", "label": "教育局", "department": "education"}]})
 
 
@@ -52,6 +55,7 @@ class TokenOut(Model):
     label: str
     department: str | None
     created_at: datetime | None = None
+    expires_at: datetime | None = None
     revoked: bool = False
 
 

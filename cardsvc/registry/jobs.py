@@ -81,8 +81,13 @@ def new_card_number(session: Session, prefix: str, digits: int) -> str:
 
 
 def job(session: Session, job_id: int, *, lock: bool = False) -> IssuanceJob:
+    """The job; `lock`: its permit's row first, then its own (the order every status change keeps —
+    permit, then cards and jobs — so a cancellation and a job step cannot deadlock on PostgreSQL)."""
     stmt = select(IssuanceJob).where(IssuanceJob.id == job_id)
     if lock:
+        permit_id = session.scalar(select(IssuanceJob.permit_id).where(IssuanceJob.id == job_id))
+        if permit_id is not None:
+            session.scalars(locked(select(Permit).where(Permit.id == permit_id))).one()
         stmt = locked(stmt)
     row = session.scalars(stmt).one_or_none()
     if row is None:

@@ -93,9 +93,8 @@ class Api:
 
 
 def published_status_list(api: Api, layout_id: str) -> bytes:
-    """The signed status list (COSE) the service publishes for the layout's registry, as an offline counter
-    caches it."""
-    r = api.call(Role.DEPARTMENT, "GET", "/api/status-list", params={"layout_id": layout_id})
+    """The city's signed status list (COSE) the service publishes, as an offline counter caches it."""
+    r = api.call(Role.DEPARTMENT, "GET", f"/api/status-list?layout_id={layout_id}")
     assert r.status_code == 200, r.text
     return bytes(r.content)
 

@@ -14,7 +14,7 @@ import pytest
 
 from applets.fs import RecordEf
 from cardsvc.issuance.endorse_records import sign_permit_endorsements
-from cardsvc.issuance.jobs import IssuanceService
+from cardsvc.issuance.jobs import IssuanceService, make_plan
 from cardsvc.issuance.keys import StationKeys, card_keys
 from cardsvc.issuance.personalize import personalize
 from cardsvc.issuance.plan import build_plan
@@ -40,12 +40,13 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> StationKeys:
     return make_keys(tmp_path_factory.mktemp("keys"))
 
 
-def write(layout: Layout, permit: Permit, keys: StationKeys, sod_authority: str | None = None) -> VirtualCard:
-    """A card as a forger's station would write it: make_plan's steps without its validation (issue 12:
-    the station's own plan refuses a permit whose authority is not the layout's)."""
+def write(layout: Layout, permit: Permit, keys: StationKeys, sod_authority: str | None = None, *,
+          forged: bool = False) -> VirtualCard:
+    """Personalize a card; `forged`: with tooling of the attacker's own that skips the station's validation
+    (our make_plan refuses such data at its last door: issue 12), so only the counter's checks stand."""
     card = blank_card()
-    plan = build_plan(encode_permit(sign_permit_endorsements(permit, layout, keys), layout), layout,
-                      card_keys(keys, layout, permit.card_number))
+    plan = (build_plan(encode_permit(sign_permit_endorsements(permit, layout, keys), layout), layout,
+                       card_keys(keys, layout, permit.card_number)) if forged else make_plan(permit, layout, keys))
     personalize(CardSession(InProcessConnection(card)), plan, keys, sod_authority or permit.authority.code)
     return card
 
@@ -76,7 +77,7 @@ def test_a_zhengzhou_card_issued_by_a_sanmenxia_county_is_untrusted(keys: Statio
     zz, smx = builtin_layout("zz"), builtin_layout("smx")
     stranger = smx.authorities[0]
     permit = replace(permit_for(zz, 61), authority=Authority(stranger.code, stranger.name))
-    card = write(zz, permit, keys)  # EF.SOD by the Sanmenxia county's own document signer: a valid chain
+    card = write(zz, permit, keys, forged=True)  # EF.SOD by the Sanmenxia county's own signer: a valid chain
     cache = pinned_cache(tmp_path / "s.cbor", keys, zz)
     cache.update(signed_list(keys, list_scope(zz).issuer, list_scope(zz).signer_authority, []), NOW)
     verdict = verify(card, zz, keys, cache)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import logging
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cardsvc.api.auth import Principal
@@ -27,18 +26,17 @@ from cardsvc.permit.model import Permit
 from cardsvc.qr import QrError, QrPayload, encode_qr_text, verify_qr_text
 from cardsvc.qr.semantics import qr_verdict
 from cardsvc.registry import endorsements as registry_endorsements
-from cardsvc.registry import lifecycle
+from cardsvc.registry import lifecycle, publication
 from cardsvc.registry.errors import CardNotAllocatedError, NotFoundError, RefusedError
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
-from cardsvc.registry.models import Card, CardSync, Endorsement
+from cardsvc.registry.models import Card, Endorsement, StatusPublication
 from cardsvc.registry.models import Permit as PermitRow
-from cardsvc.rules.status import CardStatus, SuspensionReason
 from cardsvc.security.ceremony import signer_name
 from cardsvc.security.errors import KeyNotFound, SignedDataError
 from cardsvc.security.pki import SignerRole
 from cardsvc.session import CardSession
-from cardsvc.status_list import ListStatus, StatusAnswer, StatusEntry, StatusList, sign_status_list
-from cardsvc.status_list.cache import Binding, OnlineStatus, StatusSource
+from cardsvc.status_list import ListStatus, StatusAnswer, sign_status_delta, sign_status_list
+from cardsvc.status_list.cache import Binding, StatusSource
 from cardsvc.status_list.scope import list_scope
 from cardsvc.transport import Connection
 from cardsvc.verification import Outcome, Result, Station, Verdict, registry_audit, verify_card
@@ -78,62 +76,47 @@ def face(ctx: AppContext, session: Session, principal: Principal, number: str, k
 
 
 # --- status ----------------------------------------------------------------------------------------------
-def _list_status(card: Card, permit: PermitRow) -> tuple[ListStatus, SuspensionReason | None]:
-    status = ListStatus.from_card_status(CardStatus(card.status))
-    reason = None
-    if status is ListStatus.SUSPENDED:
-        reason = SuspensionReason(permit.suspension_reason or SuspensionReason.OTHER.value)
-    return status, reason
-
-
-def _binding(session: Session, card: Card) -> Binding:
-    """The chip and the endorsement count the registry holds for `card` (design §7 online binding)."""
-    rows = session.execute(select(Endorsement.card_id == card.id, Endorsement.card_sync, func.count())
-                           .where(Endorsement.permit_id == card.permit_id)
-                           .group_by(Endorsement.card_id == card.id, Endorsement.card_sync)).all()
-    counts = {(bool(own), str(sync)): int(n) for own, sync, n in rows}
-    # Records the card was issued with: the permit record's endorsements and (issue 12) every registry
-    # endorsement recorded for an earlier card, carried onto this generation at personalization; then
-    # those the registry added to this card since.
-    at_issue = len(card.permit.data.get("endorsements") or []) + sum(n for (own, _), n in counts.items() if not own)
-    written = at_issue + counts.get((True, CardSync.WRITTEN.value), 0)
-    key = card.chip_public_key
-    return Binding(None if key is None else hashlib.sha256(key).digest(), written,
-                   written + counts.get((True, CardSync.PENDING.value), 0))
-
-
-def card_status(ctx: AppContext, session: Session, card_number: str) -> CardStatusOut:
-    card = card_by_number(session, card_number)
-    status, reason = _list_status(card, card.permit)
-    bound = _binding(session, card)
-    return CardStatusOut(card_number=card_number, status=status.name.lower(),
-                         reason=None if reason is None else reason.value, source="registry",
-                         chip_key_sha256=None if bound.chip_key_sha256 is None else bound.chip_key_sha256.hex(),
-                         endorsements_written=bound.endorsements_written,
-                         endorsements_recorded=bound.endorsements_recorded)
-
-
-def status_list_bytes(ctx: AppContext, session: Session, layout_id: str) -> bytes:
+def _publication(ctx: AppContext, session: Session, layout_id: str) -> StatusPublication:
     """The city registry's list for one layout: every allocated card number of it that is not active (lost,
     suspended, revoked, cancelled, and also not yet issued or spoiled: design §7), issued under the city
     code and signed (COSE_Sign1) by the city's status-list signer (`status_list.scope`), as its counters
-    pin them."""
+    pin them; published once and kept in the database (`registry.publication`)."""
     scope = list_scope(ctx.layout(layout_id))
-    now = ctx.clock().replace(microsecond=0)
-    entries = []
-    stmt = select(Card).join(PermitRow, PermitRow.id == Card.permit_id).where(PermitRow.layout_id == layout_id)
-    for card in session.scalars(stmt.order_by(Card.card_number)):
-        status, reason = _list_status(card, card.permit)
-        if status is not ListStatus.ACTIVE:
-            entries.append(StatusEntry(card.card_number, status, reason))
     store = ctx.keystore
     name = signer_name(SignerRole.DOCUMENT, scope.signer_authority)
     if name not in store.names("certs"):
         raise KeyNotFound(f"key store: no status-list signer {name} for layout {layout_id}")
-    # The sequence must only grow (counters refuse a rollback): whole seconds since the epoch do.
-    status_list = StatusList.build(scope.issuer, int(now.timestamp()), now,
-                                   now + dt.timedelta(hours=ctx.settings.status_list_hours), entries)
-    return sign_status_list(status_list, store.private_key(name), store.certificate(name))
+    return publication.publish(
+        session, layout_id, scope.issuer, ctx.clock(), dt.timedelta(hours=ctx.settings.status_list_hours),
+        lambda index: sign_status_list(index, store.private_key(name), store.certificate(name)))
+
+
+def status_list_bytes(ctx: AppContext, session: Session, layout_id: str) -> bytes:
+    return _publication(ctx, session, layout_id).signed
+
+
+def status_delta_bytes(ctx: AppContext, session: Session, layout_id: str, since: int) -> bytes | None:
+    """The signed changes from list `since` to the list in force; None when `since` is in force."""
+    current = _publication(ctx, session, layout_id)
+    store = ctx.keystore
+    name = signer_name(SignerRole.DOCUMENT, list_scope(ctx.layout(layout_id)).signer_authority)
+    return publication.delta_since(
+        session, since, current, lambda delta: sign_status_delta(delta, store.private_key(name),
+                                                                 store.certificate(name)))
+
+
+def card_status(ctx: AppContext, card_number: str) -> CardStatusOut:
+    """The online answer: one joined Core query on a read-only connection, no ORM session."""
+    with ctx.engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
+        online = publication.online_status(conn, card_number, ctx.clock())
+    if online is None:
+        raise NotFoundError(f"card_number: no card {card_number!r}")
+    bound = online.binding or Binding(None, 0, 0)
+    return CardStatusOut(card_number=card_number, status=online.status.name.lower(),
+                         reason=None if online.reason is None else online.reason.value, source="registry",
+                         chip_key_sha256=None if bound.chip_key_sha256 is None else bound.chip_key_sha256.hex(),
+                         endorsements_written=bound.endorsements_written,
+                         endorsements_recorded=bound.endorsements_recorded)
 
 
 class RegistryStatus:
@@ -143,12 +126,9 @@ class RegistryStatus:
         self.session = session
 
     def lookup(self, card_number: str, now: dt.datetime) -> StatusAnswer:
-        try:
-            card = card_by_number(self.session, card_number)
-        except NotFoundError:  # a number the registry never allocated: certainly not issued
+        online = publication.online_status(self.session, card_number, now)
+        if online is None:  # a number the registry never allocated: certainly not issued
             return StatusAnswer(ListStatus.NOT_ISSUED, None, now, dt.timedelta(0), True, StatusSource.ONLINE)
-        status, reason = _list_status(card, card.permit)
-        online = OnlineStatus(status, reason, now, _binding(self.session, card))
         return StatusAnswer(online.status, online.reason, now, dt.timedelta(0), True, StatusSource.ONLINE,
                             binding=online.binding)
 
@@ -218,7 +198,7 @@ def _detect_layout(ctx: AppContext, conn: Connection) -> Layout:
 
 def verify_reader(ctx: AppContext, session: Session, principal: Principal, reader: str) -> VerdictOut:
     with ctx.hub.session(reader, wait=2.0) as conn:
-        return verify_connection(ctx, session, principal, conn, image=True)
+        return verify_connection(ctx, session, principal, conn)  # a card: its chip answers for itself
 
 
 def verify_image(ctx: AppContext, session: Session, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
@@ -245,7 +225,7 @@ def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str
         card = None
     if card is not None:
         status = card.status
-        list_status = _list_status(card, card.permit)[0]
+        list_status = publication.listed_status(card.status, card.permit.suspension_reason)[0]
         valid_until = lifecycle.card_status(session, card.card_number).valid_until
     verdict = qr_verdict(list_status, valid_until, local_date(now), printed_valid_until=p.valid_until)
     audit_read(session, principal, "qr.verify", now, reason=f"signed by {verified.signer_authority}, status {status}",
