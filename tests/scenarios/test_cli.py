@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from cardsvc.permit.record import load_permit
 from cardsvc.registry import make_engine, session_factory
-from cardsvc.registry.models import Endorsement
+from cardsvc.registry.lookup import permit_by_number
+from cardsvc.registry.models import AuditEntry, Endorsement
 from cardsvc.security.keystore import PASSPHRASE_ENV
 
 ENV = {**os.environ, PASSPHRASE_ENV: "scenario cli passphrase"}
@@ -60,3 +62,29 @@ def test_cli_endorsement_door_and_window(station: tuple[Path, list[str]]) -> Non
         assert s.scalar(select(func.count()).select_from(Endorsement)) == 0  # nothing recorded
     status = cli("status", "--db", common[3], "--permit-number", number, "--json")
     assert status.returncode == 0 and json.loads(status.stdout)["status"] == "active", status.stderr
+    assert "basic_information" not in json.loads(status.stdout)  # personal data only when asked
+
+
+def test_cli_basic_information(station: tuple[Path, list[str]]) -> None:
+    """ZZ Art.33 "基础信息是指流动人口的姓名、性别、民族、出生日期、公民身份证号码、常住户口所在地住址、
+    婚姻状况、服务处所、居住事由、联系方式等": shown by `cardsvc status --basic-info`; the read is
+    audited (ZZ Art.29)."""
+    root, common = station
+    issued = cli("issue", "--layout", "smx", *common, "--card", str(root / "info.cbor"), "--sample", "1", "--seed", "5",
+                 "--json", "--quiet")
+    assert issued.returncode == 0, issued.stderr
+    number = json.loads(issued.stdout)["cards"][0]["permit_number"]
+    shown = cli("status", "--db", common[3], "--permit-number", number, "--basic-info", "--json",
+                "--station", "S-01", "--operator", "tester")
+    assert shown.returncode == 0, shown.stderr
+    info = json.loads(shown.stdout)["basic_information"]
+    assert set(info) == {"name", "sex", "ethnicity", "birth_date", "citizen_id", "household_address",
+                         "residence_address", "marital_status", "service_place", "residence_reason", "contact"}
+    factory = session_factory(make_engine(common[3]))
+    with factory() as s:
+        permit = load_permit(permit_by_number(s, number).data)
+        reads = s.scalars(select(AuditEntry).where(AuditEntry.permit_number == number,
+                                                   AuditEntry.action == "permit.read")).all()
+    assert info["citizen_id"] == permit.citizen_id and info["name"] == permit.name
+    assert info["contact"] == permit.contact and info["marital_status"] == permit.marital_status
+    assert len(reads) == 1 and permit.citizen_id not in reads[0].reason
