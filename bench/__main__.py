@@ -2,6 +2,8 @@
 ceiling or floor and the ratio), write bench/results/<timestamp>.json.
 
 Modes (default: all, in this order): apdu, sign, issue (issuance and counter verification), batch, http,
+cli (`cardsvc --help` and `cardsvc verify --card FILE` wall time), scale (city scale on a throwaway
+PostgreSQL: 1,000,000 permits by default, `--permits 5000000` for the whole of Zhengzhou; see bench/scale.py),
 robustness (APDU fuzzing, verifier fuzzing, tearing, HTTP soak). ``--quick`` shrinks every count for a
 smoke run; the full run is what `make bench` does and stays under 10 minutes on 2 cores.
 """
@@ -20,9 +22,10 @@ from pathlib import Path
 from bench import apdu_rate
 from bench.env import BenchEnv
 from bench.report import Campaign, Figure, not_run, table
+from cardsvc.security.suite import INTL
 
 RESULTS = Path(__file__).resolve().parent / "results"
-MODES = ("apdu", "sign", "issue", "batch", "http", "robustness")
+MODES = ("apdu", "sign", "issue", "batch", "http", "cli", "scale", "robustness")
 
 
 def apdu_figures(count: int, pcsc: bool) -> list[Figure]:
@@ -57,10 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in about a minute")
     parser.add_argument("--apdus", type=int, default=2000, help="timed APDUs per round-trip path (default 2000)")
     parser.add_argument("--no-pcsc", action="store_true", help="skip every path through pcscd")
+    parser.add_argument("--permits", type=int, default=None,
+                        help="permits loaded for the scale mode (default 1,000,000; 20,000 with --quick; "
+                             "5,000,000 is the whole of Zhengzhou)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON result")
     args = parser.parse_args(argv)
     if args.apdus < 1:
         parser.error("--apdus must be at least 1")
+    if args.permits is not None and args.permits < 50_000 and not args.quick:
+        parser.error("--permits must be at least 50,000 (a day's 5,000 changes need them), or use --quick")
     unknown = [m for m in args.modes if m not in MODES]
     if unknown:
         parser.error(f"unknown mode {unknown[0]!r}: choose from {', '.join(MODES)}")
@@ -70,7 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     started = time.perf_counter()
-    env = BenchEnv.create()
+    env = BenchEnv.create()  # GM suite: both city layouts' default
+    intl: list[BenchEnv] = []
+
+    def intl_env() -> BenchEnv:
+        """An international-suite ceremony (P-256/SHA-256/AES), made once when a mode asks for it."""
+        if not intl:
+            intl.append(BenchEnv.create(suite=INTL))
+        return intl[0]
+
     mark = started
     figures: list[Figure] = []
     campaigns: list[Campaign] = []
@@ -89,12 +105,14 @@ def main(argv: list[str] | None = None) -> int:
 
         mark = time.perf_counter()
         figures += sign_rate.measure(env, seconds=1.0 if quick else 4.0)
+        figures += sign_rate.measure(intl_env(), seconds=1.0 if quick else 4.0)
         timed("sign")
     if "issue" in modes:
         from bench import issue_verify
 
         mark = time.perf_counter()
         figures += issue_verify.measure(env, pcsc=pcsc)
+        figures += issue_verify.measure(intl_env(), pcsc=pcsc)  # the same figures for the intl suite
         timed("issue")
     if "batch" in modes:
         from bench import batch_bench
@@ -109,6 +127,20 @@ def main(argv: list[str] | None = None) -> int:
         mark = time.perf_counter()
         figures += http_bench.measure(env, seconds=2.0 if quick else 4.0)
         timed("http")
+    if "cli" in modes:
+        from bench import cli_start
+
+        mark = time.perf_counter()
+        figures += cli_start.measure(env)
+        timed("cli")
+    if "scale" in modes:
+        from bench import scale
+
+        mark = time.perf_counter()
+        permits = args.permits or (20_000 if quick else 1_000_000)
+        figures += scale.measure(env, permits, lookups=300 if quick else 2_000, http_seconds=2.0 if quick else 4.0,
+                                 queue_permits=20 if quick else scale.QUEUE_PERMITS)
+        timed("scale")
     if "robustness" in modes:
         from bench import http_bench, robustness
 

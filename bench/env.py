@@ -21,13 +21,21 @@ from cardsvc.permit.permit_number import make_card_number, make_permit_number
 from cardsvc.samples import generate_permit, photo_of_size
 from cardsvc.security import ceremony
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+from cardsvc.security.suite import GM, Suite
 
 LAYOUT_IDS = ("zz", "smx")
 PHOTO_BYTES = 15_000  # design §6: issue one Zhengzhou card with a 15 KB photo (typical ID photo 10-25 KB)
 
 
-def layouts() -> list[Layout]:
-    return [builtin_layout(i) for i in LAYOUT_IDS]
+def layout_with_suite(layout: Layout, suite: Suite) -> Layout:
+    """The layout with `[layout] suite` switched (the bench and tests run the intl suite this way)."""
+    return layout.model_copy(update={"layout": layout.layout.model_copy(update={"suite": suite.name.value})})
+
+
+def layouts(suite: Suite | None = None) -> list[Layout]:
+    """Both city layouts, as declared (gm), or switched to `suite`."""
+    found = [builtin_layout(i) for i in LAYOUT_IDS]
+    return found if suite is None else [layout_with_suite(layout, suite) for layout in found]
 
 
 @dataclass
@@ -35,9 +43,10 @@ class BenchEnv:
     """A key store made for this run. `keys` signs through the store with private keys cached."""
 
     root: Path
+    suite: Suite = GM
 
     @classmethod
-    def create(cls, root: Path | None = None) -> BenchEnv:
+    def create(cls, root: Path | None = None, suite: Suite = GM) -> BenchEnv:
         # A fresh random passphrase for this run's throw-away store, unless the caller set one.
         os.environ.setdefault(PASSPHRASE_ENV, secrets.token_urlsafe(24))
         base = root or Path(tempfile.mkdtemp(prefix="cardsvc-bench-"))
@@ -47,9 +56,14 @@ class BenchEnv:
         roles = sorted({r for layout in all_layouts for r in layout_key_roles(layout)})
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         store = EncryptedFileKeyStore(keystore)
-        ceremony.init_key_ceremony(store, authorities, roles=roles, not_before=now - dt.timedelta(days=1))
+        ceremony.init_key_ceremony(store, authorities, roles=roles, not_before=now - dt.timedelta(days=1),
+                                   suite=suite)
         ceremony.refresh_crl(store, now - dt.timedelta(hours=1))
-        return cls(base)
+        return cls(base, suite)
+
+    def layouts(self) -> list[Layout]:
+        """Both city layouts in this environment's suite."""
+        return layouts(self.suite)
 
     @property
     def keystore_dir(self) -> Path:

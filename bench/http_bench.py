@@ -70,9 +70,9 @@ def free_port() -> int:
 class Server:
     """uvicorn running bench.http_server in a child process; stopped and reaped on exit."""
 
-    def __init__(self, root: Path, keystore: Path, log_path: Path) -> None:
+    def __init__(self, root: Path, keystore: Path, log_path: Path, *, db_url: str | None = None) -> None:
         self.port = free_port()
-        self.env = {**os.environ, "CARDSVC_DB_URL": f"sqlite:///{root / 'registry.sqlite3'}",
+        self.env = {**os.environ, "CARDSVC_DB_URL": db_url or f"sqlite:///{root / 'registry.sqlite3'}",
                     "CARDSVC_KEYSTORE": str(keystore), "CARDSVC_READERS": "virtual", "CARDSVC_DEV": "1",
                     "CARDSVC_STATION": "bench-service"}
         self.log_path = log_path
@@ -152,7 +152,7 @@ def issue_tokens(db_url: str) -> dict[Role, str]:
             at = datetime.now(UTC)
             return {role: issue_token(s, actor, role=role, station_id=f"bench-{role.value}",
                                       label=f"bench {role.value}", department=None, at=at).token
-                    for role in (Role.COUNTER, Role.PRINT_STATION)}
+                    for role in (Role.COUNTER, Role.PRINT_STATION, Role.ADMIN)}
     finally:
         engine.dispose()
 
@@ -175,7 +175,8 @@ def issue_card(port: int, tokens: dict[Role, str], layout_id: str = "zz") -> tup
         time.sleep(0.05)
     if state["state"] != "issued":
         raise RuntimeError(f"issuance through the API failed: {state}")
-    status, image = call(port, Request("GET", f"/api/desk/{card['card_id']}/image", headers=auth(counter)))
+    # The image carries the card's secret keys: a dev service gives it to an admin only (issue 13).
+    status, image = call(port, Request("GET", f"/api/desk/{card['card_id']}/image", headers=auth(tokens[Role.ADMIN])))
     if status != 200:
         raise RuntimeError(f"card image export: HTTP {status}")
     return state["card_number"], image

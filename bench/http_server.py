@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from cardsvc.api import Settings, create_app
+from cardsvc.api import create_app
+from cardsvc.settings import load_settings
 
 TRIVIAL = "/bench/trivial"
 
 
 def create() -> FastAPI:
-    app = create_app(Settings.from_env())
+    app = create_app(load_settings())
 
     # A sync route like the service's own: FastAPI runs both in its thread pool.
     @app.get(TRIVIAL, include_in_schema=False)

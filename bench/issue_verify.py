@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bench.cards import Issued, blank_card, issue, verify
-from bench.env import PHOTO_BYTES, BenchEnv, bench_permit, layouts, renumbered
+from bench.env import PHOTO_BYTES, BenchEnv, bench_permit, renumbered
 from bench.link_model import LINKS
 from bench.report import Figure, not_run, percentile
 from cardsvc.iso7816.errors import CardError
@@ -40,7 +40,7 @@ class VerifyRun:
 def _issue_figures(path: str, layout: Layout, runs: list[Issued]) -> list[Figure]:
     times = sorted(r.seconds * 1000 for r in runs)
     last = runs[-1]
-    label = f"{layout.id} {path}"
+    label = f"{layout.id} {layout.layout.suite} {path}"
     return [
         Figure(ISSUE, f"{label} wall time (median of {len(runs)})", statistics.median(times), "ms",
                reference=ISSUE_TARGET_MS, reference_name=f"design bound; p95 {percentile(times, 95):.1f} ms",
@@ -57,7 +57,7 @@ def _verify_figures(path: str, layout: Layout, run: VerifyRun) -> list[Figure]:
     times = sorted(s * 1000 for s in run.seconds)
     verdict = run.verdicts[-1]
     stats = verdict.stats
-    label = f"{layout.id} {path}"
+    label = f"{layout.id} {layout.layout.suite} {path}"
     genuine = sum(v.result.genuine_valid for v in run.verdicts)
     out = [
         Figure(VERIFY, f"{label} wall time (median of {len(times)})", statistics.median(times), "ms",
@@ -106,7 +106,7 @@ def _verify_runs(env: BenchEnv, layout: Layout, connect: Callable[[], contextlib
 def in_process(env: BenchEnv, issues: int = 5, verifications: int = 30) -> list[Figure]:
     figures: list[Figure] = []
     verify_figures: list[Figure] = []
-    for layout in layouts():
+    for layout in env.layouts():
         base = bench_permit(layout, 7, photo_bytes=PHOTO_BYTES)
         runs: list[Issued] = []
         card: VirtualCard | None = None
@@ -138,7 +138,7 @@ def through_pcscd(env: BenchEnv, issues: int = 3, verifications: int = 30) -> li
     figures: list[Figure] = []
     verify_figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="cardsvc-bench-") as tmp, PcscService(log_path=Path(tmp) / "pcscd.log"):
-        for layout in layouts():
+        for layout in env.layouts():
             card_file = Path(tmp) / f"{layout.id}.cbor"
 
             def issue_runs(layout: Layout = layout, card_file: Path = card_file) -> list[Issued]:

@@ -40,7 +40,9 @@ def _operator() -> str:
 class Settings(BaseSettings):
     """Every `CARDSVC_*` setting; the environment variable is the field's alias."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", validate_by_name=True, validate_by_alias=True)
+    # Fields without an alias read CARDSVC_<FIELD> (e.g. CARDSVC_MAX_UPLOAD_BYTES), never a bare name.
+    model_config = SettingsConfigDict(env_prefix="CARDSVC_", frozen=True, extra="ignore", validate_by_name=True,
+                                      validate_by_alias=True)
 
     database_url: str = Field("sqlite:///var/registry.sqlite3", alias="CARDSVC_DB_URL")
     # The key store's passphrase stays with the key store (CARDSVC_KEYSTORE_PASSPHRASE, cardsvc.security).

@@ -24,12 +24,10 @@ from sqlalchemy import func, select
 from cardsvc.api.auth import Role, issue_token
 from cardsvc.api.context import AppContext
 from cardsvc.api.readers import PcscHub, ReaderHub
-from cardsvc.issuance.plan import layout_key_roles
-from cardsvc.layout import builtin_layouts
+from cardsvc.cli.keys import layout_ceremony
 from cardsvc.registry.audit import Actor
 from cardsvc.registry.models import PermitApplication
-from cardsvc.security import ceremony
-from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+from cardsvc.security.keystore import PASSPHRASE_ENV
 from cardsvc.settings import ReaderMode, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -60,15 +58,12 @@ def passphrase(var: Path) -> None:
     os.environ[PASSPHRASE_ENV] = path.read_text().strip()
 
 
-def key_ceremony(keys: Path) -> bool:
+def key_ceremony(keys: Path, settings: Settings | None = None) -> bool:
     """Run the development key ceremony once (root, signers per authority, every role's master key)."""
     if (keys / "certs").exists() or (keys.exists() and any(keys.iterdir())):
         return False
-    layouts = builtin_layouts()
-    authorities = sorted({(a.code, a.name) for layout in layouts for a in layout.authorities})
-    roles = sorted({r for layout in layouts for r in layout_key_roles(layout)})
-    ceremony.init_key_ceremony(EncryptedFileKeyStore(keys), authorities, roles=roles)
-    log.info("dev key ceremony: %d authorities, %d roles", len(authorities), len(roles))
+    result = layout_ceremony(keys, (settings or load_settings()).layouts().values())  # as `cardsvc keys init`
+    log.info("dev key ceremony: %d signers, %d master keys", len(result.signers), len(result.master_keys))
     return True
 
 
@@ -128,9 +123,9 @@ def bring_up(var: Path = Path("var"), *, use_pcscd: bool = True, samples: int = 
     var.mkdir(mode=0o700, parents=True, exist_ok=True)
     var.chmod(0o700)  # registry, passphrase, keys and cards: personal data and secrets (design §7)
     passphrase(var)
-    key_ceremony(var / "keystore")
     settings = load_settings(database_url=f"sqlite:///{var / 'registry.sqlite3'}", keystore_dir=var / "keystore",
                              dev=True, cards_dir=var / "cards")
+    key_ceremony(settings.keystore_dir, settings)
     settings, hub, proc = open_readers(settings, var / "cards", use_pcscd=use_pcscd)
     ctx = AppContext.open(settings, hub=hub)
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cardsvc.security import ceremony
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+from cardsvc.security.suite import GM, Suite
 
 AUTHORITIES = [("411202", "三门峡市公安局湖滨分局"), ("410105", "郑州市公安局金水分局")]
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -40,12 +41,13 @@ class Issuer:
 
 
 def make_issuer(path: Path, secret: str = "correct horse battery staple",
-                roles: tuple[str, ...] | None = ("issuer", "counter")) -> Issuer:
-    """A ceremony in `path`; `roles=None` makes every role's master key (scrypt per key: slower)."""
+                roles: tuple[str, ...] | None = ("issuer", "counter"), suite: Suite = GM) -> Issuer:
+    """A ceremony in `path` (GM suite unless told); `roles=None` makes every role's master key (scrypt
+    per key: slower)."""
     with passphrase(secret):
         store = EncryptedFileKeyStore(path)
         if roles is None:
-            result = ceremony.init_key_ceremony(store, AUTHORITIES, not_before=T0)
+            result = ceremony.init_key_ceremony(store, AUTHORITIES, not_before=T0, suite=suite)
         else:
-            result = ceremony.init_key_ceremony(store, AUTHORITIES, roles=roles, not_before=T0)
+            result = ceremony.init_key_ceremony(store, AUTHORITIES, roles=roles, not_before=T0, suite=suite)
     return Issuer(path, store, result)

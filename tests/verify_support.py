@@ -26,6 +26,7 @@ from cardsvc.samples import generate_permit, photo_of_size
 from cardsvc.security import ceremony
 from cardsvc.security.chip import chip_auth_message, encode_chip_public_key, new_challenge
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+from cardsvc.security.suite import GM, Suite
 from cardsvc.status_list.cache import StatusAnswer, StatusSource
 from cardsvc.status_list.model import ListStatus
 from cardsvc.verification.reader import CardRead
@@ -34,14 +35,15 @@ NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)  # the ceremony's CRL is cu
 TODAY = NOW.date()
 
 
-def make_keys(path: Path) -> StationKeys:
-    """Root, signers for every authority of both layouts, a CRL, master keys of every layout role."""
+def make_keys(path: Path, suite: Suite = GM) -> StationKeys:
+    """Root, signers for every authority of both layouts, a CRL, master keys of every layout role (GM
+    suite, both layouts' default, unless told)."""
     os.environ.setdefault(PASSPHRASE_ENV, "verification tests passphrase")
     store = EncryptedFileKeyStore(path)
     layouts = [builtin_layout("zz"), builtin_layout("smx")]
     authorities = [(a.code, a.name) for layout in layouts for a in layout.authorities]
     roles = sorted({r for layout in layouts for r in layout_key_roles(layout)})
-    ceremony.init_key_ceremony(store, authorities, roles=roles, not_before=NOW - dt.timedelta(days=1))
+    ceremony.init_key_ceremony(store, authorities, roles=roles, not_before=NOW - dt.timedelta(days=1), suite=suite)
     ceremony.refresh_crl(store, NOW - dt.timedelta(hours=1))
     return StationKeys(store)
 

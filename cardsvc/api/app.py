@@ -13,11 +13,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from cardsvc.api import problems
+from cardsvc.api.auth import authenticate, hash_token, needs_touch, touch
 from cardsvc.api.context import AppContext
+from cardsvc.api.middleware import Door
 from cardsvc.api.readers import ReaderHub
 from cardsvc.api.routers import admin, cards, issuance, pages, readers, registry
 from cardsvc.api.schemas import Problem
 from cardsvc.cardside import CardSide
+from cardsvc.registry.db import read_only_session
 from cardsvc.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,28 @@ def create_app(settings: Settings | None = None, *, hub: ReaderHub | None = None
                                                       "verification", "status", "endorsements", "departments",
                                                       "layouts", "tokens", "audit")])
     problems.install(app)
+
+    def authenticate_token(token: str | None, page: bool) -> None:
+        ctx: AppContext = app.state.ctx
+        now = ctx.clock()
+        with read_only_session(ctx.engine) as session, session.begin():
+            principal = authenticate(session, token, at=now, page=page)
+            stale = page and token is not None and needs_touch(session, token, at=now)
+        if stale:  # a page session in use: push its idle timeout on (a short write, once a minute)
+            with ctx.sessions.begin() as session:
+                touch(session, token, at=now)  # type: ignore[arg-type]
+        if token:
+            ctx.principals.put(hash_token(token), principal, now)
+
+    def known_token(token: str | None) -> bool:
+        """Authenticated moments ago (api/principals.py): the door need not hop to a thread for it."""
+        ctx: AppContext = app.state.ctx
+        return bool(token) and ctx.principals.get(hash_token(token or ""), ctx.clock()) is not None
+
+    # Authentication, Origin and the body limit before any route reads a byte (issue 13): the largest
+    # body a route takes is a card image upload, plus room for its multipart envelope.
+    app.add_middleware(Door, authenticate=authenticate_token, known=known_token,
+                       max_body=settings.max_upload_bytes + 64 * 1024)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cardsvc.api.errors import ApiError
+from cardsvc.api.principals import PrincipalCache
 from cardsvc.api.readers import NoReaders, PcscHub, ReaderHub
 from cardsvc.cardside import CardSide, CardSideMissing, installed_card_side
 from cardsvc.face import FaceLayout, face_layout_for
@@ -50,6 +51,8 @@ class AppContext:
     _keystore: KeyStore | None = None
     _station_keys: StationKeys | None = None
     _faces: dict[str, FaceLayout] = field(default_factory=dict)
+    # Derived from the database, never the truth: authenticated tokens for a few seconds (api/deps.py).
+    principals: PrincipalCache = field(default_factory=lambda: PrincipalCache())
 
     @classmethod
     def open(cls, settings: Settings, *, hub: ReaderHub | None = None,

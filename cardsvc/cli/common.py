@@ -45,7 +45,8 @@ def as_json() -> bool:
 
 
 def emit(data: Any, text: str, *, line: bool = False) -> None:
-    """`data` as JSON with --json (`line`: on one line, for a stream of events), else `text` (stdout)."""
+    """`data` as JSON with --json, else `text` (stdout). `line`: the JSON on one line (a stream of events,
+    and the service commands' output as it always was: scripts read it line by line)."""
     if as_json():
         click.echo(json.dumps(data, ensure_ascii=False, indent=None if line else 2, default=str))
     else:
@@ -71,11 +72,12 @@ class LayoutId(click.ParamType[str, Any]):
     name = "LAYOUT"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from cardsvc.iso7816.errors import CardError
         from cardsvc.settings import SettingsError
 
         try:
             known = sorted(settings().layouts())
-        except SettingsError as exc:
+        except (SettingsError, CardError) as exc:  # a bad CARDSVC_LAYOUTS_DIR or layout file
             self.fail(str(exc), param, ctx)
         if value not in known:
             self.fail(f"{value!r} is not one of {', '.join(map(repr, known))}", param, ctx)

@@ -37,12 +37,12 @@ from cardsvc.cli.common import (
 def endorse(layout_id: str, db: str | None, keystore: Path | None, station: str | None, operator: str | None,
             reader: str | None, card: Path | None, wait: float, permit_number: str, address: str | None,
             new_county: str | None, moved_on: dt.datetime | None, sync_only: bool) -> int:
+    one_card_source(reader, card, required=True)
     from cardsvc.issuance.endorse import EndorsementService
     from cardsvc.permit.record import load_permit
     from cardsvc.registry.lookup import current_card, permit_by_number
     from cardsvc.session import CardSession
 
-    one_card_source(reader, card, required=True)
     s = station_settings(db, keystore, station, operator)
     lay = layout(s, layout_id)
     factory = registry(s)
@@ -60,13 +60,13 @@ def endorse(layout_id: str, db: str | None, keystore: Path | None, station: str 
         if new_county:
             day = moved_on.date() if moved_on else dt.datetime.now(dt.UTC).date()
             row = service.change_address(permit_number, new_county=new_county, moved_on=day,
-                                         data={"residence_address": address})
+                                         data={"residence_address": address}, layout=lay)
             if row is None:
                 emit({"suspended": True}, f"permit {permit_number}: moved across counties; use "
                      "suspended until the new registration (SMX Art.19)")
                 return 0
         else:
-            service.record(permit_number, {"residence_address": address})
+            service.record(permit_number, {"residence_address": address}, lay)
     connection, save = connect_one(reader, card, wait, create=True)
     try:
         result = service.sync(card_number, lay, CardSession(connection))

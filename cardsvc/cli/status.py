@@ -56,15 +56,16 @@ def _change(factory: Any, who: Any, permit_number: str | None, card_number: str 
 @json_option
 def status(permit_number: str | None, card_number: str | None, action: str | None, reason: str | None, note: str,
            station: str | None, operator: str | None, db: str | None) -> int:
+    # Argument errors before any heavy import (tests/unit/test_cli_imports.py).
+    if bool(permit_number) == bool(card_number):
+        raise click.UsageError("give either --permit-number or --card-number")
+    if action and reason:
+        raise click.UsageError("give one of --report-lost, --suspend, --reinstate, --cancel")
     from sqlalchemy import select
 
     from cardsvc.registry.lookup import card_by_number, permit_by_number
     from cardsvc.registry.models import Card, Endorsement, IssuanceJob
 
-    if bool(permit_number) == bool(card_number):
-        raise click.UsageError("give either --permit-number or --card-number")
-    if action and reason:
-        raise click.UsageError("give one of --report-lost, --suspend, --reinstate, --cancel")
     conf = settings(database_url=db, station_id=station, operator=operator)
     factory = registry(conf)
     if action or reason:

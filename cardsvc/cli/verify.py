@@ -65,13 +65,14 @@ def verify(reader: str | None, card: Path | None, wait: float, layout_id: str, k
            status_list: Path | None, today: dt.datetime | None, station: str | None, operator: str | None,
            show_data: bool) -> int:
     """Exit 0 for GENUINE_VALID, 1 for any other verdict, 2 when it could not start."""
+    one_card_source(reader, card, required=False)
     from cardsvc.iso7816.errors import CardError
     from cardsvc.security import ceremony
     from cardsvc.status_list.cache import StatusListCache
+    from cardsvc.status_list.scope import list_scope
     from cardsvc.verification.audit import Station, log_audit
     from cardsvc.verification.verifier import verify_card
 
-    one_card_source(reader, card, required=False)
     s = settings(keystore_dir=keystore, station_id=station, operator=operator)
     lay = layout(s, layout_id)
     try:
@@ -79,7 +80,9 @@ def verify(reader: str | None, card: Path | None, wait: float, layout_id: str, k
         if store is None:
             return fail("verify", "--keystore is needed for the trust anchors")
         trust = ceremony.trust_store(store)
-        status = (StatusListCache(status_list, trust, dt.timedelta(hours=lay.rules.status_list_max_age_hours))
+        scope = list_scope(lay)  # design §7: only the layout's city registry list, from its pinned signer
+        status = (StatusListCache(status_list, trust, dt.timedelta(hours=lay.rules.status_list_max_age_hours),
+                                  issuer=scope.issuer, signer_authority=scope.signer_authority)
                   if status_list is not None else None)
         connection, _ = connect_one(reader, card, wait, create=False)
     except (CardError, OSError, ValueError) as exc:
@@ -120,10 +123,10 @@ def _decoded(layout: Layout, name: str, content: bytes) -> dict[str, str]:
 @counter_options
 def read(reader: str | None, card: Path | None, wait: float, layout_id: str, keystore: Path | None) -> int:
     """Read (no judgement): per-file sizes, decoded fields, problems and the cost. Exit 1 on problems."""
+    one_card_source(reader, card, required=False)
     from cardsvc.iso7816.errors import CardError
     from cardsvc.verification.reader import read_card
 
-    one_card_source(reader, card, required=False)
     s = settings(keystore_dir=keystore)
     lay = layout(s, layout_id)
     try:

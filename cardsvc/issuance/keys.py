@@ -41,7 +41,8 @@ class IssuerKeys(Protocol):
 class StationKeys:
     """`IssuerKeys` over a key store made by `cardsvc keys init` (cardsvc.security.ceremony names)."""
 
-    def __init__(self, store: KeyStore, hash_algorithm: HashAlgorithm = HashAlgorithm.SHA256) -> None:
+    def __init__(self, store: KeyStore, hash_algorithm: HashAlgorithm | None = None) -> None:
+        """`hash_algorithm` of EF.SOD's EF hashes: by default the document signer's suite's (SM3 / SHA-256)."""
         self.store = store
         self.hash_algorithm = hash_algorithm
         self._trust: TrustStore | None = None

@@ -177,7 +177,7 @@ def as_issuer(session: CardSession, key: KeyLoad) -> Iterator[None]:
     command selects another application (e.g. CREATE FILE of an ADF); so does leaving the block."""
     with ExitStack() as stack:
         try:
-            stack.enter_context(secure_session(session, key.value, key.ref))
+            stack.enter_context(secure_session(session, key.value, key.ref, key.cipher))
         except SecurityError as exc:
             raise PersonalizationError(f"MF: authentication with the issuer key failed: {exc}") from None
         yield
@@ -271,7 +271,7 @@ def personalize(session: CardSession, plan: Plan, keys: IssuerKeys, authority_co
             assert step.apdu is not None
             response = session.send(step.apdu, context=f"{step.op.value} {step.target}")
             if step.op is Op.GENERATE_CHIP_KEY:
-                chip_key = chip.encode_chip_public_key(chip.parse_generated_public_key(response.data))
+                chip_key = chip.encode_chip_public_key(chip.parse_generated_public_key(response.data, plan.suite))
                 if on_chip_key is not None:
                     on_chip_key(chip_key)
         sent += 1

@@ -39,7 +39,8 @@ from cardsvc.layout.schema import Layout
 from cardsvc.layout.vocabulary import CHIPKEY_EF, PERMIT_DF, SOD_EF
 from cardsvc.security.chip import CHIP_KEY_REF as CHIP_KEY_REF  # re-exported: the plan's chip key reference
 from cardsvc.security.chip import generate_key_pair_command
-from cardsvc.security.kdf import key_store_role
+from cardsvc.security.kdf import SymmetricCipher, key_store_role
+from cardsvc.security.suite import SuiteName, layout_suite
 from cardsvc.verification.verifier import required_files
 
 EF_ATR_FID = 0x2F01  # card capabilities, written by the card manufacturer
@@ -47,7 +48,9 @@ EF_ATR_FID = 0x2F01  # card capabilities, written by the card manufacturer
 TAG_CIPHER = 0x81  # PUT KEY data objects (see put_key_command)
 TAG_RETRIES = 0x82
 TAG_KEY = 0x83
-CIPHER_AES = 0x01
+CIPHER_AES = 0x01  # PUT KEY cipher bytes of the card OS (applets/security/primitives.py)
+CIPHER_SM4 = 0x02
+_CIPHER_BYTE = {SymmetricCipher.AES: CIPHER_AES, SymmetricCipher.SM4: CIPHER_SM4}
 
 class PlanError(ValueError):
     """The card image cannot be personalized as given (names the file and the reason)."""
@@ -92,6 +95,7 @@ class KeyLoad:
     ref: int
     retries: int
     value: bytes  # per-card diversified key
+    cipher: SymmetricCipher = SymmetricCipher.AES  # the layout suite's block cipher
 
     def __repr__(self) -> str:  # never print key material
         return f"KeyLoad({self.df}/{self.name} ref {self.ref}, retries {self.retries})"
@@ -104,6 +108,7 @@ class Plan:
     signed_efs: tuple[str, ...]  # names of the EFs EF.SOD covers (permit ADF, transparent, non-empty)
     card_number: str
     keys: tuple[KeyLoad, ...] = field(repr=False)
+    suite: SuiteName = SuiteName.INTL  # the layout's: chip key algorithm, role-key cipher
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)
@@ -137,9 +142,9 @@ def card_number_of(image: CardImage, layout: Layout) -> str:
 def put_key_command(key: KeyLoad, *, df_specific: bool = True) -> CommandApdu:
     """Load one symmetric role key (applets/security PUT KEY): CLA 80 INS D8, P1 01 (symmetric), P2 80 |
     key reference into the current application, or the bare reference (b8 = 0) into the MF; data 81
-    cipher (01 AES), 82 retry limit, 83 key value. The card accepts it only while the DF's CREATE_EF
+    cipher (01 AES, 02 SM4), 82 retry limit, 83 key value. The card accepts it only while the DF's CREATE_EF
     rule is not binding."""
-    data = (encode_tlv(TAG_CIPHER, bytes((CIPHER_AES,))) + encode_tlv(TAG_RETRIES, bytes((key.retries,)))
+    data = (encode_tlv(TAG_CIPHER, bytes((_CIPHER_BYTE[key.cipher],))) + encode_tlv(TAG_RETRIES, bytes((key.retries,)))
             + encode_tlv(TAG_KEY, key.value))
     return cmd.put_key(key.ref, data, df_specific=df_specific)
 
@@ -176,7 +181,7 @@ def keys_for_df(layout: Layout, image: CardImage, df: CardFile, values: Mapping[
         if decl.ref in refs:
             if name not in values:
                 raise PlanError(f"keys: no per-card value for key {name!r} (DF {df.name} needs it)")
-            out.append(KeyLoad(df.name, name, decl.ref, decl.retries, values[name]))
+            out.append(KeyLoad(df.name, name, decl.ref, decl.retries, values[name], layout_suite(layout).cipher))
     return out
 
 
@@ -231,8 +236,8 @@ def build_plan(image: CardImage, layout: Layout, key_values: Mapping[str, bytes]
         keys.extend(df_keys)
         steps.extend(Step(Op.PUT_KEY, k.name, put_key_command(k), secret=True, unit=df.name) for k in df_keys)
         if df.name == PERMIT_DF:
-            steps.append(Step(Op.GENERATE_CHIP_KEY, CHIPKEY_EF, generate_key_pair_command(CHIP_KEY_REF),
-                              unit=df.name))
+            steps.append(Step(Op.GENERATE_CHIP_KEY, CHIPKEY_EF, generate_key_pair_command(
+                CHIP_KEY_REF, suite=layout_suite(layout).name), unit=df.name))
             steps.append(Step(Op.WRITE_CHIP_KEY, CHIPKEY_EF, unit=df.name))
             steps.append(Step(Op.WRITE_SOD, SOD_EF, unit=df.name))
     # 4. Activation: departments; the MF with its issuer key (ACTIVATE without data: the MF is current);
@@ -246,7 +251,8 @@ def build_plan(image: CardImage, layout: Layout, key_values: Mapping[str, bytes]
                  for k in mf_keys)
     steps.append(Step(Op.ACTIVATE, mf.name, cmd.activate_file(), unit=mf.name))
     steps.append(Step(Op.ACTIVATE, dfs[-1].name, cmd.activate_file(dfs[-1].fid), unit=dfs[-1].name))
-    return Plan(image, tuple(steps), signed_ef_names(layout, image), card_number_of(image, layout), tuple(keys))
+    return Plan(image, tuple(steps), signed_ef_names(layout, image), card_number_of(image, layout), tuple(keys),
+                layout_suite(layout).name)
 
 
 def mf_of(image: CardImage) -> CardFile:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
@@ -283,3 +283,6 @@ class LayoutInfo(_Strict):
     description: str = ""
     # The printed face's layout, relative to the layouts/ directory (cardsvc.face reads it).
     face: str | None = Field(default=None, pattern=r"^faces/[a-z0-9_-]+\.toml$")
+    # Crypto suite (cardsvc/security/suite.py): "gm" = SM2/SM3/SM4 (GB/T 32918/32905/32907, ZZ Art.5's
+    # national standards), "intl" = ECDSA P-256/SHA-256/AES. Chip key, role-key cipher, secure messaging.
+    suite: Literal["gm", "intl"] = "gm"

@@ -5,8 +5,8 @@ variable CARDSVC_LAYOUTS_DIR, else the layouts shipped with the package. A city 
 (and the face file it names) in that directory, nothing in Python.
 
 A file may start with `extends = "<path>"` (relative to the file): the base is read first and the file
-overrides it. Tables merge key by key; arrays of tables whose entries have a `name` (efs, dfs) merge by
-name, an entry replacing the base's entry of that name; any other value (authorities, fields) replaces.
+overrides it. Tables merge key by key; `efs` and `dfs` merge by `name`, an entry replacing the base's
+entry of that name (new names are added); any other value (authorities, fields, lists) replaces.
 """
 
 from __future__ import annotations
@@ -70,11 +70,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise LayoutError(f"{path}: not valid TOML: {exc}") from None
 
 
-def _merge(base: Any, over: Any) -> Any:
+_BY_NAME = frozenset({"efs", "dfs"})  # arrays of tables whose entries a city overrides one by one, by `name`
+
+
+def _merge(base: Any, over: Any, key: str = "") -> Any:
     if isinstance(base, dict) and isinstance(over, dict):
-        return {**base, **{k: _merge(base[k], v) if k in base else v for k, v in over.items()}}
-    if isinstance(base, list) and isinstance(over, list) and all(
-            isinstance(e, dict) and "name" in e for e in (*base, *over)) and base and over:
+        return {**base, **{k: _merge(base[k], v, k) if k in base else v for k, v in over.items()}}
+    if key in _BY_NAME and isinstance(base, list) and isinstance(over, list) \
+            and all(isinstance(e, dict) and "name" in e for e in (*base, *over)):
         by_name = {e["name"]: e for e in over}
         merged = [by_name.pop(e["name"], e) for e in base]
         return merged + [e for e in over if e["name"] in by_name]

@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cardsvc.registry.errors import RegistryError
 
-ENV_URL = "CARDSVC_DB_URL"
-DEFAULT_SQLITE = Path("var") / "registry.sqlite3"
-
 
 def default_url() -> str:
-    """`$CARDSVC_DB_URL`, else a SQLite file under ./var (ignored by git)."""
-    return os.environ.get(ENV_URL) or f"sqlite:///{DEFAULT_SQLITE}"
+    """The settings' registry URL (`$CARDSVC_DB_URL`, else a SQLite file under ./var, ignored by git)."""
+    from cardsvc.settings import load_settings
+
+    return load_settings().database_url
 
 
 def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:

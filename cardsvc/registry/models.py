@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -234,3 +235,16 @@ class AuditEntry(Base):
     permit_number: Mapped[str | None] = mapped_column(String(32), index=True)
     card_number: Mapped[str | None] = mapped_column(String(32), index=True)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class StatusPublication(Base):
+    """A signed full status list as published (cardsvc.registry.publication): kept for a while so any
+    service process can serve the delta from a counter's sequence to the current list (issue 15)."""
+
+    __tablename__ = "status_publication"
+    layout_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # each city registry's own list
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    issuer: Mapped[str] = mapped_column(String(6))
+    issued_at: Mapped[datetime]
+    digest: Mapped[bytes]  # StatusIndex.digest of the list
+    signed: Mapped[bytes]  # the COSE_Sign1 bytes served to counters

@@ -14,10 +14,12 @@ import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 
 from cardsvc.security.endorsement import sign_endorsement
+from cardsvc.security.errors import KeyNotFound, KeyStoreError
 from cardsvc.security.kdf import KeyRole, SymmetricCipher, diversification_input
 from cardsvc.security.keystore import KeyStore
 from cardsvc.security.pki import (
@@ -30,7 +32,7 @@ from cardsvc.security.pki import (
     make_root_ca,
 )
 from cardsvc.security.sod import HashAlgorithm, build_sod
-from cardsvc.security.suite import INTL, Suite
+from cardsvc.security.suite import GM, PrivateKey, Suite
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,15 @@ class CeremonyResult:
 
 def init_key_ceremony(store: KeyStore, authorities: Sequence[tuple[str, str]],
                       roles: Iterable[str] = tuple(KeyRole), root_common_name: str = "河南省居住证根证书",
-                      not_before: dt.datetime | None = None, suite: Suite = INTL) -> CeremonyResult:
+                      not_before: dt.datetime | None = None, suite: Suite = GM,
+                      root_out: Path | None = None) -> CeremonyResult:
     """Create the root CA, per authority a document and an endorsement signer, an empty CRL and one
     master key per role, every key pair of `suite` (the layouts' `suite`). Refuses to overwrite anything
-    already in the store (KeyExists)."""
+    already in the store (KeyExists).
+
+    `root_out`: the root CA's private key leaves the store for this file (encrypted) at the end, for the
+    operator to move offline; the service's store then holds only signers, the root certificate and the
+    CRL (issue 13). `revoke_signer` and `refresh_crl` take the offline key back as `root_key`."""
     parsed = [Authority(code, name) for code, name in authorities]
     if len({a.code for a in parsed}) != len(parsed):
         raise ValueError("authorities: an authority code is listed twice")
@@ -79,16 +86,32 @@ def init_key_ceremony(store: KeyStore, authorities: Sequence[tuple[str, str]],
     masters = []
     for role in roles:
         name = master_name(role)
-        store.generate_secret(name, MASTER_KEY_LENGTH)
+        store.generate_secret(name, MASTER_KEY_LENGTH, suite.cipher)
         masters.append(name)
     log.info("key ceremony: root, %d signer certificates, %d master keys", len(signers), len(masters))
+    if root_out is not None:
+        export = getattr(store, "export_private_key", None)
+        if export is None:
+            raise KeyStoreError(f"{type(store).__name__} cannot export the root key for offline keeping")
+        export(ROOT, root_out)
     return CeremonyResult(root, signers, tuple(masters))
 
 
+def _root_key(store: KeyStore, root_key: PrivateKey | None) -> PrivateKey:
+    if root_key is not None:
+        return root_key
+    try:
+        return store.private_key(ROOT)
+    except KeyNotFound:
+        raise KeyNotFound("root CA key: kept offline; bring it back as root_key (KeyStore.load_exported_key)") \
+            from None
+
+
 def revoke_signer(store: KeyStore, name: str, reason: x509.ReasonFlags = x509.ReasonFlags.key_compromise,
-                  when: dt.datetime | None = None) -> x509.CertificateRevocationList:
+                  when: dt.datetime | None = None, *, root_key: PrivateKey | None = None,
+                  ) -> x509.CertificateRevocationList:
     """Add a signer to the root's CRL and store the new CRL (CRL number + 1)."""
-    root_key, root = store.private_key(ROOT), store.certificate(ROOT)
+    root_key, root = _root_key(store, root_key), store.certificate(ROOT)
     cert = store.certificate(name)
     old = store.crl(ROOT_CRL)
     at = when or dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -101,12 +124,13 @@ def revoke_signer(store: KeyStore, name: str, reason: x509.ReasonFlags = x509.Re
     return crl
 
 
-def refresh_crl(store: KeyStore, when: dt.datetime | None = None) -> x509.CertificateRevocationList:
+def refresh_crl(store: KeyStore, when: dt.datetime | None = None, *,
+                root_key: PrivateKey | None = None) -> x509.CertificateRevocationList:
     """Re-issue the CRL with the same entries (before next_update passes)."""
     old = store.crl(ROOT_CRL)
     entries = [RevokedEntry(r.serial_number, r.revocation_date_utc) for r in old]
     number = old.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
-    crl = build_crl(store.private_key(ROOT), store.certificate(ROOT), entries, number=number, this_update=when)
+    crl = build_crl(_root_key(store, root_key), store.certificate(ROOT), entries, number=number, this_update=when)
     store.put_crl(ROOT_CRL, crl)
     return crl
 
@@ -117,9 +141,9 @@ def trust_store(store: KeyStore, require_crl: bool = True) -> TrustStore:
     return TrustStore([store.certificate(ROOT)], [store.crl(ROOT_CRL)], signers, require_crl=require_crl)
 
 
-def card_key(store: KeyStore, role: str, card_number: str,
-             cipher: SymmetricCipher = SymmetricCipher.AES) -> bytes:
-    """The per-card key of `role` (kdf.diversify_key, computed inside the store)."""
+def card_key(store: KeyStore, role: str, card_number: str, cipher: SymmetricCipher | None = None) -> bytes:
+    """The per-card key of `role` (kdf.diversify_key, computed inside the store), by default with the
+    master key's own cipher: SM4-CMAC for a GM ceremony's master keys, AES-CMAC for an intl one's."""
     label, context = diversification_input(role, card_number)
     return store.derive(master_name(role), label, context, MASTER_KEY_LENGTH, cipher)
 

@@ -1,9 +1,11 @@
 """Key store: one interface (`KeyStore`) over where keys live.
 
 `EncryptedFileKeyStore` keeps everything in one directory, for development and small deployments:
-- private keys: PKCS#8 PEM encrypted with `BestAvailableEncryption` (PBES2) under a passphrase read
-  from an environment variable (never from a file or argument, so it stays out of shell history); SM2
-  keys, which cryptography cannot serialise, in the same PBES2 format by cardsvc/security/pkcs8.py;
+- private keys: PKCS#8 PEM encrypted (PBES2: PBKDF2-HMAC-SHA256 with `PBKDF2_ITERATIONS`, AES-256-CBC;
+  cardsvc/security/pkcs8.py) under a passphrase read from an environment variable (never from a file or
+  argument, so it stays out of shell history). cryptography's `BestAvailableEncryption` fixes 2048
+  iterations, too few (issue 13; OWASP's current figure for PBKDF2-HMAC-SHA256 is 600,000); keys written
+  with it earlier still load;
 - symmetric master keys: AES key wrap with padding (RFC 5649) under a key from scrypt(passphrase, salt);
 - certificates and CRLs: PEM beside them (public).
 A PKCS#11 backend implements the same Protocol later; callers sign and derive through the store, so
@@ -38,6 +40,8 @@ from cardsvc.security.kdf import SymmetricCipher, sp800_108_cmac
 from cardsvc.security.pkcs8 import decrypt_pkcs8, encrypt_pkcs8
 from cardsvc.security.suite import INTL, EcdsaPrivateKey, PrivateKey, PublicKey, Suite, load_private_key
 
+PBKDF2_ITERATIONS = 600_000  # private keys at rest (OWASP 2023 for PBKDF2-HMAC-SHA256); ~70 ms per key
+
 log = logging.getLogger(__name__)
 
 PASSPHRASE_ENV = "CARDSVC_KEYSTORE_PASSPHRASE"
@@ -63,11 +67,14 @@ class KeyStore(Protocol):
 
     def private_key(self, name: str) -> PrivateKey: ...
 
-    def generate_secret(self, name: str, length: int = 16) -> None: ...
+    def generate_secret(self, name: str, length: int = 16, cipher: SymmetricCipher = SymmetricCipher.AES) -> None:
+        """A master key for `cipher`'s CMAC (the suite's block cipher); `derive` uses it by default."""
+        ...
 
     def derive(self, name: str, label: bytes, context: bytes, length: int,
-               cipher: SymmetricCipher = SymmetricCipher.AES) -> bytes:
-        """SP 800-108 CMAC derivation from the named master key (the secret itself never leaves)."""
+               cipher: SymmetricCipher | None = None) -> bytes:
+        """SP 800-108 CMAC derivation from the named master key (the secret itself never leaves), with
+        the master key's own cipher unless `cipher` names one."""
         ...
 
     def put_certificate(self, name: str, cert: x509.Certificate, overwrite: bool = False) -> None: ...
@@ -107,7 +114,7 @@ class EncryptedFileKeyStore:
         self._root = Path(root)
         self._keks: dict[bytes, bytes] = {}  # salt → KEK: scrypt once per file per process
         self._unlocked: dict[str, PrivateKey] | None = {} if cache_private_keys else None
-        self._secrets: dict[str, bytes] | None = {} if cache_private_keys else None
+        self._secrets: dict[str, tuple[bytes, SymmetricCipher]] | None = {} if cache_private_keys else None
         for kind in self._SUFFIX:
             (self._root / kind).mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -141,14 +148,33 @@ class EncryptedFileKeyStore:
         if isinstance(key, EcdsaPrivateKey):
             key = key.key
         if isinstance(key, ec.EllipticCurvePrivateKey):
-            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.BestAvailableEncryption(self._passphrase))
+            der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
         else:
-            pem = encrypt_pkcs8(key.pkcs8(), self._passphrase)
+            der = key.pkcs8()
+        pem = encrypt_pkcs8(der, self._passphrase, iterations=PBKDF2_ITERATIONS)
         self._write(self._path("keys", name), pem, overwrite, secret=True)
         if self._unlocked is not None:
             self._unlocked.pop(name, None)
         log.info("stored private key %s", name)
+
+    def export_private_key(self, name: str, path: Path) -> None:
+        """Move a private key out of the store into `path` (still encrypted, 0600) for the operator to take
+        offline: the root CA key after the ceremony (issue 13). The store keeps no copy."""
+        source = self._path("keys", name)
+        if not source.exists():
+            raise KeyNotFound(f"no key named {name!r}")
+        if path.exists():
+            raise KeyExists(f"{path} already exists")
+        self._write(path, source.read_bytes(), False, secret=True)
+        source.unlink()
+        if self._unlocked is not None:
+            self._unlocked.pop(name, None)
+        log.warning("private key %s moved out of the key store to %s: take it offline", name, path)
+
+    def load_exported_key(self, path: Path) -> PrivateKey:
+        """A key `export_private_key` wrote (the offline root, brought back for a CRL or a new signer)."""
+        return self._load_private_key(path.name, Path(path).read_bytes())
 
     def generate_key(self, name: str, suite: Suite = INTL) -> PublicKey:
         key = suite.generate_key()
@@ -194,23 +220,24 @@ class EncryptedFileKeyStore:
             self._keks[salt] = kek
         return kek
 
-    def import_secret(self, name: str, secret: bytes, overwrite: bool = False) -> None:
+    def import_secret(self, name: str, secret: bytes, overwrite: bool = False,
+                      cipher: SymmetricCipher = SymmetricCipher.AES) -> None:
         if len(secret) not in (16, 24, 32):
             raise KeyStoreError(f"secret {name!r}: {len(secret)} bytes, a master key is 16, 24 or 32")
         salt = os.urandom(16)
         wrapped = keywrap.aes_key_wrap_with_padding(self._kek(salt), secret)
         doc = {"format": "cardsvc-wrapped-secret/1", "kdf": "scrypt", "n": _SCRYPT_N, "r": 8, "p": 1,
                "salt": base64.b64encode(salt).decode(), "wrap": "aes-kwp-256",
-               "wrapped": base64.b64encode(wrapped).decode()}
+               "wrapped": base64.b64encode(wrapped).decode(), "cipher": cipher.value}
         self._write(self._path("secrets", name), json.dumps(doc).encode(), overwrite, secret=True)
         if self._secrets is not None:
             self._secrets.pop(name, None)
         log.info("stored secret %s", name)
 
-    def generate_secret(self, name: str, length: int = 16) -> None:
-        self.import_secret(name, os.urandom(length))
+    def generate_secret(self, name: str, length: int = 16, cipher: SymmetricCipher = SymmetricCipher.AES) -> None:
+        self.import_secret(name, os.urandom(length), cipher=cipher)
 
-    def _secret(self, name: str) -> bytes:
+    def _secret(self, name: str) -> tuple[bytes, SymmetricCipher]:
         if self._secrets is not None and name in self._secrets:
             return self._secrets[name]
         secret = self._unwrap_secret(name)
@@ -218,26 +245,28 @@ class EncryptedFileKeyStore:
             self._secrets[name] = secret
         return secret
 
-    def _unwrap_secret(self, name: str) -> bytes:
+    def _unwrap_secret(self, name: str) -> tuple[bytes, SymmetricCipher]:
         try:
             doc = json.loads(self._read("secrets", name))
             salt = base64.b64decode(doc["salt"], validate=True)
             wrapped = base64.b64decode(doc["wrapped"], validate=True)
             if doc.get("format") != "cardsvc-wrapped-secret/1":
                 raise ValueError("unknown format")
+            cipher = SymmetricCipher(doc.get("cipher", "AES"))  # files written before suites: AES
         except (ValueError, KeyError, TypeError) as exc:
             raise KeyStoreError(f"secret {name!r}: damaged file ({type(exc).__name__})") from None
         try:
-            return keywrap.aes_key_unwrap_with_padding(self._kek(salt), wrapped)
+            return keywrap.aes_key_unwrap_with_padding(self._kek(salt), wrapped), cipher
         except keywrap.InvalidUnwrap:
             raise KeyStoreDecryptError(f"secret {name!r} does not unwrap (wrong passphrase?)") from None
 
     def derive(self, name: str, label: bytes, context: bytes, length: int,
-               cipher: SymmetricCipher = SymmetricCipher.AES) -> bytes:
-        return sp800_108_cmac(self._secret(name), label, context, length, cipher)
+               cipher: SymmetricCipher | None = None) -> bytes:
+        secret, own = self._secret(name)
+        return sp800_108_cmac(secret, label, context, length, cipher or own)
 
     def secret_length(self, name: str) -> int:
-        return len(self._secret(name))
+        return len(self._secret(name)[0])
 
     # --- public objects -----------------------------------------------------------------------------
     def put_certificate(self, name: str, cert: x509.Certificate, overwrite: bool = False) -> None:

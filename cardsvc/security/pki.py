@@ -352,8 +352,7 @@ class TrustStore:
         eku = _ext(cert, x509.ExtendedKeyUsage)
         if not isinstance(eku, x509.ExtendedKeyUsage) or role.eku not in eku:
             raise SignerProfileError(f"signer certificate is not a {role.value} (extended key usage)")
-        if certificate_public_key(cert).suite is not certificate_public_key(root).suite:
-            raise SignerProfileError("signer key is not of its root's suite")
+        certificate_public_key(cert)  # a P-256 or SM2 key, else SignerProfileError
         for c, what in ((root, "root"), (cert, role.value)):
             if not c.not_valid_before_utc <= when <= c.not_valid_after_utc:
                 raise SignerExpiredError(

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from gmalglib.core import SM2 as _Sm2
 
 from cardsvc.security import oids
-from cardsvc.security.sigcodec import COORDINATE, SuiteName, der_signature, raw_signature
+from cardsvc.security.signature import COORDINATE, SuiteName, der_signature, raw_signature
 
 DEFAULT_DISTID = b"1234567812345678"  # GB/T 35276 §5.4
 _MAX_DISTID = 8191  # ENTL is a 16-bit count of bits (GB/T 32918.2 §5.5)

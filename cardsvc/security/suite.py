@@ -18,22 +18,25 @@ The SM2 primitive library sits behind `cardsvc.security.sm2` alone.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from cardsvc.security import oids
+from cardsvc.security import oids, sm2
 from cardsvc.security.kdf import SymmetricCipher
+from cardsvc.security.signature import (
+    COORDINATE,
+    RAW_SIGNATURE_LENGTH,
+    SuiteName,
+    der_signature,
+    raw_signature,
+)
 
-# Shared with cardsvc.security.sm2, which this module loads lazily: they live apart so neither imports
-# the other at both ends (no import cycle); re-exported here, where the suite's users look for them.
-from cardsvc.security.sigcodec import COORDINATE as COORDINATE
-from cardsvc.security.sigcodec import RAW_SIGNATURE_LENGTH as RAW_SIGNATURE_LENGTH
-from cardsvc.security.sigcodec import SuiteName as SuiteName
-from cardsvc.security.sigcodec import der_signature as der_signature
-from cardsvc.security.sigcodec import raw_signature as raw_signature
+__all__ = ["COORDINATE", "GM", "INTL", "RAW_SIGNATURE_LENGTH", "PrivateKey", "PublicKey", "Suite", "SuiteName",
+           "common_suite", "der_signature", "layout_suite", "load_private_key", "load_public_key", "raw_signature"]
 
 
 class PublicKey(Protocol):
@@ -158,8 +161,6 @@ class Suite:
 
     def generate_key(self) -> PrivateKey:
         if self.name is SuiteName.GM:
-            from cardsvc.security import sm2  # the SM2 library loads only where GM keys are used
-
             return sm2.Sm2PrivateKey.generate(self.distid or sm2.DEFAULT_DISTID)
         return EcdsaPrivateKey(ec.generate_private_key(ec.SECP256R1()))
 
@@ -179,10 +180,31 @@ def suite(name: str, distid: bytes | None = None) -> Suite:
     return GM if distid is None else Suite(SuiteName.GM, distid)
 
 
+class _LayoutLike(Protocol):  # cardsvc.layout.schema.Layout; not imported, the layout package needs none of this
+    @property
+    def layout(self) -> _LayoutInfoLike: ...
+
+
+class _LayoutInfoLike(Protocol):
+    @property
+    def suite(self) -> str: ...
+
+
+def layout_suite(layout: _LayoutLike) -> Suite:
+    """The suite a layout declares (`[layout] suite`)."""
+    return suite(layout.layout.suite)
+
+
+def common_suite(layouts: Iterable[_LayoutLike]) -> Suite:
+    """The one suite a key ceremony for these layouts uses (one root per suite: they must agree)."""
+    names = {layout.layout.suite for layout in layouts}
+    if len(names) != 1:
+        raise ValueError(f"layouts: suites {sorted(names)} differ; run one key ceremony per suite")
+    return suite(names.pop())
+
+
 def load_public_key(spki_der: bytes, distid: bytes | None = None) -> PublicKey:
     """A public key from DER SubjectPublicKeyInfo: P-256 → intl, sm2p256v1 → gm; anything else ValueError."""
-    from cardsvc.security import sm2
-
     if sm2.is_sm2_spki(spki_der):
         return sm2.Sm2PublicKey.from_spki(spki_der, distid or sm2.DEFAULT_DISTID)
     try:
@@ -196,8 +218,6 @@ def load_public_key(spki_der: bytes, distid: bytes | None = None) -> PublicKey:
 
 def load_private_key(pkcs8_der: bytes, distid: bytes | None = None) -> PrivateKey:
     """A private key from unencrypted DER PKCS#8: P-256 → intl, sm2p256v1 → gm."""
-    from cardsvc.security import sm2
-
     if sm2.is_sm2_pkcs8(pkcs8_der):
         return sm2.Sm2PrivateKey.from_pkcs8(pkcs8_der, distid or sm2.DEFAULT_DISTID)
     key = serialization.load_der_private_key(pkcs8_der, None)
@@ -211,7 +231,5 @@ def public_key_from_point(point: bytes, name: SuiteName, distid: bytes | None = 
     if len(point) != 1 + 2 * COORDINATE or point[0] != 0x04:
         raise ValueError(f"public point: {len(point)} bytes, expected 65 starting 04 (uncompressed)")
     if name is SuiteName.GM:
-        from cardsvc.security import sm2
-
         return sm2.Sm2PublicKey.from_point(point, distid or sm2.DEFAULT_DISTID)
     return EcdsaPublicKey(ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point))

@@ -8,22 +8,34 @@ from cardsvc.status_list.cache import (
     StatusListCache,
     StatusSource,
 )
-from cardsvc.status_list.codec import sign_status_list, verify_status_list
+from cardsvc.status_list.compact import (
+    StatusDelta,
+    open_status_delta,
+    open_status_list,
+    sign_status_delta,
+    sign_status_list,
+    verify_status_list,
+)
 from cardsvc.status_list.errors import (
     StatusListCacheError,
+    StatusListChainError,
     StatusListError,
     StatusListFormatError,
+    StatusListGapError,
     StatusListIssuerError,
     StatusListNotYetValidError,
     StatusListRollbackError,
     StatusStaleError,
     StatusUnavailableError,
 )
+from cardsvc.status_list.index import StatusIndex
 from cardsvc.status_list.model import ListStatus, StatusEntry, StatusList
 
 __all__ = [
-    "Binding", "ListStatus", "OnlineLookup", "OnlineStatus", "StatusAnswer", "StatusEntry", "StatusList",
-    "StatusListCache", "StatusListCacheError", "StatusListError", "StatusListFormatError", "StatusListIssuerError",
+    "Binding", "ListStatus", "OnlineLookup", "OnlineStatus", "StatusAnswer", "StatusDelta", "StatusEntry",
+    "StatusIndex", "StatusList", "StatusListCache", "StatusListCacheError", "StatusListChainError",
+    "StatusListError", "StatusListFormatError", "StatusListGapError", "StatusListIssuerError",
     "StatusListNotYetValidError", "StatusListRollbackError", "StatusSource", "StatusStaleError",
-    "StatusUnavailableError", "sign_status_list", "verify_status_list",
+    "StatusUnavailableError", "open_status_delta", "open_status_list", "sign_status_delta", "sign_status_list",
+    "verify_status_list",
 ]

@@ -41,3 +41,11 @@ class StatusUnavailableError(StatusListError):
 
 class StatusStaleError(StatusListError):
     """The status came from a list older than the profile allows (raised by `StatusAnswer.require_fresh`)."""
+
+
+class StatusListGapError(StatusListError):
+    """A delta that does not start from the list held (changes missed): fetch the full list."""
+
+
+class StatusListChainError(StatusListError):
+    """A delta whose base digest or result digest does not match the list held (a fork or a bad merge)."""

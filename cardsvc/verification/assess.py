@@ -62,7 +62,13 @@ def decode_data(files: Mapping[str, bytes], layout: Layout, sod: SecurityObject 
                                        f"card is layout {values.get('layout.id')!r}, not {layout.id!r}"), values,
                     card_number)
     authority = values.get("authority.code")
-    if sod is not None and isinstance(authority, str) and authority != sod.authority_code:
+    # Trust is scoped (design §7): the card's authority must be one of its layout's (a Zhengzhou card
+    # cannot be issued by a Sanmenxia county), and EF.SOD signed by that authority's document signer.
+    if not isinstance(authority, str) or layout.authority_name(authority) is None:
+        return Data(CheckResult.failed(check, Result.UNTRUSTED_ISSUER,
+                                       f"card names authority {authority!r}, not an issuing authority of layout "
+                                       f"{layout.id}"), values, card_number)
+    if sod is not None and authority != sod.authority_code:
         return Data(CheckResult.failed(check, Result.UNTRUSTED_ISSUER,
                                        f"card names authority {authority} but EF.SOD is signed by the document "
                                        f"signer of {sod.authority_code}"), values, card_number)
@@ -157,6 +163,11 @@ def status(lookup: StatusLookup | None, card_number: str, now: dt.datetime, *, c
     except Exception as exc:  # any failure of the status source: the status is unknown, never "active"
         return CheckResult.not_run(check, Result.STATUS_UNKNOWN, f"{type(exc).__name__}: {exc}")
     basis = f"{answer.source.value}, issued {answer.list_issued_at.isoformat()}"
+    if answer.status is ListStatus.ACTIVE and answer.stale:
+        assert answer.next_update is not None
+        return CheckResult.failed(check, Result.STATUS_UNKNOWN,
+                                  f"status list past its next update {answer.next_update.isoformat()} (grace "
+                                  f"{answer.grace}): a newer list exists that this counter lacks ({basis})")
     if answer.status is ListStatus.ACTIVE:
         if not answer.fresh:
             return CheckResult.failed(check, Result.STATUS_UNKNOWN,
@@ -164,6 +175,8 @@ def status(lookup: StatusLookup | None, card_number: str, now: dt.datetime, *, c
         mismatch = binding(answer, chip_key, endorsements)
         if mismatch is not None:
             return CheckResult.failed(check, Result.NOT_ISSUED, f"{mismatch} ({basis})")
+        if answer.past_next_update:  # stale beyond next_update, not beyond the grace: say so
+            basis += f"; past its next update, within the grace {answer.grace}"
         return CheckResult.passed(check, f"active ({basis})")
     result, text = _STATUS_RESULT[answer.status]
     if answer.reason is not None:

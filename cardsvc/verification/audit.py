@@ -10,10 +10,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from cardsvc.verification.verdict import Outcome, Verdict
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session  # a type only: a counter without a registry never loads SQLAlchemy
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,14 @@ from cardsvc.security.errors import (
     CrlError,
     PkiError,
     SignerExpiredError,
+    SignerProfileError,
     SignerRevokedError,
     SodError,
     UntrustedSignerError,
 )
-from cardsvc.security.pki import SignerRole, TrustStore
+from cardsvc.security.pki import SignerRole, TrustStore, certificate_public_key
 from cardsvc.security.sod import SecurityObject, parse_sod
+from cardsvc.security.suite import PublicKey
 from cardsvc.verification.reader import CardRead, ProblemKind
 from cardsvc.verification.verdict import Check, CheckResult, Result
 
@@ -48,11 +50,18 @@ def _damaged_copy_of_ours(cert: x509.Certificate, trust: TrustStore) -> bool:
         except (x509.ExtensionNotFound, ValueError):
             continue
     try:
-        key = cert.public_key()
-    except ValueError:
+        key = certificate_public_key(cert)
+    except SignerProfileError:
         key = None
-    return any(s.serial_number == cert.serial_number or (key is not None and s.public_key() == key)
+    return any(s.serial_number == cert.serial_number or (key is not None and _same_key(s, key))
                for s in trust.signers)
+
+
+def _same_key(cert: x509.Certificate, key: PublicKey) -> bool:
+    try:
+        return certificate_public_key(cert) == key
+    except SignerProfileError:
+        return False
 
 
 def pki_result(exc: PkiError, cert: x509.Certificate | None, trust: TrustStore) -> Result:

@@ -38,6 +38,7 @@ from cardsvc.security.chip import CHALLENGE_LENGTH, CHIP_KEY_REF, internal_authe
 from cardsvc.security.errors import CardCryptogramError, SecurityError, TerminalKeyRejected
 from cardsvc.security.kdf import SymmetricCipher, key_store_role
 from cardsvc.security.mutual_auth import secure_session
+from cardsvc.security.suite import layout_suite
 from cardsvc.session import CardSession
 from cardsvc.transport.base import Connection
 from cardsvc.verification.counting import CountingConnection
@@ -107,7 +108,7 @@ class PermitReader:
     """One read of one card. ``read()`` returns a ``CardRead`` and never raises a card's failure."""
 
     def __init__(self, source: Connection | CardSession, layout: Layout, *, keys: TerminalKeys | None = None,
-                 chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher = SymmetricCipher.AES,
+                 chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher | None = None,
                  budget: float = DEFAULT_BUDGET, chip_challenge: bytes | None = None) -> None:
         if isinstance(source, CardSession):
             self.wire = CountingConnection(source.connection)
@@ -119,7 +120,7 @@ class PermitReader:
         self.layout = layout
         self.keys = keys
         self.chip_key_ref = chip_key_ref
-        self.cipher = cipher
+        self.cipher = cipher or layout_suite(layout).cipher  # the role keys' cipher on the card
         self.budget = budget
         self.challenge = chip_challenge if chip_challenge is not None else new_challenge()
         if len(self.challenge) != CHALLENGE_LENGTH:
@@ -294,7 +295,7 @@ class PermitReader:
 
 
 def read_card(source: Connection | CardSession, layout: Layout, *, keys: TerminalKeys | None = None,
-              chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher = SymmetricCipher.AES,
+              chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher | None = None,
               budget: float = DEFAULT_BUDGET) -> CardRead:
     """Read the permit on the card behind ``source`` (see the module docstring)."""
     return PermitReader(source, layout, keys=keys, chip_key_ref=chip_key_ref, cipher=cipher,

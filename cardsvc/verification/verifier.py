@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 
 from cardsvc.layout.schema import Content, Layout, Structure
 from cardsvc.layout.vocabulary import CHIPKEY_EF, PERMIT_DF
@@ -130,11 +131,32 @@ def verify_read(read: CardRead, layout: Layout, trust: TrustStore, status: asses
     return verdict
 
 
+IMAGE_NO_CHIP = "a card image proves its data, not a chip: the chip check is not run for an image"
+IMAGE_DEV_CHIP = ("DEV MODE: chip check run with the private key the image carries; an image is not a chip and "
+                  "this proves nothing about one")
+
+
+def image_verdict(verdict: Verdict, *, dev: bool) -> Verdict:
+    """The verdict of a card image rather than a card (design §7, issue 13). An image carries the chip's
+    private key, so its 'chip authentication' proves nothing: the chip check becomes NOT_RUN (CLONED: no
+    chip proved it holds the key) and the image is never GENUINE_VALID. In dev mode the check stays as run,
+    and its detail says so."""
+    checks = []
+    for c in verdict.checks:
+        if c.check is Check.CHIP_AUTH:
+            c = (replace(c, detail=f"{IMAGE_DEV_CHIP} ({c.detail})") if dev
+                 else CheckResult.not_run(Check.CHIP_AUTH, Result.CLONED, IMAGE_NO_CHIP))
+        checks.append(c)
+    return Verdict.decide(tuple(checks), card_number=verdict.card_number, display=verdict.display,
+                          endorsements=verdict.endorsements, stats=verdict.stats, verified_at=verdict.verified_at,
+                          photo=verdict.photo)
+
+
 def verify_card(source: Connection | CardSession, layout: Layout, trust: TrustStore,
                 status: assess.StatusLookup | None, today: dt.date | None = None,
                 keys: TerminalKeys | None = None, *, now: dt.datetime | None = None,
                 station: audit.Station | None = None, audit_hook: audit.AuditHook | None = None,
-                chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher = SymmetricCipher.AES,
+                chip_key_ref: int = CHIP_KEY_REF, cipher: SymmetricCipher | None = None,
                 budget: float = DEFAULT_BUDGET) -> Verdict:
     """Read the card behind ``source`` with the fewest APDUs and judge it; ``keys`` gives the per-card
     counter key (e.g. ``lambda role, card: ceremony.card_key(store, role, card)``). Never raises."""

@@ -176,3 +176,21 @@ def test_gm_ef_sod_parses_in_openssl_and_its_signer_info_verifies_with_pkeyutl(t
     (tmp_path / "econtent").write_bytes(sd["encap_content_info"]["content"].native)
     digest = next(a for a in si["signed_attrs"] if a["type"].native == "message_digest")["values"][0].native
     assert openssl("dgst", "-sm3", "-r", tmp_path / "econtent").stdout.split()[0] == digest.hex()
+
+
+def test_openssl_reads_our_encrypted_sm2_key_file(tmp_path: Path) -> None:
+    """The key store's SM2 key file is standard PBES2 PKCS#8: OpenSSL decrypts it with the passphrase."""
+    from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+    from tests.security_support import passphrase
+
+    env = {**os.environ, PASSPHRASE_ENV: "store passphrase"}
+    with passphrase("store passphrase"):
+        store = EncryptedFileKeyStore(tmp_path / "store")
+    public = store.generate_key("ds-411202", GM)
+    run = subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "store" / "keys" / "ds-411202.p8.pem"),
+                          "-passin", f"env:{PASSPHRASE_ENV}", "-pubout", "-outform", "DER"],
+                         capture_output=True, env=env, timeout=30, check=False)
+    assert run.returncode == 0 and run.stdout == public.spki()
+    bad = subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "store" / "keys" / "ds-411202.p8.pem"),
+                          "-passin", "pass:wrong", "-noout"], capture_output=True, timeout=30, check=False)
+    assert bad.returncode != 0

@@ -16,6 +16,7 @@ from cardsvc.security import ceremony
 from cardsvc.session import CardSession
 from cardsvc.status_list import StatusEntry, StatusList, StatusListCache, sign_status_list
 from cardsvc.status_list.model import ListStatus
+from cardsvc.status_list.scope import list_scope
 from simulator.transport import InProcessConnection
 from tests.issuance_support import blank_card
 from tests.verify_support import NOW, make_keys, permit_for
@@ -31,9 +32,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, s
     personalize(CardSession(InProcessConnection(card)), make_plan(permit, layout, keys), keys, permit.authority.code)
     card_file = root / "card.cbor"
     card.save(card_file)
-    code = permit.authority.code
-    name = ceremony.signer_name(ceremony.SignerRole.DOCUMENT, code)
-    listing = StatusList.build(code, 1, NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=23),
+    scope = list_scope(layout)  # the counter pins its city registry's list and signer (design §7)
+    name = ceremony.signer_name(ceremony.SignerRole.DOCUMENT, scope.signer_authority)
+    listing = StatusList.build(scope.issuer, 1, NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=23),
                                [StatusEntry(permit.card_number, ListStatus.LOST)])
     status_file = root / "status.cbor"
     StatusListCache(status_file, keys.trust(), dt.timedelta(hours=24)).update(

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from cardsvc.security import ceremony, oids
+from cardsvc.security import ceremony, oids, pki
 from cardsvc.security.errors import (
     CrlError,
     KeyExists,
@@ -29,7 +28,9 @@ from cardsvc.security.errors import (
 )
 from cardsvc.security.kdf import KeyRole, SymmetricCipher, diversify_key
 from cardsvc.security.keystore import EncryptedFileKeyStore, KeyStore
+from cardsvc.security.pkcs8 import decrypt_pkcs8
 from cardsvc.security.pki import Authority, SignerRole, TrustStore, issue_signer, make_root_ca
+from cardsvc.security.suite import load_private_key
 from tests.security_support import T0, Issuer, make_issuer, passphrase
 
 AT = T0 + dt.timedelta(days=1)
@@ -160,11 +161,12 @@ def test_store_needs_passphrase(tmp_path: Path) -> None:
 
 def test_private_keys_are_encrypted_pkcs8_and_private(issuer: Issuer) -> None:
     pem = (issuer.path / "keys" / "ds-411202.p8.pem").read_bytes()
-    # Encrypted PKCS#8: it will not load without the passphrase, and loads with it.
-    with pytest.raises(TypeError, match="encrypted"):
-        serialization.load_pem_private_key(pem, password=None)
-    key = serialization.load_pem_private_key(pem, password=b"correct horse battery staple")  # make_issuer's default
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    # Encrypted PKCS#8 (an SM2 key of the GM ceremony): it will not decrypt with another passphrase, and
+    # with make_issuer's it loads as the key of the document signer certificate.
+    with pytest.raises(ValueError):
+        decrypt_pkcs8(pem, b"not the passphrase")
+    key = load_private_key(decrypt_pkcs8(pem, b"correct horse battery staple"))
+    assert key.public_key() == pki.certificate_public_key(issuer.store.certificate("ds-411202"))
     assert stat.S_IMODE((issuer.path / "keys" / "ds-411202.p8.pem").stat().st_mode) == 0o600
     secret = (issuer.path / "secrets" / "master-issuer.wrapped.json").read_text()
     assert "scrypt" in secret and "aes-kwp" in secret
@@ -182,10 +184,11 @@ def test_wrong_passphrase_is_reported(issuer: Issuer) -> None:
 
 def test_store_signs_and_derives(issuer: Issuer) -> None:
     sig = issuer.store.sign("ds-411202", b"message")
-    issuer.store.certificate("ds-411202").public_key().verify(sig, b"message", ec.ECDSA(hashes.SHA256()))
-    a = ceremony.card_key(issuer.store, "issuer", "4112020000000001")
+    pki.certificate_public_key(issuer.store.certificate("ds-411202")).verify(b"message", sig)
+    a = ceremony.card_key(issuer.store, "issuer", "4112020000000001")  # the GM master key's SM4-CMAC
     b = ceremony.card_key(issuer.store, "issuer", "4112020000000002")
-    c = ceremony.card_key(issuer.store, "issuer", "4112020000000001", SymmetricCipher.SM4)
+    c = ceremony.card_key(issuer.store, "issuer", "4112020000000001", SymmetricCipher.AES)
+    assert a == ceremony.card_key(issuer.store, "issuer", "4112020000000001", SymmetricCipher.SM4)
     assert len(a) == 16 and len({a, b, c}) == 3
     assert a == ceremony.card_key(issuer.store, "issuer", "4112020000000001")
 
@@ -236,4 +239,4 @@ def test_unlocked_key_cache(issuer: Issuer) -> None:
     assert cached.private_key("ds-411202") is first
     assert issuer.store.private_key("ds-411202") is not issuer.store.private_key("ds-411202")
     sig = cached.sign("ds-411202", b"m")
-    issuer.store.certificate("ds-411202").public_key().verify(sig, b"m", ec.ECDSA(hashes.SHA256()))
+    pki.certificate_public_key(issuer.store.certificate("ds-411202")).verify(b"m", sig)

@@ -30,6 +30,7 @@ from cardsvc.security.errors import (
 )
 from cardsvc.security.pki import Authority, SignerRole, TrustStore, issue_signer
 from cardsvc.security.sod import HashAlgorithm, build_sod, parse_sod, verify_sod
+from cardsvc.security.suite import INTL
 from tests.security_support import T0, Issuer, make_issuer, passphrase
 
 AT = T0 + dt.timedelta(days=1)
@@ -61,7 +62,8 @@ def test_sod_verifies_and_names_the_authority(issuer: Issuer, sod: bytes) -> Non
     result = verify_sod(sod, EFS, ceremony.trust_store(issuer.store), AT)
     assert result.authority_code == "411202"
     assert [fid for fid, _ in result.ef_hashes] == sorted(EFS)
-    assert result.hash_of(0x0104) == HashAlgorithm.SHA256.digest(EFS[0x0104])
+    assert result.hash_algorithm is HashAlgorithm.SM3  # the GM signer's suite
+    assert result.hash_of(0x0104) == HashAlgorithm.SM3.digest(EFS[0x0104])
     assert result.signing_time is not None
 
 
@@ -186,7 +188,9 @@ OPENSSL = shutil.which("openssl")
 
 @pytest.mark.skipif(OPENSSL is None, reason="openssl command not installed")
 @pytest.mark.parametrize("algorithm", list(HashAlgorithm))
-def test_openssl_cms_verify_accepts_sod(issuer: Issuer, tmp_path: Path, algorithm: HashAlgorithm) -> None:
+def test_openssl_cms_verify_accepts_sod(tmp_path: Path, algorithm: HashAlgorithm) -> None:
+    """The intl suite's EF.SOD verifies in `openssl cms -verify` (GM: tests/interop/test_openssl_sm2.py)."""
+    issuer = make_issuer(tmp_path / "intl", suite=INTL)
     sod = ceremony.sign_security_object(issuer.store, "411202", EFS, algorithm)
     (tmp_path / "sod.der").write_bytes(sod)
     (tmp_path / "root.pem").write_bytes(issuer.result.root.public_bytes(serialization.Encoding.PEM))
@@ -204,7 +208,7 @@ def test_openssl_cms_verify_accepts_sod(issuer: Issuer, tmp_path: Path, algorith
 
 @pytest.mark.skipif(OPENSSL is None, reason="openssl command not installed")
 def test_openssl_rejects_sod_against_another_root(issuer: Issuer, tmp_path: Path) -> None:
-    other = make_issuer(tmp_path / "other")
+    other = make_issuer(tmp_path / "other", suite=INTL)
     sod = ceremony.sign_security_object(issuer.store, "411202", EFS)
     (tmp_path / "sod.der").write_bytes(sod)
     (tmp_path / "root.pem").write_bytes(other.result.root.public_bytes(serialization.Encoding.PEM))

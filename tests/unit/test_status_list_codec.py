@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 
 import cbor2
 import pytest
@@ -101,7 +102,8 @@ def test_altered_entry_fails_signature(pki: Pki) -> None:
     blob = sign_status_list(sample(), pki.key, pki.cert)
     parts = list(cbor2.loads(blob).value)
     payload = dict(cbor2.loads(parts[2]))
-    payload[5] = [e for e in payload[5] if e[0] != card(1)]  # un-list the lost card
+    codes = zlib.decompress(payload[7])  # the lost card (the lowest key) relabelled as replaced
+    payload[7] = zlib.compress(bytes([int(ListStatus.REVOKED_REPLACED)]) + codes[1:])
     parts[2] = cbor2.dumps(payload, canonical=True)
     with pytest.raises(SignatureInvalidError):
         verify_status_list(cbor2.dumps(cbor2.CBORTag(18, parts)), pki.trust(), NOW)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from cardsvc.api.deps import CtxDep, ReadersUser, SessionDep, Verifier
+from cardsvc.api.deps import Admin, CtxDep, ReadersUser, SessionDep
 from cardsvc.api.errors import ApiError
 from cardsvc.api.problems import PROBLEM_RESPONSES
 from cardsvc.api.readers import CardDesk
@@ -62,8 +62,11 @@ def desk_remove(body: RemoveIn, principal: ReadersUser, ctx: CtxDep) -> DeskCard
 
 @router.get("/desk/{card_id}/image", summary="A virtual card's image (CBOR), e.g. to upload for verification",
             response_class=Response, responses={200: {"content": {"application/cbor": {}}}})
-def desk_image(card_id: str, principal: Verifier, ctx: CtxDep, session: SessionDep) -> Response:
-    # The image holds every file of the card, machine-readable data too: a personal-data read (ZZ Art.29).
+def desk_image(card_id: str, principal: Admin, ctx: CtxDep, session: SessionDep) -> Response:
+    # The image holds every file of the card and its per-card secret keys (the chip's private key too):
+    # dev services only, admins only (issue 13), and a personal-data read (ZZ Art.29).
+    if not ctx.settings.dev:
+        raise ApiError(403, "dev-only", "card images with their secret keys are exported only by a dev service")
     audit_read(session, principal, "card.image.export", ctx.clock(), reason=f"virtual card {card_id} exported")
     return Response(_desk(ctx).image(card_id), media_type="application/cbor",
                     headers={"Content-Disposition": f'attachment; filename="{card_id}.cbor"'})

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import logging
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cardsvc.api.auth import Principal
@@ -25,20 +24,24 @@ from cardsvc.layout.vocabulary import PERMIT_DF
 from cardsvc.permit.gb import ETHNICITIES
 from cardsvc.permit.model import Permit
 from cardsvc.qr import QrError, QrPayload, encode_qr_text, verify_qr_text
+from cardsvc.qr.semantics import qr_verdict
 from cardsvc.registry import endorsements as registry_endorsements
+from cardsvc.registry import lifecycle, publication
 from cardsvc.registry.errors import CardNotAllocatedError, NotFoundError, RefusedError
-from cardsvc.registry.lookup import card_by_number, current_card, permit_by_number
-from cardsvc.registry.models import Card, CardSync, Endorsement
+from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
+from cardsvc.registry.models import Card, Endorsement, StatusPublication
 from cardsvc.registry.models import Permit as PermitRow
-from cardsvc.rules.status import CardStatus, SuspensionReason
 from cardsvc.security.ceremony import signer_name
 from cardsvc.security.errors import KeyNotFound, SignedDataError
 from cardsvc.security.pki import SignerRole
 from cardsvc.session import CardSession
-from cardsvc.status_list import ListStatus, StatusAnswer, StatusEntry, StatusList, sign_status_list
-from cardsvc.status_list.cache import Binding, OnlineStatus, StatusSource
+from cardsvc.status_list import ListStatus, StatusAnswer, sign_status_delta, sign_status_list
+from cardsvc.status_list.cache import Binding, StatusSource
+from cardsvc.status_list.scope import list_scope
 from cardsvc.transport import Connection
 from cardsvc.verification import Outcome, Result, Station, Verdict, registry_audit, verify_card
+from cardsvc.verification import audit as verification_audit
+from cardsvc.verification.verifier import image_verdict
 
 log = logging.getLogger(__name__)
 
@@ -73,54 +76,47 @@ def face(ctx: AppContext, session: Session, principal: Principal, number: str, k
 
 
 # --- status ----------------------------------------------------------------------------------------------
-def _list_status(card: Card, permit: PermitRow) -> tuple[ListStatus, SuspensionReason | None]:
-    status = ListStatus.from_card_status(CardStatus(card.status))
-    reason = None
-    if status is ListStatus.SUSPENDED:
-        reason = SuspensionReason(permit.suspension_reason or SuspensionReason.OTHER.value)
-    return status, reason
+def _publication(ctx: AppContext, session: Session, layout_id: str) -> StatusPublication:
+    """The city registry's list for one layout: every allocated card number of it that is not active (lost,
+    suspended, revoked, cancelled, and also not yet issued or spoiled: design §7), issued under the city
+    code and signed (COSE_Sign1) by the city's status-list signer (`status_list.scope`), as its counters
+    pin them; published once and kept in the database (`registry.publication`)."""
+    scope = list_scope(ctx.layout(layout_id))
+    store = ctx.keystore
+    name = signer_name(SignerRole.DOCUMENT, scope.signer_authority)
+    if name not in store.names("certs"):
+        raise KeyNotFound(f"key store: no status-list signer {name} for layout {layout_id}")
+    return publication.publish(
+        session, layout_id, scope.issuer, ctx.clock(), dt.timedelta(hours=ctx.settings.status_list_hours),
+        lambda index: sign_status_list(index, store.private_key(name), store.certificate(name)))
 
 
-def _binding(session: Session, card: Card) -> Binding:
-    """The chip and the endorsement count the registry holds for `card` (design §7 online binding)."""
-    rows = session.execute(select(Endorsement.card_sync, func.count()).where(Endorsement.card_id == card.id)
-                           .group_by(Endorsement.card_sync)).all()
-    counts = {str(sync): int(n) for sync, n in rows}
-    written = int(counts.get(CardSync.WRITTEN.value, 0))
-    key = card.chip_public_key
-    return Binding(None if key is None else hashlib.sha256(key).digest(), written,
-                   written + int(counts.get(CardSync.PENDING.value, 0)))
+def status_list_bytes(ctx: AppContext, session: Session, layout_id: str) -> bytes:
+    return _publication(ctx, session, layout_id).signed
 
 
-def card_status(ctx: AppContext, session: Session, card_number: str) -> CardStatusOut:
-    card = card_by_number(session, card_number)
-    status, reason = _list_status(card, card.permit)
-    bound = _binding(session, card)
-    return CardStatusOut(card_number=card_number, status=status.name.lower(),
-                         reason=None if reason is None else reason.value, source="registry",
+def status_delta_bytes(ctx: AppContext, session: Session, layout_id: str, since: int) -> bytes | None:
+    """The signed changes from list `since` to the list in force; None when `since` is in force."""
+    current = _publication(ctx, session, layout_id)
+    store = ctx.keystore
+    name = signer_name(SignerRole.DOCUMENT, list_scope(ctx.layout(layout_id)).signer_authority)
+    return publication.delta_since(
+        session, since, current, lambda delta: sign_status_delta(delta, store.private_key(name),
+                                                                 store.certificate(name)))
+
+
+def card_status(ctx: AppContext, card_number: str) -> CardStatusOut:
+    """The online answer: one joined Core query on a read-only connection, no ORM session."""
+    with ctx.engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
+        online = publication.online_status(conn, card_number, ctx.clock())
+    if online is None:
+        raise NotFoundError(f"card_number: no card {card_number!r}")
+    bound = online.binding or Binding(None, 0, 0)
+    return CardStatusOut(card_number=card_number, status=online.status.name.lower(),
+                         reason=None if online.reason is None else online.reason.value, source="registry",
                          chip_key_sha256=None if bound.chip_key_sha256 is None else bound.chip_key_sha256.hex(),
                          endorsements_written=bound.endorsements_written,
                          endorsements_recorded=bound.endorsements_recorded)
-
-
-def status_list_bytes(ctx: AppContext, session: Session) -> bytes:
-    """Every allocated card number that is not active (lost, suspended, revoked, cancelled, and also not
-    yet issued or spoiled: design §7), signed (COSE_Sign1) by a document signer of the province."""
-    now = ctx.clock().replace(microsecond=0)
-    entries = []
-    for card in session.scalars(select(Card).order_by(Card.id)):
-        status, reason = _list_status(card, card.permit)
-        if status is not ListStatus.ACTIVE:
-            entries.append(StatusEntry(card.card_number, status, reason))
-    issuer = ctx.settings.status_list_issuer
-    store = ctx.keystore
-    signers = sorted(n for n in store.names("certs") if n.startswith("ds-"))
-    if not signers:
-        raise KeyNotFound("key store: no document signer to sign the status list")
-    # The sequence must only grow (counters refuse a rollback): whole seconds since the epoch do.
-    status_list = StatusList.build(issuer, int(now.timestamp()), now,
-                                   now + dt.timedelta(hours=ctx.settings.status_list_hours), entries)
-    return sign_status_list(status_list, store.private_key(signers[0]), store.certificate(signers[0]))
 
 
 class RegistryStatus:
@@ -130,12 +126,9 @@ class RegistryStatus:
         self.session = session
 
     def lookup(self, card_number: str, now: dt.datetime) -> StatusAnswer:
-        try:
-            card = card_by_number(self.session, card_number)
-        except NotFoundError:  # a number the registry never allocated: certainly not issued
+        online = publication.online_status(self.session, card_number, now)
+        if online is None:  # a number the registry never allocated: certainly not issued
             return StatusAnswer(ListStatus.NOT_ISSUED, None, now, dt.timedelta(0), True, StatusSource.ONLINE)
-        status, reason = _list_status(card, card.permit)
-        online = OnlineStatus(status, reason, now, _binding(self.session, card))
         return StatusAnswer(online.status, online.reason, now, dt.timedelta(0), True, StatusSource.ONLINE,
                             binding=online.binding)
 
@@ -167,8 +160,10 @@ def _verdict_out(session: Session, verdict: Verdict) -> VerdictOut:
         stats=verdict.stats.to_dict() if verdict.stats else {})
 
 
-def verify_connection(ctx: AppContext, session: Session, principal: Principal, conn: Connection) -> VerdictOut:
-    """Try each city layout (the card's permit ADF AID tells them apart); audited per ZZ Art.29."""
+def verify_connection(ctx: AppContext, session: Session, principal: Principal, conn: Connection, *,
+                      image: bool = False) -> VerdictOut:
+    """Try each city layout (the card's permit ADF AID tells them apart); audited per ZZ Art.29. For an
+    uploaded `image` the chip check is not run (only dev mode runs it, and says so): `image_verdict`."""
     keys = ctx.station_keys()
     store = ctx.keystore
 
@@ -179,7 +174,11 @@ def verify_connection(ctx: AppContext, session: Session, principal: Principal, c
 
     verdict = verify_card(conn, _detect_layout(ctx, conn), keys.trust(), RegistryStatus(session),
                           keys=terminal_keys, now=ctx.clock(), station=Station(principal.station_id, principal.label),
-                          audit_hook=registry_audit(session, principal.role.value))
+                          audit_hook=None if image else registry_audit(session, principal.role.value))
+    if image:  # audited as the verdict given, the image's
+        verdict = image_verdict(verdict, dev=ctx.settings.dev)
+        verification_audit.record(verdict, Station(principal.station_id, principal.label),
+                                  registry_audit(session, principal.role.value), ctx.clock())
     return _verdict_out(session, verdict)
 
 
@@ -199,13 +198,13 @@ def _detect_layout(ctx: AppContext, conn: Connection) -> Layout:
 
 def verify_reader(ctx: AppContext, session: Session, principal: Principal, reader: str) -> VerdictOut:
     with ctx.hub.session(reader, wait=2.0) as conn:
-        return verify_connection(ctx, session, principal, conn)
+        return verify_connection(ctx, session, principal, conn)  # a card: its chip answers for itself
 
 
 def verify_image(ctx: AppContext, session: Session, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
     fmt = "json" if filename.lower().endswith(".json") or raw[:1] == b"{" else "cbor"
     with ctx.virtual_cards().image_connection(raw, fmt) as conn:
-        return verify_connection(ctx, session, principal, conn)
+        return verify_connection(ctx, session, principal, conn, image=True)
 
 
 def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str) -> dict[str, Any]:
@@ -217,19 +216,26 @@ def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str
         audit_read(session, principal, "qr.verify", now, reason=f"refused: {type(exc).__name__}")
         return {"result": "invalid", "valid": False, "reasons": [f"{type(exc).__name__}: {exc}"], "display": {}}
     p = verified.payload
-    status = None
+    # Issue 12: the code proves identity and print-time data; validity and status come from the registry
+    # (cardsvc.qr.semantics), so the QR never contradicts the chip.
+    list_status, valid_until, status = None, None, "unknown"
     try:
-        status = card_by_number(session, p.card_number).status
+        card = card_by_number(session, p.card_number)
     except NotFoundError:
-        status = "unknown"
+        card = None
+    if card is not None:
+        status = card.status
+        list_status = publication.listed_status(card.status, card.permit.suspension_reason)[0]
+        valid_until = lifecycle.card_status(session, card.card_number).valid_until
+    verdict = qr_verdict(list_status, valid_until, local_date(now), printed_valid_until=p.valid_until)
     audit_read(session, principal, "qr.verify", now, reason=f"signed by {verified.signer_authority}, status {status}",
                permit_number=p.permit_number, card_number=p.card_number)
-    valid = status == CardStatus.ACTIVE.value
-    return {"result": "genuine_valid" if valid else f"genuine_{status}", "valid": valid,
-            "reasons": [] if valid else [f"status: {status}"],
+    return {"result": verdict.result, "valid": verdict.valid, "reasons": list(verdict.reasons),
             "display": {"permit_number": p.permit_number, "card_number": p.card_number, "name": p.name,
                         "sex": p.sex.label, "issue_date": p.issue_date.isoformat(),
-                        "valid_until": p.valid_until.isoformat(), "authority_code": p.authority_code}}
+                        "valid_until": p.valid_until.isoformat(), "authority_code": p.authority_code,
+                        "printed_validity_passed": verified.printed_expired,
+                        "current_valid_until": None if valid_until is None else valid_until.isoformat()}}
 
 
 # --- endorsements -----------------------------------------------------------------------------------------
@@ -259,14 +265,15 @@ def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> Endor
         record: Endorsement | None
         if body.kind == "yearly":
             record = registry_endorsements.endorse(s, principal.actor, body.permit_number,
-                                                   data={"residence_address": address}, at=at)
+                                                   data={"residence_address": address}, at=at,
+                                                   layout=ctx.layout(row.layout_id))
             note = None
         else:
             if body.new_county is None or body.moved_on is None or body.residence_address is None:
                 raise FieldError("new_county", "an address change needs new_county, moved_on and residence_address")
             change, record = registry_endorsements.change_address(
                 s, principal.actor, body.permit_number, new_county=body.new_county, moved_on=body.moved_on,
-                data={"residence_address": body.residence_address}, at=at)
+                data={"residence_address": body.residence_address}, at=at, layout=ctx.layout(row.layout_id))
             note = f"{change.kind.value} ({change.article})"
         out = _endorsement_out(record, body.permit_number, body.kind, note)
     if body.reader and record is not None:

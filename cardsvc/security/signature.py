@@ -1,7 +1,7 @@
-"""What both suites share below the suite interface: the suite names and the r || s ↔ DER signature codec.
+"""What both suites' signatures share: the suite names, the 256-bit sizes, and the two signature forms.
 
-Kept apart from `cardsvc.security.suite` so that `cardsvc.security.sm2` (which the suite loads lazily)
-can use them without importing the suite back.
+X.509 and CMS carry DER `SEQUENCE {r, s}`; cards, endorsement records and COSE carry plain r || s
+(BSI TR-03111 §5.2.1, RFC 9053 §2.1). Conversion happens at those boundaries only.
 """
 
 from __future__ import annotations
