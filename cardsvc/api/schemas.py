@@ -304,6 +304,7 @@ class EndorsementOut(Model):
     valid_until: date | None
     card_sync: str | None
     note: str | None = None
+    late: bool | None = None  # reported after the deadline (ZZ Art.14 7 days, SMX Art.17 15 days) / late (SMX Art.18)
 
 
 # --- verification ------------------------------------------------------------------------------------

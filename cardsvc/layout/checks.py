@@ -156,8 +156,6 @@ def _check_placement(layout: LayoutParts) -> None:
     missing = [name for name, (_, _, required) in PERMIT_FIELDS.items() if required and name not in placed]
     if missing:
         raise ValueError(f"required permit fields not placed in any EF: {', '.join(missing)}")
-    if ("guardian.citizen_id" in placed) != ("guardian.name" in placed):
-        raise ValueError("guardian.citizen_id and guardian.name go together")
     if sum(1 for ef in layout.efs if ef.content is Content.ENDORSEMENTS) > 1:
         raise ValueError("at most one endorsements EF")
     _check_endorsement_capacity(layout, placed)

@@ -170,15 +170,17 @@ def test_minor_without_guardian_and_adult_agent_accepted(svc: Service) -> None:
     assert v["result"] == "genuine_valid" and v["card_number"] == card
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 class 8 not done: both layouts still place guardian.* in the "
-                                       "machine-readable EF (layouts/*.toml, DF0C/DF0D)")
 def test_guardian_never_on_the_card(svc: Service) -> None:
     """Issue 12 (SMX Art.10): the guardian or agent is shown in the registry, never on the card."""
     set_day(svc, DAY)
     agent = {"citizen_id": make_citizen_id("411202", date(1980, 2, 2), 31), "name": "王芳"}
     r = apply(svc, application_body("smx", sample_permit("smx", 9, DAY), DAY, guardian=agent))
-    issue_ok(svc, r.json()["permit_number"])
-    assert "王芳" not in str(verify(svc)["display"])
+    number = r.json()["permit_number"]
+    issue_ok(svc, number)
+    v = verify(svc)
+    assert v["result"] == "genuine_valid" and "王芳" not in str(v["display"])
+    assert agent["citizen_id"] not in str(v["display"])
+    assert svc.call(Role.ADMIN, "GET", f"/api/permits/{number}").json()["data"]["guardian"]["name"] == "王芳"
 
 
 def test_record_of_a_refused_door_is_unchanged_json(svc: Service) -> None:

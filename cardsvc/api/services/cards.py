@@ -244,7 +244,7 @@ def _endorsement_out(row: Endorsement | None, number: str, kind: str, note: str 
         return EndorsementOut(id=None, permit_number=number, seq=None, kind=kind, endorsed_on=None, valid_until=None,
                               card_sync=None, note=note)
     return EndorsementOut(id=row.id, permit_number=number, seq=row.seq, kind=row.kind, endorsed_on=row.endorsed_on,
-                          valid_until=row.valid_until, card_sync=row.card_sync, note=note)
+                          valid_until=row.valid_until, card_sync=row.card_sync, note=note, late=row.late)
 
 
 def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> EndorsementOut:
