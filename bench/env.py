@@ -16,6 +16,8 @@ from pathlib import Path
 from cardsvc.issuance.keys import StationKeys
 from cardsvc.issuance.plan import layout_key_roles
 from cardsvc.layout import Layout, builtin_layout
+from cardsvc.permit.citizen_id import make_citizen_id
+from cardsvc.permit.gb import Sex
 from cardsvc.permit.model import Permit
 from cardsvc.permit.permit_number import make_card_number, make_permit_number
 from cardsvc.samples import generate_permit, photo_of_size
@@ -93,3 +95,12 @@ def renumbered(permit: Permit, layout: Layout, n: int) -> Permit:
     serial = 10 ** (layout.card_number.serial_digits - 1) + n
     return replace(permit, permit_number=make_permit_number(permit.authority.code, permit.issue_date.year, n),
                    card_number=make_card_number(layout.card_number.prefix, serial, layout.card_number.serial_digits))
+
+
+def other_holder(permit: Permit, n: int) -> Permit:
+    """The same permit for the n-th of many holders: a citizen id of its own (same region and sex, the
+    birth date moved back a day per 499 holders), as a queue of real applications has."""
+    day, slot = divmod(n, 499)
+    born = permit.birth_date - dt.timedelta(days=day)
+    sequence = 2 * slot + (1 if permit.sex == Sex.MALE else 2)
+    return replace(permit, birth_date=born, citizen_id=make_citizen_id(permit.citizen_id[:6], born, sequence))

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench.cards import blank_card, issue
-from bench.env import BenchEnv, bench_permit, renumbered
+from bench.env import BenchEnv, bench_permit, other_holder, renumbered
 from cardsvc.issuance.jobs import IssuanceService, IssueRequest
 from cardsvc.layout import builtin_layout
 from cardsvc.registry import Actor, make_engine, session_factory
@@ -50,7 +50,7 @@ def main(url: str, keydir: str, layout_id: str, seed: int) -> None:
             assert card is not None
             digits = layout.card_number.serial_digits  # bench.env.renumbered: serial 10^(d-1) + n for permit n
             n = int(card.card_number[-1 - digits:-1]) - 10 ** (digits - 1)
-            permit = renumbered(base, layout, n)
+            permit = other_holder(renumbered(base, layout, n), n)
         try:
             outcome = service.run(job_id, IssueRequest(permit, layout, key),
                                   CardSession(InProcessConnection(blank_card())), owner=owner)

@@ -29,7 +29,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import http_bench, status_formats
-from bench.env import BenchEnv, bench_permit, renumbered
+from bench.env import BenchEnv, bench_permit, other_holder, renumbered
 from bench.http_server import TRIVIAL
 from bench.report import Figure, not_run, percentile
 from bench.scale_load import Loaded, load
@@ -232,14 +232,14 @@ def _queue(env: BenchEnv, url: str, count: int) -> list[Figure]:
     from bench.queue_worker import ACTOR
 
     service = IssuanceService(factory, ACTOR, env.keys)
-    runs: dict[int, tuple[float, Counter[int]]] = {}
+    runs: dict[int, tuple[float, Counter[int], list[int]]] = {}
     try:
         n = 0
         for processes in (1, 2):
             made = 0
             while made < count:
                 n += 1
-                permit = renumbered(base, layout, n)
+                permit = other_holder(renumbered(base, layout, n), n)
                 with factory() as s:
                     if s.scalar(select(Card.id).where(Card.card_number == permit.card_number)) is not None:
                         continue  # a synthetic card already has this number
@@ -254,8 +254,8 @@ def _queue(env: BenchEnv, url: str, count: int) -> list[Figure]:
                                .group_by(Card.permit_id).having(func.count() > 1)).all()
     finally:
         engine.dispose()
-    one_s, one_ran = runs[1]
-    two_s, two_ran = runs[2]
+    one_s, one_ran, _ = runs[1]
+    two_s, two_ran, shares = runs[2]
     duplicates = sum(c - 1 for c in one_ran.values() if c > 1) + sum(c - 1 for c in two_ran.values() if c > 1)
     duplicates += int(twice) + len(issued)
     one_rate, two_rate = sum(one_ran.values()) / one_s, sum(two_ran.values()) / two_s
@@ -264,13 +264,13 @@ def _queue(env: BenchEnv, url: str, count: int) -> list[Figure]:
                note=f"{one_s:.1f} s, in-process virtual cards"),
         Figure(SECTION, f"two service processes: {count} permits, one queue", two_rate, "cards/s",
                reference=one_rate, reference_name="one process, same run", target=TWO_PROCESS_RATIO * one_rate,
-               note=f"{two_s:.1f} s; target {TWO_PROCESS_RATIO}× one process"),
+               note=f"{two_s:.1f} s; jobs per process {shares}; target {TWO_PROCESS_RATIO}× one process"),
         Figure(SECTION, "permits issued twice (two processes, one queue)", duplicates, "jobs", target=0,
                higher_is_better=False, note="a job run twice, a job with 2 attempts, or a permit with 2 cards"),
     ]
 
 
-def _run_workers(url: str, env: BenchEnv, processes: int) -> tuple[float, Counter[int]]:
+def _run_workers(url: str, env: BenchEnv, processes: int) -> tuple[float, Counter[int], list[int]]:
     """Start `processes` queue workers, let them all go at once, and return (seconds to drain, job counts)."""
     cmd = [sys.executable, "-m", "bench.queue_worker", url, str(env.keystore_dir), LAYOUT_ID, "31"]
     workers = [subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -293,9 +293,11 @@ def _run_workers(url: str, env: BenchEnv, processes: int) -> tuple[float, Counte
                 w.wait()
     ran: Counter[int] = Counter()
     seconds = 0.0
+    shares = []
     for w, (out, err) in zip(workers, outputs, strict=True):
         if w.returncode != 0:
             raise RuntimeError(f"queue worker failed: {err[-1000:]}")
+        shares.append(sum(1 for line in out.splitlines() if line.endswith(" issued")))
         for line in out.splitlines():
             if line.startswith("done "):
                 seconds = max(seconds, float(line.split()[1]))
@@ -303,4 +305,4 @@ def _run_workers(url: str, env: BenchEnv, processes: int) -> tuple[float, Counte
                 ran[int(line.split()[0])] += 1
             else:
                 raise RuntimeError(f"queue worker: job not issued: {line}")
-    return seconds, ran
+    return seconds, ran, shares

@@ -40,13 +40,13 @@ log = logging.getLogger(__name__)
 RUNNABLE = frozenset({JobState.PENDING, JobState.WRITING, JobState.VERIFYING, JobState.FAILED_RETRYABLE})
 
 
-def job_out(ctx: AppContext, session: Session, row: IssuanceJob) -> JobOut:
+def job_out(ctx: AppContext, session: Session, row: IssuanceJob, progress: dict[str, object] | None = None) -> JobOut:
     card = session.get(Card, row.card_id)
     permit = session.get(PermitRow, row.permit_id)
     assert card is not None and permit is not None  # foreign keys
     return JobOut(id=row.id, permit_number=permit.permit_number, card_number=card.card_number, event=row.event,
                   state=row.state, attempts=row.attempts, last_error=row.last_error,
-                  progress=ctx.get_progress(row.id))
+                  progress=ctx.get_progress(row.id) if progress is None else progress)
 
 
 def create_job(ctx: AppContext, session: Session, principal: Principal, body: JobIn) -> JobOut:
@@ -90,7 +90,11 @@ def list_jobs(ctx: AppContext, session: Session, state: str | None, limit: int) 
 
 
 def get_job(ctx: AppContext, session: Session, job_id: int) -> JobOut:
-    return job_out(ctx, session, registry_jobs.job(session, job_id))
+    # Progress first: the worker commits the job's state before it clears `running`, so a reader that
+    # sees `running` false then reads the final state (read the other way round, it can pair the state
+    # before the commit with the progress after it).
+    progress = ctx.get_progress(job_id)
+    return job_out(ctx, session, registry_jobs.job(session, job_id), progress)
 
 
 def _request(session: Session, ctx: AppContext, row: IssuanceJob) -> IssueRequest:
