@@ -17,6 +17,7 @@ from bench.report import Figure, not_run
 from cardsvc.layout import builtin_layout
 from cardsvc.security import ceremony
 from cardsvc.status_list import StatusList, StatusListCache, sign_status_list
+from cardsvc.status_list.scope import list_scope
 from simulator.transport import InProcessConnection
 
 SECTION = "CLI start (fresh process, median of 5)"
@@ -46,9 +47,9 @@ def counter_files(env: BenchEnv) -> tuple[Path, Path]:
     card_file = env.root / "cli-card.cbor"
     card.save(card_file)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    code = permit.authority.code
-    name = ceremony.signer_name(ceremony.SignerRole.DOCUMENT, code)
-    listing = StatusList.build(code, 1, now - dt.timedelta(minutes=5), now + dt.timedelta(hours=23), [])
+    scope = list_scope(layout)  # the counter pins its city registry's list and signer (design §7)
+    name = ceremony.signer_name(ceremony.SignerRole.DOCUMENT, scope.signer_authority)
+    listing = StatusList.build(scope.issuer, 1, now - dt.timedelta(minutes=5), now + dt.timedelta(hours=23), [])
     status_file = env.root / "cli-status.cbor"
     store = env.keys.store
     StatusListCache(status_file, env.keys.trust(), dt.timedelta(hours=24)).update(

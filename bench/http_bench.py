@@ -152,7 +152,7 @@ def issue_tokens(db_url: str) -> dict[Role, str]:
             at = datetime.now(UTC)
             return {role: issue_token(s, actor, role=role, station_id=f"bench-{role.value}",
                                       label=f"bench {role.value}", department=None, at=at).token
-                    for role in (Role.COUNTER, Role.PRINT_STATION)}
+                    for role in (Role.COUNTER, Role.PRINT_STATION, Role.ADMIN)}
     finally:
         engine.dispose()
 
@@ -175,7 +175,8 @@ def issue_card(port: int, tokens: dict[Role, str], layout_id: str = "zz") -> tup
         time.sleep(0.05)
     if state["state"] != "issued":
         raise RuntimeError(f"issuance through the API failed: {state}")
-    status, image = call(port, Request("GET", f"/api/desk/{card['card_id']}/image", headers=auth(counter)))
+    # The image carries the card's secret keys: a dev service gives it to an admin only (issue 13).
+    status, image = call(port, Request("GET", f"/api/desk/{card['card_id']}/image", headers=auth(tokens[Role.ADMIN])))
     if status != 200:
         raise RuntimeError(f"card image export: HTTP {status}")
     return state["card_number"], image

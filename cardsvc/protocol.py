@@ -244,9 +244,13 @@ class TrafficLogger:
         ins = apdu[1] if len(apdu) > 1 else None
         if ins != INS.GET_RESPONSE:
             self._masking = ins in self.secret_ins
-        self.log.log(TRAFFIC, "> %s", mask_command(apdu) if self._masking else apdu.hex(" ").upper())
+        # Headers, lengths and status words only (issue 13): file contents are personal data (ZZ Art.29),
+        # whether written (UPDATE/APPEND/CREATE data) or read (any response). A SELECT names a file or an
+        # application, which is no personal data and what a trace is read for.
+        plain = ins == INS.SELECT and not self._masking
+        self.log.log(TRAFFIC, "> %s", apdu.hex(" ").upper() if plain else mask_command(apdu))
         data, sw = self.connection.transmit(apdu)
-        shown = f"<{len(data)} bytes masked>" if self._masking and data else data.hex(" ").upper()
+        shown = f"<{len(data)} bytes masked>" if data else ""
         self.log.log(TRAFFIC, "< %s%s%04X", shown, " " if data else "", sw)
         if sw >> 8 != 0x61:
             self._masking = False

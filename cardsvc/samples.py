@@ -123,8 +123,7 @@ def generate_permit(layout: Layout, rng: random.Random, *, today: date, photo: b
     """A permit that passes cardsvc.permit.validate.validate_permit(permit, layout, today)."""
     charset = layout.layout.charset
     placed = layout.permit_fields()
-    guardian_possible = "guardian.citizen_id" in placed
-    is_minor = guardian_possible and (rng.random() < 0.1 if minor is None else minor)
+    is_minor = rng.random() < 0.1 if minor is None else minor
     name, ethnicity = _name(rng, charset)
     if not _encodable(name, charset):
         name, ethnicity = "王" + rng.choice(_GIVEN), "01"
@@ -141,9 +140,7 @@ def generate_permit(layout: Layout, rng: random.Random, *, today: date, photo: b
     auth = Authority(authority.code, authority.name)
     residence = _address(rng, layout.layout.city, charset)
     guardian = None
-    if is_minor or age_on(born, issue) < layout.rules.guardian_age:
-        if not guardian_possible:
-            raise ValueError(f"layout {layout.id} cannot record the guardian a minor needs")
+    if is_minor or age_on(born, issue) < layout.rules.guardian_age:  # SMX Art.10: a guardian applies (optional)
         g_born = born - timedelta(days=rng.randint(20 * 365, 40 * 365))
         guardian = Guardian(make_citizen_id(hometown_code, g_born, rng.randint(1, 999)), _name(rng, charset)[0])
     endorse_ef = next((ef for ef in layout.efs if ef.content is Content.ENDORSEMENTS), None)

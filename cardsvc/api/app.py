@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from cardsvc.api import problems
-from cardsvc.api.auth import authenticate, hash_token
+from cardsvc.api.auth import authenticate, hash_token, needs_touch, touch
 from cardsvc.api.context import AppContext
 from cardsvc.api.middleware import Door
 from cardsvc.api.readers import ReaderHub
@@ -60,11 +60,15 @@ def create_app(settings: Settings | None = None, *, hub: ReaderHub | None = None
                                                       "layouts", "tokens", "audit")])
     problems.install(app)
 
-    def authenticate_token(token: str | None) -> None:
+    def authenticate_token(token: str | None, page: bool) -> None:
         ctx: AppContext = app.state.ctx
         now = ctx.clock()
         with read_only_session(ctx.engine) as session, session.begin():
-            principal = authenticate(session, token, at=now)
+            principal = authenticate(session, token, at=now, page=page)
+            stale = page and token is not None and needs_touch(session, token, at=now)
+        if stale:  # a page session in use: push its idle timeout on (a short write, once a minute)
+            with ctx.sessions.begin() as session:
+                touch(session, token, at=now)  # type: ignore[arg-type]
         if token:
             ctx.principals.put(hash_token(token), principal, now)
 

@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -92,12 +92,29 @@ def hash_token(token: str) -> str:
 class IssuedToken:
     token: str  # shown once; never stored or logged
     principal: Principal
+    expires_at: datetime
+
+
+# Issue 13: every token expires. A station's token lasts a year (rotated with the station's yearly
+# check), an admin's a week; `lifetime` (CLI --expires-in, API expires_in_hours) sets another.
+TOKEN_LIFETIME: dict[Role, timedelta] = {
+    Role.PRINT_STATION: timedelta(days=365), Role.COUNTER: timedelta(days=365),
+    Role.ENDORSEMENT: timedelta(days=365), Role.DEPARTMENT: timedelta(days=365), Role.ADMIN: timedelta(days=7)}
+MAX_LIFETIME = timedelta(days=730)
+PAGE_IDLE = timedelta(minutes=30)  # a page session (the login cookie) unused this long must sign in again
+_TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often (a write per request is not)
 
 
 def issue_token(session: Session, issuer: Actor, *, role: Role, station_id: str, label: str,
                 department: str | None, at: datetime, expires_at: datetime | None = None,
-                departments: frozenset[str] | None = None) -> IssuedToken:
-    """Create a token; `departments` (when given) is the set of department names the layouts declare."""
+                lifetime: timedelta | None = None, departments: frozenset[str] | None = None) -> IssuedToken:
+    """Create a token; `departments` (when given) is the set of department names the layouts declare.
+    It expires at `expires_at`, else after `lifetime`, else after its role's `TOKEN_LIFETIME`."""
+    if lifetime is not None and not timedelta(0) < lifetime <= MAX_LIFETIME:
+        raise ApiError(422, "invalid-field", f"expires_in: must be more than 0 and at most {MAX_LIFETIME.days} days",
+                       field="expires_in_hours")
+    if expires_at is None:
+        expires_at = at + (lifetime or TOKEN_LIFETIME[role])
     if not _STATION.fullmatch(station_id):
         raise ApiError(422, "invalid-field", "station_id: 1-64 characters of A-Z a-z 0-9 _ . -",
                        field="station_id")
@@ -123,7 +140,7 @@ def issue_token(session: Session, issuer: Actor, *, role: Role, station_id: str,
     audit(session, issuer, "token.issued", at=at,
           reason=f"token {row.id}: role {role.value} station {station_id}"
                  f"{f' department {department}' if department else ''}")
-    return IssuedToken(token, _principal(row))
+    return IssuedToken(token, _principal(row), expires_at)
 
 
 def _principal(row: ApiToken) -> Principal:
@@ -131,7 +148,9 @@ def _principal(row: ApiToken) -> Principal:
                      department=row.department)
 
 
-def authenticate(session: Session, token: str | None, *, at: datetime) -> Principal:
+def authenticate(session: Session, token: str | None, *, at: datetime, page: bool = False) -> Principal:
+    """The token's principal. `page`: the token came in the pages' cookie, whose session idles out after
+    `PAGE_IDLE` without use (`touch` records use)."""
     if not token:
         raise AuthError("missing token: send 'Authorization: Bearer <token>'")
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
@@ -145,7 +164,22 @@ def authenticate(session: Session, token: str | None, *, at: datetime) -> Princi
         raise AuthError(f"token {row.id}: revoked")
     if row.expires_at is not None and row.expires_at <= at:
         raise AuthError(f"token {row.id}: expired")
+    if page and row.last_used_at is not None and at - row.last_used_at > PAGE_IDLE:
+        raise AuthError(f"token {row.id}: page session idle for more than {PAGE_IDLE}; sign in again")
     return _principal(row)
+
+
+def touch(session: Session, token: str, *, at: datetime) -> None:
+    """Record a page session's use (for its idle timeout); a write at most once a minute per token."""
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).one_or_none()
+    if row is not None and (row.last_used_at is None or at - row.last_used_at >= _TOUCH_EVERY):
+        row.last_used_at = at
+        session.flush()
+
+
+def needs_touch(session: Session, token: str, *, at: datetime) -> bool:
+    row = session.scalars(select(ApiToken.last_used_at).where(ApiToken.token_hash == hash_token(token))).first()
+    return row is None or at - row >= _TOUCH_EVERY
 
 
 def revoke_token(session: Session, issuer: Actor, token_id: int, *, at: datetime) -> ApiToken:

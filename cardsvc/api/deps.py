@@ -44,12 +44,13 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 def get_principal(request: Request, ctx: CtxDep,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    page = credentials is None
     token = credentials.credentials if credentials is not None else request.cookies.get(COOKIE)
     # A read-only transaction of its own, ended before the route's: on SQLite every ordinary transaction
     # holds the write lock (registry/db.py), and routes that run several short transactions would wait
     # on this one.
     with read_only_session(ctx.engine) as session, session.begin():
-        principal = authenticate(session, token, at=ctx.clock())
+        principal = authenticate(session, token, at=ctx.clock(), page=page and token is not None)
     request.state.principal = principal
     return principal
 

@@ -32,7 +32,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
-Authenticate = Callable[[str | None], None]  # raises ApiError(401) for a missing/unknown/expired token
+# (token, from the pages' cookie) → None; raises ApiError(401) for a missing/unknown/expired/idle token
+Authenticate = Callable[[str | None, bool], None]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Our pages load only our own scripts and styles; the photo comes as a data: URL. /docs (Swagger UI,
@@ -108,7 +109,7 @@ class Door:
         token, from_cookie = credentials(scope)
         if path.startswith("/api/") and not (self.known is not None and self.known(token)):
             try:
-                await to_thread.run_sync(self.authenticate, token)
+                await to_thread.run_sync(self.authenticate, token, from_cookie)
             except ApiError as exc:
                 await self._refuse(send, exc.status, exc.kind, exc.detail, path)
                 return

@@ -40,8 +40,11 @@ class TokenIn(Model):
     station_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     label: str = Field(min_length=1, max_length=64)
     department: str | None = Field(default=None, max_length=32)
+    expires_in_hours: int | None = Field(default=None, ge=1, le=730 * 24,
+                                         description="lifetime; default per role (a year for stations, a week for "
+                                                     "admins)")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"role": "counter", "station_id": "zz-jinshui-01", "label": "窗口1 王敏"},
+        {"role": "counter", "station_id": "zz-jinshui-01", "label": "窗口1 王敏", "expires_in_hours": 720},
         {"role": "department", "station_id": "zz-edu", "label": "教育局", "department": "education"}]})
 
 
@@ -52,6 +55,7 @@ class TokenOut(Model):
     label: str
     department: str | None
     created_at: datetime | None = None
+    expires_at: datetime | None = None
     revoked: bool = False
 
 
@@ -131,6 +135,20 @@ class RegistrationIn(Model):
     intended_stay_days: int = Field(ge=1, le=36500)
 
 
+class GuardianIn(Model):
+    """SMX Art.10: a guardian (under 16) or agent (elderly, disabled) applying for the holder; optional."""
+
+    citizen_id: str = Field(pattern=r"^\d{17}[\dXx]$", description="GB 11643, the guardian's or agent's own")
+    name: str = Field(min_length=1, max_length=64)
+
+
+class RegistrationOut(Model):
+    id: int
+    county_code: str
+    arrived_on: date
+    registered_on: date
+
+
 class ApplicantIn(Model):
     name: str = Field(min_length=1, max_length=64)
     sex: Literal[1, 2] = Field(description="GB/T 2261.1")
@@ -142,6 +160,10 @@ class ApplicantIn(Model):
     residence_address: str = Field(min_length=1, max_length=128)
     service_place: str | None = Field(default=None, max_length=128)
     contact: str | None = Field(default=None, max_length=32)
+    # ZZ Art.33 basic information (婚姻状况, 居住事由); contact above (联系方式)
+    marital_status: str | None = Field(default=None, pattern=r"^\d{2}$", description="GB/T 2261.2")
+    residence_reason: str | None = Field(default=None, pattern=r"^\d{2}$")
+    guardian: GuardianIn | None = Field(default=None, description="SMX Art.10 guardian or agent (optional)")
 
 
 class ApplicationIn(Model):
@@ -234,8 +256,13 @@ class JobIn(Model):
     event: CardEvent = CardEvent.FIRST_ISSUE
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=128)
     old_card_returned: bool = False
+    # correction only (ZZ Art.27): stored-record field → corrected value, and the supporting material
+    changes: dict[str, Any] | None = Field(default=None, max_length=16)
+    evidence: str | None = Field(default=None, min_length=1, max_length=200)
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"permit_number": "410105-2026-000001", "event": "first_issue"}]})
+        {"permit_number": "410105-2026-000001", "event": "first_issue"},
+        {"permit_number": "410105-2026-000001", "event": "correction", "changes": {"ethnicity": "03"},
+         "evidence": "户口簿第2页"}]})
 
 
 class JobOut(Model):
@@ -277,6 +304,7 @@ class EndorsementOut(Model):
     valid_until: date | None
     card_sync: str | None
     note: str | None = None
+    late: bool | None = None  # reported after the deadline (ZZ Art.14 7 days, SMX Art.17 15 days) / late (SMX Art.18)
 
 
 # --- verification ------------------------------------------------------------------------------------

@@ -25,3 +25,5 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Last use by a page session (cookie), for its idle timeout; updated at most once a minute.
+    last_used_at: Mapped[datetime | None]

@@ -45,7 +45,8 @@ def as_json() -> bool:
 
 
 def emit(data: Any, text: str, *, line: bool = False) -> None:
-    """`data` as JSON with --json (`line`: on one line, for a stream of events), else `text` (stdout)."""
+    """`data` as JSON with --json, else `text` (stdout). `line`: the JSON on one line (a stream of events,
+    and the service commands' output as it always was: scripts read it line by line)."""
     if as_json():
         click.echo(json.dumps(data, ensure_ascii=False, indent=None if line else 2, default=str))
     else:

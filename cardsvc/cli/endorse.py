@@ -60,13 +60,13 @@ def endorse(layout_id: str, db: str | None, keystore: Path | None, station: str 
         if new_county:
             day = moved_on.date() if moved_on else dt.datetime.now(dt.UTC).date()
             row = service.change_address(permit_number, new_county=new_county, moved_on=day,
-                                         data={"residence_address": address})
+                                         data={"residence_address": address}, layout=lay)
             if row is None:
                 emit({"suspended": True}, f"permit {permit_number}: moved across counties; use "
                      "suspended until the new registration (SMX Art.19)")
                 return 0
         else:
-            service.record(permit_number, {"residence_address": address})
+            service.record(permit_number, {"residence_address": address}, lay)
     connection, save = connect_one(reader, card, wait, create=True)
     try:
         result = service.sync(card_number, lay, CardSession(connection))

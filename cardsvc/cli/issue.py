@@ -46,7 +46,9 @@ def _requests(factory: sessionmaker[Session], layout: Layout, who: Actor, event_
     from cardsvc.issuance.demo import register_permit
     from cardsvc.issuance.jobs import IssueRequest
     from cardsvc.issuance.prepare import job_card_number, stamp_first_issue
+    from cardsvc.permit.permit_number import make_permit_number, parse_permit_number
     from cardsvc.permit.record import load_permit
+    from cardsvc.registry.endorsements import carried_endorsements
     from cardsvc.registry.lookup import local_date, permit_by_number
     from cardsvc.rules.fees import CardEvent
     from cardsvc.samples import generate_permit
@@ -59,7 +61,10 @@ def _requests(factory: sessionmaker[Session], layout: Layout, who: Actor, event_
         for _ in range(sample):
             permit = generate_permit(layout, rng, today=today, minor=False, max_endorsements=0)  # a first issue
             # made today, as the service stamps a first issue (cardsvc.issuance.prepare): valid from now
-            permit = replace(permit, issue_date=today, valid_until=layout.rules.validity.add_to(today))
+            # (the permit number's year part is the issue year: validate_permit checks it at every door)
+            permit = replace(permit, issue_date=today, valid_until=layout.rules.validity.add_to(today),
+                             permit_number=make_permit_number(permit.authority.code, today.year,
+                                                              parse_permit_number(permit.permit_number).serial))
             register_permit(factory, who, permit, layout)
             out.append(IssueRequest(permit, layout, f"issue-{permit.card_number}", event))
         return out
@@ -75,6 +80,8 @@ def _requests(factory: sessionmaker[Session], layout: Layout, who: Actor, event_
                 card_number, resumed = job_card_number(s, layout, job_key)
             if first and not resumed and not permit.card_number:
                 permit = stamp_first_issue(row, layout, local_date(dt.datetime.now(dt.UTC)))
+            # issue 12: every generation carries the permit's endorsements (as the service's jobs do)
+            permit = replace(permit, endorsements=(*permit.endorsements, *carried_endorsements(s, row, layout)))
         out.append(IssueRequest(replace(permit, card_number=card_number), layout, job_key, event))
     return out
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +14,7 @@ from cardsvc.cli.common import LAYOUT, emit, json_option, settings
 if TYPE_CHECKING:
     from cardsvc.layout import Layout
     from cardsvc.security.ceremony import CeremonyResult
+    from cardsvc.security.suite import PublicKey
 
 
 @click.group("keys", help="key ceremony and key store")
@@ -20,19 +22,43 @@ def keys() -> None:
     pass
 
 
-def layout_ceremony(store_dir: Path, layouts: Iterable[Layout], root_out: Path | None = None) -> CeremonyResult:
+def layout_ceremony(store_dir: Path, layouts: Iterable[Layout], root_out: Path | None = None, *,
+                    progress: Callable[[int, int], None] | None = None) -> CeremonyResult:
     """The key ceremony for `layouts`: every authority's signers, every role's master key (also `make run`'s);
-    the root CA key leaves the store for `root_out` (default: beside the store directory) to be kept offline."""
+    the root CA key leaves the store for `root_out` (default: beside the store directory) to be kept offline.
+    `progress(done, total)` after each key or secret made (the store's encryption makes each one slow)."""
     from cardsvc.issuance.plan import layout_key_roles
     from cardsvc.security import ceremony
     from cardsvc.security.kdf import KeyRole
     from cardsvc.security.keystore import EncryptedFileKeyStore
+    from cardsvc.security.pki import SignerRole
     from cardsvc.security.suite import common_suite
 
     layouts = list(layouts)
     authorities = list({a.code: (a.code, a.name) for layout in layouts for a in layout.authorities}.values())
     roles = sorted({str(r) for r in KeyRole} | {r for layout in layouts for r in layout_key_roles(layout)})
-    return ceremony.init_key_ceremony(EncryptedFileKeyStore(store_dir), authorities, roles=roles,
+    total = 1 + len(SignerRole) * len(authorities) + len(roles)  # root, signers, master keys
+    done = 0
+
+    class CountingStore(EncryptedFileKeyStore):
+        """The key store, reporting each key pair and secret it makes."""
+
+        def _made(self) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+        def generate_key(self, *args: Any, **kwargs: Any) -> PublicKey:
+            key = super().generate_key(*args, **kwargs)
+            self._made()
+            return key
+
+        def generate_secret(self, *args: Any, **kwargs: Any) -> None:
+            super().generate_secret(*args, **kwargs)
+            self._made()
+
+    return ceremony.init_key_ceremony(CountingStore(store_dir), authorities, roles=roles,
                                       suite=common_suite(layouts),  # the layouts' `suite` (gm by default)
                                       root_out=root_out or default_root_out(store_dir))
 
@@ -55,8 +81,14 @@ def init(keystore: Path | None, layout_ids: tuple[str, ...], root_out: Path | No
     s = settings(keystore_dir=keystore)
     known = s.layouts()
     root_out = root_out or default_root_out(s.keystore_dir)
-    result = layout_ceremony(s.keystore_dir, [known[i] for i in layout_ids] if layout_ids else known.values(),
-                             root_out)
+    with click.progressbar(length=1, label="key ceremony", file=sys.stderr) as bar:  # a line on a terminal only
+
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        result = layout_ceremony(s.keystore_dir, [known[i] for i in layout_ids] if layout_ids else known.values(),
+                                 root_out, progress=advance)
     emit({"keystore": str(s.keystore_dir), "root": result.root.subject.rfc4514_string(),
           "root_key_offline": str(root_out), "signers": sorted(result.signers),
           "master_keys": list(result.master_keys)},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,19 +97,23 @@ def _admin(ctx: click.Context) -> Iterator[tuple[Session, Actor]]:
 @click.option("--station", required=True, help="station id the token is bound to")
 @click.option("--label", required=True, help="operator or purpose (audit log)")
 @click.option("--department", help="department tokens only (e.g. education)")
+@click.option("--expires-in", "expires_in", type=click.IntRange(1, 730 * 24), metavar="HOURS",
+              help="lifetime in hours (default per role: a year for stations, a week for admins)")
 @json_option
 @click.pass_context
-def tokens_issue(ctx: click.Context, role: str, station: str, label: str, department: str | None) -> int:
+def tokens_issue(ctx: click.Context, role: str, station: str, label: str, department: str | None,
+                 expires_in: int | None) -> int:
     from cardsvc.api.auth import issue_token
     from cardsvc.roles import Role
 
     with _admin(ctx) as (session, who):
         issued = issue_token(session, who, role=Role(role), station_id=station, label=label, department=department,
-                             at=datetime.now(UTC))
+                             at=datetime.now(UTC), lifetime=None if expires_in is None else timedelta(hours=expires_in))
         p = issued.principal
         emit({"id": p.token_id, "role": p.role.value, "station_id": p.station_id, "department": p.department,
-              "token": issued.token},
-             f"token {p.token_id} ({p.role.value} @ {p.station_id}); shown once:\n{issued.token}")
+              "expires_at": issued.expires_at.isoformat(), "token": issued.token},
+             f"token {p.token_id} ({p.role.value} @ {p.station_id}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC); "
+             f"shown once:\n{issued.token}", line=True)
     return 0
 
 
@@ -123,7 +127,7 @@ def tokens_list(ctx: click.Context) -> int:
         rows = [{"id": r.id, "role": r.role, "station_id": r.station_id, "department": r.department,
                  "label": r.label, "revoked": r.revoked_at is not None} for r in list_tokens(session)]
     emit(rows, "\n".join(f"{r['id']:>4} {r['role']:<14} {r['station_id']:<20} {r['department'] or '':<16} "
-                         f"{'revoked' if r['revoked'] else ''}" for r in rows) or "no tokens")
+                         f"{'revoked' if r['revoked'] else ''}" for r in rows) or "no tokens", line=True)
     return 0
 
 
@@ -136,7 +140,7 @@ def tokens_revoke(ctx: click.Context, token_id: int) -> int:
 
     with _admin(ctx) as (session, who):
         row = revoke_token(session, who, token_id, at=datetime.now(UTC))
-        emit({"id": row.id, "revoked": True}, f"token {row.id} revoked")
+        emit({"id": row.id, "revoked": True}, f"token {row.id} revoked", line=True)
     return 0
 
 
@@ -148,7 +152,8 @@ def readers(watch: bool) -> int:
     from cardsvc.transport.pcsc import list_readers
 
     rows = [{"name": s.name, "present": s.present, "atr": s.atr.hex().upper()} for s in list_readers()]
-    emit(rows, "\n".join(f"{'●' if r['present'] else '○'} {r['name']}  {r['atr']}" for r in rows) or "no readers")
+    emit(rows, "\n".join(f"{'●' if r['present'] else '○'} {r['name']}  {r['atr']}" for r in rows) or "no readers",
+         line=True)
     if watch:
         from cardsvc.transport.monitor import CardMonitor
 

@@ -84,7 +84,7 @@ def toggle(var: Path, reader: int) -> int:
     pid = _signal(var, reader, signal.SIGUSR1)  # simulator: SIGUSR1 removes / re-inserts the card
     if pid is None:
         return 2
-    emit({"reader": reader, "pid": pid, "toggled": True}, f"card in reader {reader} toggled")
+    emit({"reader": reader, "pid": pid, "toggled": True}, f"card in reader {reader} toggled", line=True)
     return 0
 
 
@@ -96,5 +96,5 @@ def stop(var: Path, reader: int) -> int:
     pid = _signal(var, reader, signal.SIGTERM)  # saves the image and exits
     if pid is None:
         return 2
-    emit({"reader": reader, "pid": pid, "stopped": True}, f"virtual card {pid} stopped")
+    emit({"reader": reader, "pid": pid, "stopped": True}, f"virtual card {pid} stopped", line=True)
     return 0

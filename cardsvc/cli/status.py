@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import click
@@ -12,7 +13,6 @@ from cardsvc.cli.common import actor, emit, json_option, registry, settings
 def _change(factory: Any, who: Any, permit_number: str | None, card_number: str | None, action: str,
             reason: str | None, note: str) -> None:
     """Loss report (ZZ Art.16), suspension (SMX Art.19), reinstatement, cancellation (ZZ Art.25)."""
-    import datetime as dt
 
     from cardsvc.registry import lifecycle
     from cardsvc.registry.errors import RefusedError
@@ -49,13 +49,14 @@ def _change(factory: Any, who: Any, permit_number: str | None, card_number: str 
               help="suspend use for an SMX Art.19 reason (cardsvc.rules.status.SuspensionReason, e.g. other)")
 @click.option("--reinstate", "action", flag_value="reinstate", help="end a suspension")
 @click.option("--cancel", "action", flag_value="cancel", help="cancel the permit (ZZ Art.25)")
+@click.option("--basic-info", is_flag=True, help="also show the ZZ Art.33 basic information (audited read)")
 @click.option("--note", default="", help="why (audit log; no personal data)")
 @click.option("--station", help="station id for the audit log (default $CARDSVC_STATION or the host name)")
 @click.option("--operator", help="operator for the audit log (default $CARDSVC_OPERATOR or the user)")
 @click.option("--db", metavar="URL", help="registry database URL (default $CARDSVC_DB_URL or var/)")
 @json_option
-def status(permit_number: str | None, card_number: str | None, action: str | None, reason: str | None, note: str,
-           station: str | None, operator: str | None, db: str | None) -> int:
+def status(permit_number: str | None, card_number: str | None, action: str | None, reason: str | None,
+           basic_info: bool, note: str, station: str | None, operator: str | None, db: str | None) -> int:
     # Argument errors before any heavy import (tests/unit/test_cli_imports.py).
     if bool(permit_number) == bool(card_number):
         raise click.UsageError("give either --permit-number or --card-number")
@@ -87,6 +88,15 @@ def status(permit_number: str | None, card_number: str | None, action: str | Non
             "endorsements": [{"seq": e.seq, "kind": e.kind, "endorsed_on": e.endorsed_on,
                               "valid_until": e.valid_until, "on_card": e.card_sync} for e in endorsements],
         }
+    if basic_info:  # ZZ Art.33 basic information; every read of personal data is audited (ZZ Art.29)
+        from cardsvc.permit.record import basic_information, load_permit
+        from cardsvc.registry.audit import audit
+
+        with factory.begin() as s:
+            row = permit_by_number(s, data["permit_number"])
+            data["basic_information"] = basic_information(load_permit(row.data))
+            audit(s, actor(conf, "counter"), "permit.read", at=dt.datetime.now(dt.UTC),
+                  reason="basic information (ZZ Art.33) via the CLI", permit_number=row.permit_number)
     lines = [f"permit {data['permit_number']} ({data['city']}): {data['status']}"
              + (f" ({data['suspension_reason']})" if data["suspension_reason"] else "")]
     lines += [f"  card {c['card_number']} gen {c['generation']}: {c['status']}" for c in data["cards"]]
@@ -94,5 +104,7 @@ def status(permit_number: str | None, card_number: str | None, action: str | Non
               + (f" — {j['last_error']}" if j["last_error"] and j["state"] != "issued" else "") for j in data["jobs"]]
     lines += [f"  endorsement {e['seq']} ({e['kind']}) valid until {e['valid_until']}: {e['on_card']}"
               for e in data["endorsements"]]
+    if basic_info:
+        lines += [f"  {k}: {v}" for k, v in data["basic_information"].items() if v is not None]
     emit(data, "\n".join(lines))
     return 0

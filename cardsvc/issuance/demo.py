@@ -44,4 +44,4 @@ def register_permit(factory: sessionmaker[Session], actor: Actor, permit: Permit
         if not decision.accepted:
             raise RefusedError(f"permit {permit.permit_number}: sample application refused", (decision,))
         create_permit(s, actor, app, permit_number=permit.permit_number, layout_id=layout.id,
-                      county_code=permit.authority.code, data=dump_permit(permit), at=when)
+                      county_code=permit.authority.code, data=dump_permit(permit), at=when, layout=layout)

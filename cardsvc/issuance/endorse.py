@@ -89,24 +89,27 @@ class EndorsementService:
         self.keys = keys
         self.clock = clock
 
-    def record(self, permit_number: str, data: Mapping[str, Any]) -> EndorsementRow:
+    def record(self, permit_number: str, data: Mapping[str, Any], layout: Layout | None = None) -> EndorsementRow:
         """The registry side of a yearly (or late, SMX Art.18) endorsement; `data` carries
-        residence_address. Refusals (too early, past the grace period) raise RefusedError."""
+        residence_address, checked against `layout`'s endorsement record. Refusals (too early, past the
+        grace period) raise RefusedError, invalid data PermitInvalid."""
         with self.factory.begin() as s:
-            return registry_endorsements.endorse(s, self.actor, permit_number, data=dict(data), at=self.clock())
+            return registry_endorsements.endorse(s, self.actor, permit_number, data=dict(data), at=self.clock(),
+                                                 layout=layout)
 
     def change_address(self, permit_number: str, *, new_county: str, moved_on: dt.date,
-                       data: Mapping[str, Any]) -> EndorsementRow | None:
+                       data: Mapping[str, Any], layout: Layout | None = None) -> EndorsementRow | None:
         """The registry side of an address change (SMX Art.17 / ZZ Art.14): an endorsement record with the
         new address, or — moving across counties in SMX — use suspended until re-registration (None)."""
         with self.factory.begin() as s:
             _, row = registry_endorsements.change_address(s, self.actor, permit_number, new_county=new_county,
-                                                          moved_on=moved_on, data=dict(data), at=self.clock())
+                                                          moved_on=moved_on, data=dict(data), at=self.clock(),
+                                                          layout=layout)
             return row
 
     def endorse(self, permit_number: str, card_number: str, layout: Layout, card: CardSession,
                 data: Mapping[str, Any]) -> SyncResult:
-        self.record(permit_number, data)
+        self.record(permit_number, data, layout)
         return self.sync(card_number, layout, card)
 
     def sync(self, card_number: str, layout: Layout, card: CardSession) -> SyncResult:

@@ -28,10 +28,13 @@ from cardsvc.issuance.verify_after_write import WriteVerification, verify_after_
 from cardsvc.layout.codec import encode_permit
 from cardsvc.layout.errors import FieldValueError
 from cardsvc.layout.schema import Layout
+from cardsvc.permit.errors import PermitInvalid
 from cardsvc.permit.model import Permit
+from cardsvc.permit.validate import validate_permit
 from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry.audit import Actor
 from cardsvc.registry.errors import ConflictError, NotVerifiedError, RegistryError
+from cardsvc.registry.lookup import local_date
 from cardsvc.registry.models import Card, IssuanceJob, JobState
 from cardsvc.rules.fees import CardEvent
 from cardsvc.session import CardSession
@@ -63,8 +66,14 @@ class IssueOutcome:
         return self.state is JobState.ISSUED
 
 
-def make_plan(permit: Permit, layout: Layout, keys: IssuerKeys) -> Plan:
-    """Permit → signed endorsements → card image → plan with this card's keys."""
+def make_plan(permit: Permit, layout: Layout, keys: IssuerKeys, *, today: dt.date | None = None) -> Plan:
+    """Permit → validated → signed endorsements → card image → plan with this card's keys.
+
+    The last door (issue 12): data that does not validate for the layout (cardsvc.permit.validate) raises
+    PermitInvalid before any byte is encoded, whichever way it reached the station. `today` is the
+    station's day (dates after it are refused); by default the latest date the permit itself carries."""
+    day = today or max([permit.issue_date, *(e.date for e in permit.endorsements)])
+    validate_permit(permit, layout, day)
     signed = sign_permit_endorsements(permit, layout, keys)
     return build_plan(encode_permit(signed, layout), layout, card_keys(keys, layout, permit.card_number))
 
@@ -108,7 +117,7 @@ class IssuanceService:
         log.info("job %d: blank card after an earlier attempt; card %s spoiled, continuing as %s", job_id,
                  permit.card_number, number)
         permit = replace(permit, card_number=number)
-        return permit, make_plan(permit, layout, self.keys)
+        return permit, make_plan(permit, layout, self.keys, today=local_date(self.clock()))
 
     def _outcome(self, job_id: int, card_number: str, write: WriteResult | None = None,
                  verification: WriteVerification | None = None) -> IssueOutcome:
@@ -170,8 +179,8 @@ class IssuanceService:
             assert card_row is not None
             earlier_chip = card_row.chip_public_key is not None  # an earlier attempt generated a chip key
             try:
-                plan = make_plan(permit, layout, self.keys)
-            except (PlanError, FieldValueError) as exc:
+                plan = make_plan(permit, layout, self.keys, today=local_date(self.clock()))
+            except (PlanError, FieldValueError, PermitInvalid) as exc:
                 registry_jobs.advance(s, job_id, JobState.FAILED, at=self.clock(), error=f"card image: {exc}")
                 plan = None
             else:

@@ -156,10 +156,9 @@ def _check_placement(layout: LayoutParts) -> None:
     missing = [name for name, (_, _, required) in PERMIT_FIELDS.items() if required and name not in placed]
     if missing:
         raise ValueError(f"required permit fields not placed in any EF: {', '.join(missing)}")
-    if ("guardian.citizen_id" in placed) != ("guardian.name" in placed):
-        raise ValueError("guardian.citizen_id and guardian.name go together")
     if sum(1 for ef in layout.efs if ef.content is Content.ENDORSEMENTS) > 1:
         raise ValueError("at most one endorsements EF")
+    _check_endorsement_capacity(layout, placed)
     for ef in layout.efs:
         if ef.content is not Content.PERMIT:
             continue
@@ -168,3 +167,25 @@ def _check_placement(layout: LayoutParts) -> None:
                 if other.tag != f.tag and other_ef is not ef:
                     raise ValueError(f"EF {ef.name}: field {f.field} uses tag {f.tag:02X} but EF "
                                      f"{other_ef.name} uses {other.tag:02X}; one field, one tag")
+
+
+# Holder data an endorsement record repeats (authority names are the layout's own, checked with it).
+WRITTEN_BY_ENDORSEMENTS = frozenset({"residence_address", "service_place"})
+
+
+def _check_endorsement_capacity(layout: LayoutParts,
+                                placed: dict[str, list[tuple[EfDecl, FieldDecl]]]) -> None:
+    """Issue 12: a value written again by later endorsements (the residence address, SMX Art.16-17 /
+    ZZ Art.13-14) must fit the endorsement record wherever the permit takes it, or the registry would
+    record an endorsement the card cannot hold."""
+    for ef in layout.efs:
+        if ef.content is not Content.ENDORSEMENTS:
+            continue
+        for f in ef.fields:
+            if f.max_length is None or f.field not in WRITTEN_BY_ENDORSEMENTS or f.field not in placed:
+                continue
+            for permit_ef, decl in placed[f.field]:
+                if decl.max_length is not None and decl.max_length > f.max_length:
+                    raise ValueError(f"EF {permit_ef.name}: field {f.field} takes {decl.max_length} bytes but the "
+                                     f"endorsement record EF {ef.name} only {f.max_length}; later endorsements "
+                                     "could not write it")

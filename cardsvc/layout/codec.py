@@ -25,7 +25,7 @@ from cardsvc.layout.fields import Value
 from cardsvc.layout.image import CardFile, CardImage
 from cardsvc.layout.schema import Content, DfDecl, EfDecl, Layout, Structure
 from cardsvc.permit.gb import Sex
-from cardsvc.permit.model import Authority, DepartmentData, Endorsement, Guardian, Permit
+from cardsvc.permit.model import Authority, DepartmentData, Endorsement, Permit
 
 log = logging.getLogger(__name__)  # sizes and layout ids only: never field values (design §7)
 
@@ -57,7 +57,7 @@ def fields_codec(layout: Layout, ef_name: str) -> FieldsCodec:
 
 def permit_values(permit: Permit, layout: Layout) -> dict[str, Value | None]:
     """The permit as layout field names → values (None = absent)."""
-    guardian = permit.guardian
+    # The guardian or agent (SMX Art.10) is registry-only, never on the card (issue 12): not a card value.
     values: dict[str, Value | None] = {
         "name": permit.name, "sex": str(int(permit.sex)), "ethnicity": permit.ethnicity,
         "birth_date": permit.birth_date, "citizen_id": permit.citizen_id, "photo": permit.photo,
@@ -67,8 +67,6 @@ def permit_values(permit: Permit, layout: Layout) -> dict[str, Value | None]:
         "valid_until": permit.valid_until, "card_number": permit.card_number,
         "service_place": permit.service_place, "marital_status": permit.marital_status,
         "residence_reason": permit.residence_reason, "contact": permit.contact,
-        "guardian.citizen_id": guardian.citizen_id if guardian else None,
-        "guardian.name": guardian.name if guardian else None,
         "layout.id": layout.id, "layout.version": None,
     }
     placed = layout.permit_fields()
@@ -346,9 +344,6 @@ def _permit(v: Mapping[str, Value], origin: Mapping[str, str], layout: Layout,
     version = int(str(v["layout.version"])) if "layout.version" in v else None
     photo = _require(v, "photo", where("photo"), bytes)
     assert isinstance(photo, bytes)
-    guardian = None
-    if "guardian.citizen_id" in v or "guardian.name" in v:
-        guardian = Guardian(req_s("guardian.citizen_id"), req_s("guardian.name"))
     try:
         sex = Sex(int(req_s("sex")))
     except ValueError:
@@ -361,6 +356,6 @@ def _permit(v: Mapping[str, Value], origin: Mapping[str, str], layout: Layout,
         issue_date=req_d("issue_date"), valid_until=req_d("valid_until"), card_number=req_s("card_number"),
         service_place=_opt_str(v, "service_place"), marital_status=_opt_str(v, "marital_status"),
         residence_reason=_opt_str(v, "residence_reason"), contact=_opt_str(v, "contact"),
-        guardian=guardian, endorsements=endorsements, applications=applications,
+        endorsements=endorsements, applications=applications,
     )
     return permit, version

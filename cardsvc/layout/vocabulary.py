@@ -59,8 +59,7 @@ PERMIT_FIELDS: MappingProxyType[str, tuple[Kind, int | None, bool]] = MappingPro
     "marital_status": (Kind.CODE, 2, False),
     "residence_reason": (Kind.CODE, 2, False),
     "contact": (Kind.ASCII, None, False),
-    "guardian.citizen_id": (Kind.ASCII, None, False),
-    "guardian.name": (Kind.TEXT, None, False),
+    # No guardian.*: the guardian or agent (SMX Art.10) is shown in the registry, never on the card (issue 12).
     "layout.id": (Kind.ASCII, None, False),
     "layout.version": (Kind.CODE, None, False),
 })

@@ -15,12 +15,18 @@ class PermitError(CardError):
     """Root of the permit model's errors."""
 
 
-class PermitInvalid(PermitError):
-    """Validation of a whole permit against a layout failed; `problems` lists every broken rule."""
+class PermitInvalid(PermitError, FieldError):
+    """Validation of a whole permit against a layout failed; `problems` lists every broken rule. It is a
+    field refusal of the first problem's field (problem details read `.field`), the rest follow."""
 
     def __init__(self, problems: tuple[FieldProblem, ...]) -> None:
         self.problems = problems
-        super().__init__("permit is invalid: " + "; ".join(str(p) for p in problems))
+        first = problems[0] if problems else FieldProblem("permit", "invalid")
+        FieldError.__init__(self, first.field, first.reason)
+        self.args = ("; ".join(str(p) for p in problems) + " (permit is invalid)",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -156,3 +156,15 @@ def load_permit(data: Any) -> Permit:
                            for e in record.endorsements),
         applications=tuple(DepartmentData(a.department, tuple(a.items.items())) for a in record.applications),
     )
+
+
+# ZZ Art.33 "本办法所称基础信息是指流动人口的姓名、性别、民族、出生日期、公民身份证号码、常住户口所在地住址、婚姻状况、
+# 服务处所、居住事由、联系方式等" (plus the current residence address of ZZ Art.8).
+BASIC_INFORMATION = ("name", "sex", "ethnicity", "birth_date", "citizen_id", "household_address",
+                     "residence_address", "marital_status", "service_place", "residence_reason", "contact")
+
+
+def basic_information(permit: Permit) -> dict[str, Any]:
+    """The ZZ Art.33 basic information of a permit, as stored-record JSON values (None: not recorded)."""
+    data = dump_permit(permit)
+    return {name: data.get(name) for name in BASIC_INFORMATION}

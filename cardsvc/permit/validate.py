@@ -9,7 +9,10 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
@@ -21,7 +24,8 @@ from cardsvc.permit.citizen_id import CitizenId, parse_citizen_id
 from cardsvc.permit.errors import PermitInvalid
 from cardsvc.permit.gb import ETHNICITIES, MARITAL_STATUS, RESIDENCE_REASONS, Sex
 from cardsvc.permit.model import Permit
-from cardsvc.permit.permit_number import check_card_number, parse_permit_number
+from cardsvc.permit.permit_number import check_card_number, make_card_number, parse_permit_number
+from cardsvc.permit.record import PermitRecord, PermitRecordError, dump_permit, load_permit
 
 MIDDLE_DOT = "\u00b7"  # the separator of minority names (e.g. 买买提·艾力)
 _DOT_LOOKALIKES = {"\u2022": "BULLET", "\u30fb": "KATAKANA MIDDLE DOT", "\uff0e": "FULLWIDTH FULL STOP",
@@ -35,10 +39,18 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-def validate_permit(permit: Permit, layout: Layout, today: date) -> None:
-    """Raise PermitInvalid listing every problem; return None when the permit is valid for `layout`."""
+def validate_permit(permit: Permit, layout: Layout, today: date, *, card_allocated: bool = True) -> None:
+    """Raise PermitInvalid listing every problem; return None when the permit is valid for `layout`.
+
+    `card_allocated=False` at application intake: the card number is allocated when the job starts, so
+    an empty one is expected then (every other rule applies at every door)."""
     problems = _Problems()
+    if not card_allocated:
+        if permit.card_number:
+            problems.add("card_number", "is allocated when the issuance job starts, not at intake")
+        permit = replace(permit, card_number=_placeholder_card_number(layout))
     _check_encodable(permit, layout, problems)
+    _check_capacity(permit, layout, problems)
     cid = _citizen_id(permit.citizen_id, "citizen_id", problems)
     _check_person(permit, cid, today, problems)
     _check_issue(permit, layout, today, problems)
@@ -190,25 +202,21 @@ def _check_optional(permit: Permit, problems: _Problems) -> None:
 
 
 def _check_guardian(permit: Permit, layout: Layout, cid: CitizenId | None, problems: _Problems) -> None:
-    age = age_on(permit.birth_date, permit.issue_date)
+    """SMX Art.10: "未满16周岁的未成年人和行动不便的老年人、残疾人等，**可以**由其监护人、近亲属代为申领" —
+    a guardian (under-16s) or agent (elderly, disabled adults) is optional and may be recorded for either;
+    the person recorded must be an adult with a valid citizen ID ("提供委托人、代办人的合法有效身份证件").
+    ZZ states no guardian rule (ZZ Art.10: under-16s "可以自愿申领"). Shown in the registry, never on the card."""
     guardian = permit.guardian
-    limit = layout.rules.guardian_age
     if guardian is None:
-        if age < limit:  # SMX Art.10: a minor under 16 applies through a guardian
-            problems.add("guardian", f"holder is {age} at issue, under {limit}: the guardian's citizen ID "
-                                     f"is required (SMX Art.10)")
-        return
-    if age >= limit:
-        problems.add("guardian", f"holder is {age} at issue: a guardian is recorded only under {limit}")
         return
     gid = _citizen_id(guardian.citizen_id, "guardian.citizen_id", problems)
+    _check_text("guardian.name", guardian.name, problems, name=True)
     if gid is None:
         return
     if cid is not None and gid.number == cid.number:
         problems.add("guardian.citizen_id", "is the holder's own citizen ID")
     elif age_on(gid.birth_date, permit.issue_date) < ADULT_AGE:
-        problems.add("guardian.citizen_id", f"guardian is under {ADULT_AGE} at the issue date")
-    _check_text("guardian.name", guardian.name, problems, name=True)
+        problems.add("guardian.citizen_id", f"guardian or agent is under {ADULT_AGE} at the issue date")
 
 
 def _photo_decl(layout: Layout) -> FieldDecl:
@@ -269,3 +277,90 @@ def _check_endorsements(permit: Permit, layout: Layout, today: date, problems: _
             problems.add(f"{path}.authority.name", f"{e.authority.name!r} is not the name of {e.authority.code}")
         _check_text(f"{path}.residence_address", e.residence_address, problems)
         previous = e.date
+
+
+def _placeholder_card_number(layout: Layout) -> str:
+    """A well-formed card number standing in for the one allocated later, so the encodability and
+    capacity checks run over every other field at intake."""
+    return make_card_number(layout.card_number.prefix, 0, layout.card_number.serial_digits)
+
+
+def _endorsement_decls(layout: Layout) -> tuple[str, dict[str, FieldDecl]] | None:
+    ef = next((e for e in layout.efs if e.content is Content.ENDORSEMENTS), None)
+    return None if ef is None else (ef.name, {f.field: f for f in ef.fields})
+
+
+def _check_capacity(permit: Permit, layout: Layout, problems: _Problems) -> None:
+    """Issue 12 capacity: a value that is written again later (the residence address in every endorsement
+    record, SMX Art.16-17 / ZZ Art.13-14) must fit that record too, or the registry would commit an
+    endorsement the card cannot hold."""
+    decls = _endorsement_decls(layout)
+    if decls is None:
+        return
+    ef_name, fields = decls
+    for field in ("residence_address", "service_place"):
+        value = getattr(permit, field)
+        if value is None or field not in fields or problems.has(field):
+            continue
+        before = len(problems.items)
+        _encode_one(layout, ef_name, fields[field], value, field, problems)
+        if len(problems.items) > before:  # say why a value the permit file takes is refused
+            last = problems.items[-1]
+            problems.items[-1] = FieldProblem(field, f"{last.reason} in the endorsement record {ef_name}, "
+                                                     "where later endorsements write it")
+
+
+def validate_endorsement_data(layout: Layout, data: Mapping[str, Any], *, prefix: str = "") -> None:
+    """Data an endorsement or address change writes to the card (SMX Art.16-17, ZZ Art.13-14): each
+    value through the endorsement record's codec, plus the text rules; PermitInvalid names the field."""
+    problems = _Problems()
+    decls = _endorsement_decls(layout)
+    if decls is None:
+        problems.add(f"{prefix}endorsement", f"layout {layout.id} has no endorsement EF")
+        raise PermitInvalid(tuple(problems.items))
+    ef_name, fields = decls
+    for key, value in data.items():
+        field = f"{prefix}{key}"
+        if key not in fields:
+            problems.add(field, f"is not a field of the endorsement record {ef_name} (layout {layout.id})")
+        elif not isinstance(value, str):
+            problems.add(field, f"must be text, got {type(value).__name__}")
+        else:
+            _check_text(field, value, problems)
+            if not problems.has(field):
+                _encode_one(layout, ef_name, fields[key], value, field, problems)
+    if problems.items:
+        raise PermitInvalid(tuple(problems.items))
+
+
+# ZZ Art.27 "持证人发现本人的信息不真实、不准确的，可以提供证明材料向公安机关申请变更、更正": the holder's
+# own information. Issue data (numbers, authority, dates), endorsements and department data are not
+# corrected this way: they are the authorities' records.
+CORRECTABLE = frozenset({"name", "sex", "ethnicity", "birth_date", "citizen_id", "photo", "household_address",
+                         "residence_address", "service_place", "marital_status", "residence_reason", "contact",
+                         "guardian"})
+
+
+def apply_correction(permit: Permit, changes: Mapping[str, Any], layout: Layout, today: date) -> Permit:
+    """The permit with `changes` (stored-record JSON values) applied, validated as a whole (ZZ Art.27).
+
+    Unknown or non-correctable field names and invalid values raise (FieldError / PermitInvalid naming
+    the field); nothing is returned for the caller to write unless the corrected permit validates."""
+    if not changes:
+        raise FieldError("changes", "nothing to correct")
+    for key in changes:
+        if key not in CORRECTABLE:
+            known = key in PermitRecord.model_fields
+            raise FieldError(f"changes.{key}", "is issue data, not corrected on request (ZZ Art.27)" if known
+                             else f"is not a field of the permit record; correctable: {', '.join(sorted(CORRECTABLE))}")
+    try:
+        corrected = load_permit({**dump_permit(permit), **changes})
+    except PermitRecordError as exc:
+        raise FieldError(f"changes.{exc.field}", exc.reason) from None
+    try:
+        # The stored record may not name a card (its cards are the registry's Card rows).
+        validate_permit(corrected, layout, today, card_allocated=bool(corrected.card_number))
+    except PermitInvalid as exc:
+        raise PermitInvalid(tuple(FieldProblem(f"changes.{p.field}" if p.field.split(".")[0] in changes
+                                               else p.field, p.reason) for p in exc.problems)) from None
+    return corrected

@@ -3,11 +3,11 @@
 Signature and signer failures raise the shared family of `cardsvc.security.errors`.
 """
 
-from cardsvc.qr.codec import PREFIX, QrExpiredError, VerifiedQr, encode_qr_text, verify_qr_text
+from cardsvc.qr.codec import PREFIX, VerifiedQr, encode_qr_text, verify_qr_text
 from cardsvc.qr.errors import QrError, QrFormatError
 from cardsvc.qr.payload import QrPayload
 
 __all__ = [
-    "PREFIX", "QrError", "QrExpiredError", "QrFormatError", "QrPayload", "VerifiedQr", "encode_qr_text",
+    "PREFIX", "QrError", "QrFormatError", "QrPayload", "VerifiedQr", "encode_qr_text",
     "verify_qr_text",
 ]

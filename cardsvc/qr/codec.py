@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cardsvc.qr.cose import strict_loads
-from cardsvc.qr.errors import QrError, QrFormatError
+from cardsvc.qr.errors import QrFormatError
 from cardsvc.qr.payload import QrPayload
 from cardsvc.qr.signed import open_signed, sign_with_certificate, signer_kid
 from cardsvc.security.errors import IssuerMismatchError
@@ -33,23 +33,19 @@ _MAX_INFLATED = 2048  # a payload is ~200 bytes; refuse zlib bombs
 _CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # permit dates are calendar dates in UTC+8
 
 
-class QrExpiredError(QrError):
-    """The permit validity printed in the code has passed; the decoded, authentic payload is attached.
-
-    The yearly endorsement (SMX Art.16, ZZ Art.13) extends validity on the chip only, so a counter that
-    can read the chip should trust the chip's endorsement over this printed date.
-    """
-
-    def __init__(self, message: str, payload: QrPayload) -> None:
-        self.payload = payload
-        super().__init__(message)
-
-
 @dataclass(frozen=True, slots=True)
 class VerifiedQr:
+    """An authentic code: identity and print-time data (issue 12 QR semantics).
+
+    `printed_expired` reports the validity as printed (the valid-until day is the first day without
+    validity, as on the chip). It is not the permit's validity: yearly endorsements (SMX Art.16, ZZ Art.13)
+    extend that on the chip and in the registry only, so validity and status come from the status list or
+    the online registry (`cardsvc.qr.semantics`), never from the face alone."""
+
     payload: QrPayload
     signer_kid: bytes
     signer_authority: str  # GB/T 2260 code from the signer certificate
+    printed_expired: bool = False
 
 
 def encode_qr_text(payload: QrPayload, key: PrivateKey | ec.EllipticCurvePrivateKey,
@@ -93,12 +89,13 @@ def _unwrap(text: str) -> bytes:
 
 
 def verify_qr_text(text: str, trust: TrustStore, now: dt.datetime) -> VerifiedQr:
-    """Check a scanned code offline: format, signature, signer trust at `now`, authority, validity.
+    """Check a scanned code offline: format, signature, signer trust at `now`, authority.
 
     Raises the signed-data family of `cardsvc.security.errors` as it comes: `SignedFormatError`
     (`QrFormatError` for the text layers and payload fields, `CoseFormatError` for COSE and CBOR),
     `SignatureInvalidError`, the `PkiError` signer classes (unknown, untrusted, unfit, expired, revoked,
-    no current CRL), `IssuerMismatchError` for another authority's signer; then `QrExpiredError`.
+    no current CRL), `IssuerMismatchError` for another authority's signer. A printed validity that has
+    passed is reported (`printed_expired`), not raised: an endorsed permit is valid beyond it.
     """
     if now.tzinfo is None:
         raise QrFormatError("now: must be timezone-aware")
@@ -110,7 +107,5 @@ def verify_qr_text(text: str, trust: TrustStore, now: dt.datetime) -> VerifiedQr
         raise IssuerMismatchError(
             f"code names authority {payload.authority_code}, signed by authority {signer_code}'s signer")
     today = now.astimezone(_CHINA).date()
-    if today > payload.valid_until:
-        raise QrExpiredError(f"permit validity ended {payload.valid_until.isoformat()}", payload)
-    return VerifiedQr(payload, signer_kid(opened.signer), signer_code)
+    return VerifiedQr(payload, signer_kid(opened.signer), signer_code, printed_expired=today >= payload.valid_until)
 

@@ -12,6 +12,9 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from cardsvc.layout.schema import Layout
+from cardsvc.permit.record import load_permit
+from cardsvc.permit.validate import validate_permit
 from cardsvc.registry.audit import Actor, audit
 from cardsvc.registry.errors import ConflictError, RefusedError, RegistryError
 from cardsvc.registry.lookup import local_date
@@ -60,6 +63,26 @@ def add_registration(
     )
     session.add(row)
     session.flush()
+    return row
+
+
+def register_for_permit(session: Session, actor: Actor, permit_number: str, rules: CityRules, reg: Registration,
+                        *, at: datetime) -> TemporaryRegistration:
+    """A new temporary registration (暂住登记, SMX Art.7 / ZZ Art.10-11) of a permit holder, e.g. in the
+    county moved to (SMX Art.17 ¶2): eligibility and re-registration are computed from these records."""
+    permit = session.scalars(select(Permit).where(Permit.permit_number == permit_number)).one_or_none()
+    if permit is None:
+        raise RegistryError(f"permit_number: no permit {permit_number}", field="permit_number")
+    today = local_date(at)
+    if reg.registered_on > today:
+        raise RegistryError(f"registered_on: {reg.registered_on.isoformat()} is in the future", field="registered_on")
+    if reg.arrived_on > reg.registered_on:
+        raise RegistryError("arrived_on: is after registered_on", field="arrived_on")
+    applicant = session.get(Applicant, permit.applicant_id)
+    assert applicant is not None  # foreign key
+    row = add_registration(session, applicant, rules, reg, at=at)
+    audit(session, actor, "registration.added", at=at, permit_number=permit_number,
+          reason=f"county {reg.county_code} from {reg.registered_on.isoformat()}")
     return row
 
 
@@ -132,8 +155,18 @@ def create_permit(
     county_code: str,
     data: dict[str, Any],
     at: datetime,
+    layout: Layout | None = None,
 ) -> Permit:
-    """A permit record for an accepted application; it stays PENDING until its card is verified."""
+    """A permit record for an accepted application; it stays PENDING until its card is verified.
+
+    With the city's `layout` (every service and CLI path passes it) the data is validated first
+    (cardsvc.permit.validate): invalid data raises PermitInvalid naming the field, nothing is written."""
+    if layout is not None:
+        record = load_permit(data)
+        if layout.id != layout_id or record.permit_number != permit_number:
+            raise RegistryError(f"data: permit record is for {record.permit_number} in layout {layout.id}, "
+                                f"not {permit_number} in {layout_id}")
+        validate_permit(record, layout, local_date(at), card_allocated=bool(record.card_number))
     if not application.accepted:
         raise RefusedError(f"application {application.id}: was refused; no permit can be created")
     if not permit_number or len(permit_number) > 32:

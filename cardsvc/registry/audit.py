@@ -1,7 +1,10 @@
 """Audit log and status history: every change with actor, reason and time, no personal fields.
 
 SMX Art.27 / ZZ Art.29: whoever handles the data keeps it confidential, so the audit log names the
-permit and card numbers only; a reason that looks like it carries a citizen ID is refused.
+permit and card numbers only, with reason codes and ids; an operator's free text (a note on a status
+change, the evidence of a correction) goes only to the status history, which only status-changing roles
+read (issue 13). Every reason is still scanned: one that looks like it carries a citizen ID number or a
+phone number, in any spacing ("410105 1990 0101 123X", "138-0013-8000"), is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from cardsvc.registry.models import AuditEntry, Card, Permit, StatusChange
 
 log = logging.getLogger(__name__)
 
-_CITIZEN_ID = re.compile(r"\d{17}[\dXx]")
+# Digit runs standing alone (not inside an identifier such as "CSMX00000001003" or a hex string).
+_CITIZEN_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")  # GB 11643
+_PHONE = re.compile(r"(?<![\dA-Za-z])(?:(?:\+?86)?1[3-9]\d{9}|0\d{2,3}\d{7,8})(?![\dA-Za-z])")  # mobile; area code
+_BETWEEN_DIGITS = re.compile(r"(?<=\d)[\s\-.·/()（）]+(?=[\dXx])")
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,12 @@ class Actor:
 def _check_reason(reason: str) -> str:
     if not reason.strip():
         raise RegistryError("reason: must not be empty (every change needs a reason)", field="reason")
-    if _CITIZEN_ID.search(reason):
+    joined = _BETWEEN_DIGITS.sub("", reason)  # "410105 19900101 123X" → one run of digits
+    if _CITIZEN_ID.search(joined):
         raise RegistryError("reason: looks like it contains a citizen ID number; no personal data in audit",
+                            field="reason")
+    if _PHONE.search(joined):
+        raise RegistryError("reason: looks like it contains a phone number; no personal data in audit",
                             field="reason")
     return reason
 
@@ -92,7 +102,9 @@ def record_status(
         reason=_check_reason(reason), actor=str(actor), at=at,
     )
     session.add(change)
-    audit(session, actor, f"{subject}.status.{to_status}", at=at, reason=f"{reason_code}: {reason}",
+    session.flush()  # its id, for the audit entry to point at
+    # The audit entry: the code and where the reason is, never the operator's text (issue 13).
+    audit(session, actor, f"{subject}.status.{to_status}", at=at, reason=f"{reason_code} (status history {change.id})",
           permit_number=permit.permit_number, card_number=card.card_number if card is not None else None)
     return change
 

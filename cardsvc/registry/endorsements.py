@@ -16,11 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cardsvc.layout.loader import builtin_layout
+from cardsvc.layout.schema import Layout
+from cardsvc.permit.model import Authority
+from cardsvc.permit.model import Endorsement as PermitEndorsement
+from cardsvc.permit.validate import validate_endorsement_data
 from cardsvc.registry.audit import Actor, audit, record_status
 from cardsvc.registry.errors import NotFoundError, RefusedError, StateConflictError
 from cardsvc.registry.lifecycle import suspend
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
-from cardsvc.registry.models import Card, CardSync, Endorsement, EndorsementKind, Permit
+from cardsvc.registry.models import Card, CardSync, Endorsement, EndorsementKind, Permit, TemporaryRegistration
 from cardsvc.rules.changes import ChangeAssessment, ChangeKind, assess_address_change
 from cardsvc.rules.city import CityRules
 from cardsvc.rules.endorsement import Timing, anniversary, assess
@@ -45,14 +49,23 @@ def _current_county(session: Session, permit: Permit) -> str:
     return permit.county_code if latest is None else latest.county_code
 
 
+def _rules(permit: Permit, data: dict[str, Any], rules: CityRules | None, layout: Layout | None) -> CityRules:
+    """The city's rules; with the layout, `data` is checked first against the endorsement record it is
+    written to (the endorsement door: PermitInvalid names the field, nothing is written)."""
+    if layout is not None:
+        validate_endorsement_data(layout, data)
+        return rules or layout.rules
+    return rules or builtin_layout(permit.city).rules
+
+
 def endorse(
     session: Session, actor: Actor, permit_number: str, *, data: dict[str, Any], at: datetime,
-    rules: CityRules | None = None,
+    rules: CityRules | None = None, layout: Layout | None = None,
 ) -> Endorsement:
     """Yearly endorsement (SMX Art.16 / ZZ Art.13), or a late one (SMX Art.18) that restores use and
     restarts the residence-year count.  Too early or over the grace period: refused with the dates."""
     permit = permit_by_number(session, permit_number, lock=True)
-    rules = rules or builtin_layout(permit.city).rules
+    rules = _rules(permit, data, rules, layout)
     status = PermitStatus(permit.status)
     overdue_suspended = status is PermitStatus.SUSPENDED and \
         permit.suspension_reason == SuspensionReason.ENDORSEMENT_OVERDUE.value
@@ -102,13 +115,16 @@ def endorse(
 
 def change_address(
     session: Session, actor: Actor, permit_number: str, *, new_county: str, moved_on: date, data: dict[str, Any],
-    at: datetime, rules: CityRules | None = None,
+    at: datetime, rules: CityRules | None = None, layout: Layout | None = None,
 ) -> tuple[ChangeAssessment, Endorsement | None]:
     """SMX Art.17 / ZZ Art.14.  Within the county (SMX) or anywhere in the city (ZZ): an endorsement
     record carrying the new address.  Across counties in SMX: use suspended (Art.19(5)) until the new
     registration is half a year old.  Leaving the city: refused; cancel instead (ZZ Art.25)."""
     permit = permit_by_number(session, permit_number, lock=True)
-    rules = rules or builtin_layout(permit.city).rules
+    rules = _rules(permit, data, rules, layout)
+    if permit.status == PermitStatus.SUSPENDED.value and \
+            permit.suspension_reason == SuspensionReason.CROSS_COUNTY_MOVE.value:
+        return _end_cross_county_move(session, actor, permit, rules, new_county, data, at)
     change = assess_address_change(rules, _current_county(session, permit), new_county, moved_on, local_date(at))
     if change.kind is ChangeKind.LEAVES_CITY:
         raise RefusedError(f"permit {permit_number}: county {new_county} is outside the city; cancel the "
@@ -158,9 +174,12 @@ class Reconciliation:
 
 def reconcile(session: Session, actor: Actor, card_number: str, seqs_on_card: Iterable[int], *,
               at: datetime) -> Reconciliation:
+    """Issue 12: a card generation carries every endorsement of the permit (records 1..n, see
+    `carried_endorsements`), so the card is compared with all of the permit's records, not only those
+    first written to this card."""
     card = card_by_number(session, card_number, lock=True)
     on_card = set(seqs_on_card)
-    rows = list(session.scalars(select(Endorsement).where(Endorsement.card_id == card.id)
+    rows = list(session.scalars(select(Endorsement).where(Endorsement.permit_id == card.permit_id)
                                 .order_by(Endorsement.seq)))
     known = {r.seq for r in rows}
     confirmed = []
@@ -179,3 +198,63 @@ def reconcile(session: Session, actor: Actor, card_number: str, seqs_on_card: It
                  f"unknown on card {list(result.unknown_on_card)}")
     session.flush()
     return result
+
+
+def carried_endorsements(session: Session, permit: Permit, layout: Layout) -> tuple[PermitEndorsement, ...]:
+    """Every endorsement the registry holds for the permit, in record order, as a new card generation
+    writes them (issue 12: a replacement 补领, renewal 换领 or correction card verifies with the same
+    validity, SMX Art.16/20, ZZ Art.15-16/27, and the next endorsement appends record n + 1)."""
+    out = []
+    for row in session.scalars(select(Endorsement).where(Endorsement.permit_id == permit.id)
+                               .order_by(Endorsement.seq)):
+        name = layout.authority_name(row.county_code)
+        address = row.data.get("residence_address") if isinstance(row.data, dict) else None
+        if name is None or not isinstance(address, str):
+            raise StateConflictError(f"permit {permit.permit_number}: endorsement {row.seq} cannot be carried "
+                                     f"to a new card (authority {row.county_code}, address recorded: "
+                                     f"{isinstance(address, str)})")
+        out.append(PermitEndorsement(row.endorsed_on, address, row.valid_until, Authority(row.county_code, name)))
+    return tuple(out)
+
+
+def _end_cross_county_move(session: Session, actor: Actor, permit: Permit, rules: CityRules, county: str,
+                           data: dict[str, Any], at: datetime) -> tuple[ChangeAssessment, Endorsement]:
+    """SMX Art.17 ¶2 "应到现居住地登记站申报暂住登记。暂住登记满半年后，再办理签注手续": the suspension of
+    Art.19(5) ends with an endorsement carrying the new address and the new county's authority, once the
+    holder's temporary registration in that county is half a year old (the city's `min_registration`)."""
+    today = local_date(at)
+    article = "SMX Art.17 ¶2, Art.19(5)"
+    regs = list(session.scalars(select(TemporaryRegistration).where(
+        TemporaryRegistration.applicant_id == permit.applicant_id, TemporaryRegistration.county_code == county,
+        TemporaryRegistration.ended_on.is_(None)).order_by(TemporaryRegistration.registered_on)))
+    if not regs:
+        raise RefusedError(f"new_county: permit {permit.permit_number} moved across counties; no temporary "
+                           f"registration in county {county} is recorded ({article})", field="new_county")
+    held = rules.min_registration
+    since = regs[0].registered_on
+    ready = since if held is None else held.add_to(since)
+    if today < ready:
+        raise RefusedError(f"new_county: the temporary registration in county {county} since {since.isoformat()} "
+                           f"is half a year old on {ready.isoformat()}; endorse from then ({article})",
+                           field="new_county")
+    card = _usable_card(session, permit)
+    due = anniversary(permit.anchor_on, permit.years)
+    if today >= due:  # the year ran out while use was suspended: the count restarts (as SMX Art.18)
+        permit.anchor_on, permit.years = today, 1
+        due = anniversary(today, 1)
+    permit.updated_at = at
+    row = Endorsement(
+        permit_id=permit.id, card_id=card.id, seq=_next_seq(session, permit),
+        kind=EndorsementKind.ADDRESS_CHANGE.value, endorsed_on=today, valid_until=due, county_code=county,
+        late=False, data=dict(data), card_sync=CardSync.PENDING.value, created_at=at,
+    )
+    session.add(row)
+    permit.suspension_reason = None
+    record_status(session, actor, permit, PermitStatus.ACTIVE.value, at=at, reason_code="reregistered",
+                  reason=f"{article}: endorsed in county {county} after half a year of registration")
+    record_status(session, actor, permit, CardStatus.ACTIVE.value, at=at, card=card, reason_code="reregistered",
+                  reason=f"{article}: use restored")
+    session.flush()
+    audit(session, actor, "endorsement.address_change", at=at, permit_number=permit.permit_number,
+          card_number=card.card_number, reason=f"seq {row.seq}, county {county}, move completed ({article})")
+    return ChangeAssessment(ChangeKind.ENDORSE, today, False, article), row

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -81,8 +81,13 @@ def new_card_number(session: Session, prefix: str, digits: int) -> str:
 
 
 def job(session: Session, job_id: int, *, lock: bool = False) -> IssuanceJob:
+    """The job; `lock`: its permit's row first, then its own (the order every status change keeps —
+    permit, then cards and jobs — so a cancellation and a job step cannot deadlock on PostgreSQL)."""
     stmt = select(IssuanceJob).where(IssuanceJob.id == job_id)
     if lock:
+        permit_id = session.scalar(select(IssuanceJob.permit_id).where(IssuanceJob.id == job_id))
+        if permit_id is not None:
+            session.scalars(locked(select(Permit).where(Permit.id == permit_id))).one()
         stmt = locked(stmt)
     row = session.scalars(stmt).one_or_none()
     if row is None:
@@ -135,8 +140,18 @@ def start_issuance(
     session.add(row)
     session.flush()
     fee = fee_for(builtin_layout(permit.city).rules, event)
-    session.add(FeeRecord(permit_id=permit.id, job_id=row.id, event=event.value, amount_fen=fee.amount_fen,
-                          article=fee.article, at=at))
+    # SMX Art.20 / ZZ Art.15: one fee per replacement or renewal *event* — a second job for the same
+    # superseded card (after a failed job or spoiled blanks) is the same event, not a new charge.
+    charged_before = session.scalar(select(func.count()).select_from(FeeRecord).join(
+        IssuanceJob, IssuanceJob.id == FeeRecord.job_id).where(
+        IssuanceJob.permit_id == permit.id, IssuanceJob.event == event.value, IssuanceJob.id != row.id,
+        IssuanceJob.supersedes_card_id == row.supersedes_card_id if supersedes is not None
+        else IssuanceJob.supersedes_card_id.is_(None)))
+    if not charged_before:
+        session.add(FeeRecord(permit_id=permit.id, job_id=row.id, event=event.value, amount_fen=fee.amount_fen,
+                              article=fee.article, at=at))
+    else:
+        fee = replace(fee, amount_fen=0)  # audited below as no charge
     audit(session, actor, f"issuance.{event.value}.start", at=at, permit_number=permit.permit_number,
           card_number=card_number, reason=f"job {row.id}, generation {generation}, fee {fee.amount_fen} fen")
     session.flush()
@@ -335,11 +350,17 @@ def record_issued(
     if row.supersedes_card_id is not None:
         old = session.get(Card, row.supersedes_card_id)
         assert old is not None
-        new_old = _SUPERSEDED[event]
-        check_card_transition(CardStatus(old.status), new_old)
         old.revoked_at = at
-        record_status(session, actor, permit, new_old.value, at=at, card=old, reason_code=event.value,
-                      reason=f"superseded by card {card.card_number}")
+        if CardStatus(old.status) is CardStatus.LOST:
+            # ZZ Art.16-17: a card reported lost stays LOST — the clerk and the status list keep the loss
+            # signal; it is superseded (revoked_at) without losing its own status.
+            audit(session, actor, "card.superseded", at=at, permit_number=permit.permit_number,
+                  card_number=old.card_number, reason=f"lost card superseded by card {card.card_number}")
+        else:
+            new_old = _SUPERSEDED[event]
+            check_card_transition(CardStatus(old.status), new_old)
+            record_status(session, actor, permit, new_old.value, at=at, card=old, reason_code=event.value,
+                          reason=f"superseded by card {card.card_number}")
     card_status = CardStatus.SUSPENDED if permit.status == PermitStatus.SUSPENDED.value else CardStatus.ACTIVE
     check_card_transition(CardStatus(card.status), card_status)
     card.issued_at = at

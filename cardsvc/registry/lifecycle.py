@@ -14,6 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cardsvc.layout.schema import Layout
+from cardsvc.permit.record import dump_permit, load_permit
+from cardsvc.permit.validate import apply_correction
 from cardsvc.registry.audit import Actor, record_status
 from cardsvc.registry.errors import RefusedError, RegistryError, StateConflictError
 from cardsvc.registry.jobs import OPEN_STATES, start_issuance
@@ -64,8 +67,10 @@ def reinstate(session: Session, actor: Actor, permit_number: str, note: str, *, 
         raise StateConflictError(f"permit {permit_number}: is {permit.status}, not suspended")
     reason = SuspensionReason(permit.suspension_reason)
     if not reason.lifted_by_reinstatement:
-        way = "a late endorsement (SMX Art.18)" if reason is SuspensionReason.ENDORSEMENT_OVERDUE \
-            else "cancellation (hukou transferred)"
+        way = {SuspensionReason.ENDORSEMENT_OVERDUE: "a late endorsement (SMX Art.18)",
+               SuspensionReason.CROSS_COUNTY_MOVE: "the endorsement of the new address once the new county's "
+                                                   "temporary registration is half a year old (SMX Art.17 ¶2)",
+               }.get(reason, "cancellation (hukou transferred)")
         raise RefusedError(f"permit {permit_number}: suspended for {reason.value} ({reason.article}); "
                            f"lifted only by {way}")
     permit.suspension_reason = None
@@ -103,8 +108,11 @@ def request_renewal(session: Session, actor: Actor, permit_number: str, *, old_c
 
 
 def request_correction(session: Session, actor: Actor, permit_number: str, changes: dict[str, Any], *,
-                       evidence: str, card_number: str, idempotency_key: str, at: datetime) -> IssuanceJob:
-    """ZZ Art.27: corrected data on request with supporting proof; a new card generation carries it."""
+                       evidence: str, card_number: str, idempotency_key: str, at: datetime,
+                       layout: Layout) -> IssuanceJob:
+    """ZZ Art.27 "持证人发现本人的信息不真实、不准确的，可以提供证明材料向公安机关申请变更、更正": corrected
+    data on request with supporting proof; a new card generation carries it. Unknown field names and
+    values that do not validate are refused before anything is written (cardsvc.permit.validate)."""
     if not changes:
         raise RegistryError("changes: nothing to correct", field="changes")
     if not evidence.strip():
@@ -112,10 +120,14 @@ def request_correction(session: Session, actor: Actor, permit_number: str, chang
     permit = permit_by_number(session, permit_number, lock=True)
     existing = session.scalars(select(IssuanceJob).where(IssuanceJob.idempotency_key == idempotency_key)
                                ).one_or_none()
+    corrected = None
+    if existing is None:
+        corrected = apply_correction(load_permit(permit.data), changes, layout, local_date(at))
     job = start_issuance(session, actor, permit_number, CardEvent.CORRECTION, card_number=card_number,
                          idempotency_key=idempotency_key, at=at)
-    if existing is None:
-        permit.data = {**permit.data, **changes}
+    if corrected is not None:
+        permit.data = dump_permit(corrected)
+        permit.citizen_id = corrected.citizen_id  # the indexed column follows the record
         permit.updated_at = at
         fields = ",".join(sorted(changes))  # field names only, never values
         record_status(session, actor, permit, permit.status, at=at, reason_code="corrected",
@@ -134,7 +146,8 @@ def cancel(session: Session, actor: Actor, permit_number: str, note: str, *, at:
     record_status(session, actor, permit, PermitStatus.CANCELLED.value, at=at, reason_code="cancelled",
                   reason=f"ZZ Art.25: {note}")
     for card in session.scalars(select(Card).where(Card.permit_id == permit.id)):
-        if not CardStatus(card.status).revoked:
+        # a superseded lost card (revoked_at set, status LOST: ZZ Art.16-17) keeps its loss signal
+        if not CardStatus(card.status).revoked and card.revoked_at is None:
             card.revoked_at = at
             record_status(session, actor, permit, CardStatus.CANCELLED.value, at=at, card=card,
                           reason_code="cancelled", reason=f"ZZ Art.25: {note}")

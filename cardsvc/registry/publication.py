@@ -47,9 +47,15 @@ def listed_rows(conn: Connection | Session, layout_id: str,
             .join(Permit, Permit.id == Card.permit_id)
             .where(Card.status != CardStatus.ACTIVE.value, Permit.layout_id == layout_id))
     for number, status, reason in conn.execute(stmt):
-        listed = _STATUS[status]
-        yield number, listed, (SuspensionReason(reason or SuspensionReason.OTHER.value)
-                               if listed is ListStatus.SUSPENDED else None)
+        yield number, *listed_status(status, reason)
+
+
+def listed_status(card_status: str, suspension_reason: str | None) -> tuple[ListStatus, SuspensionReason | None]:
+    """A registry card status as published, with the SMX Art.19 reason for a suspended card."""
+    listed = _STATUS[card_status]
+    if listed is not ListStatus.SUSPENDED:
+        return listed, None
+    return listed, SuspensionReason(suspension_reason or SuspensionReason.OTHER.value)
 
 
 def _stored(row: StatusPublication) -> StatusIndex:
@@ -113,14 +119,13 @@ def online_status(conn: Connection | Session, card_number: str, now: dt.datetime
     row = conn.execute(_online_query(dialect), {"card_number": card_number}).first()
     if row is None:
         return None
-    status, reason, key, written, pending, at_issue = row
-    listed = _STATUS[status]
-    # Records the card was issued with (the permit record's endorsements, signed into the card image at
-    # personalization), then those the registry added to this card since.
-    written = int(at_issue or 0) + int(written)
-    return OnlineStatus(
-        listed, SuspensionReason(reason or SuspensionReason.OTHER.value) if listed is ListStatus.SUSPENDED else None,
-        now, Binding(None if key is None else hashlib.sha256(key).digest(), written, written + int(pending)))
+    status, reason, key, written, pending, carried, at_issue = row
+    # Records the card was issued with: the permit record's endorsements and (issue 12) every registry
+    # endorsement recorded for an earlier card of the permit, carried onto this generation at
+    # personalization; then those the registry added to this card since.
+    written = int(at_issue or 0) + int(carried) + int(written)
+    return OnlineStatus(*listed_status(status, reason), now,
+                        Binding(None if key is None else hashlib.sha256(key).digest(), written, written + int(pending)))
 
 
 @functools.cache
@@ -128,8 +133,10 @@ def _online_query(dialect: str) -> Select[tuple[Any, ...]]:
     """Built once per dialect (building it costs more than running it: ~0.4 ms of the 0.5 on SQLite)."""
     counts = {sync: select(func.count()).where(Endorsement.card_id == Card.id, Endorsement.card_sync == sync.value)
               .correlate(Card).scalar_subquery() for sync in CardSync}
+    carried = (select(func.count()).where(Endorsement.permit_id == Card.permit_id, Endorsement.card_id != Card.id)
+               .correlate(Card).scalar_subquery())
     return (select(Card.status, Permit.suspension_reason, Card.chip_public_key, counts[CardSync.WRITTEN],
-                   counts[CardSync.PENDING], _endorsements_at_issue(dialect))
+                   counts[CardSync.PENDING], carried, _endorsements_at_issue(dialect))
             .join(Permit, Permit.id == Card.permit_id).where(Card.card_number == bindparam("card_number")))
 
 

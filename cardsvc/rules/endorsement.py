@@ -1,11 +1,14 @@
 """Yearly endorsement (签注) timing: SMX Art.16/18, ZZ Art.13.
 
 The permit's year is counted from an anchor date (issue, or the day of a late endorsement, SMX
-Art.18).  The n-th anniversary is anchor + n years.  "在居住每满1年之日前1个月内" is read literally:
-on time from (anniversary − window) to the day before the anniversary; from the anniversary on
-the endorsement is overdue (use suspended, SMX Art.19(3)); a late endorsement within the grace
-period after the anniversary restores use and restarts the count (SMX Art.18); past it the holder
-must register anew.
+Art.18).  The n-th anniversary A is anchor + n years (month arithmetic clamps to the month's end).
+- SMX Art.16 "在居住每满1年之日前1个月内": on time from A − 1 month to A − 1 day; ZZ Art.13
+  "在居住满一年之日前三十日内": from A − 30 days to A − 1 day.
+- A itself is the first overdue day (1 day overdue; use suspended, SMX Art.19(3)).
+- SMX Art.18 "逾期不超过半年补办签注手续的，居住证的使用功能恢复 … 超过半年 … 需重新申报暂住登记": overdue
+  by at most half a year, i.e. through A + 6 months − 1 day, a late endorsement restores use and restarts
+  the residence-years count; from A + 6 months a new temporary registration is required.
+- ZZ states no limit: a late endorsement is always possible.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ class Window:
 class Assessment:
     timing: Timing
     window: Window
-    days_overdue: int  # 0 unless LATE or REREGISTER
+    days_overdue: int  # 0 unless LATE or REREGISTER; 1 on the anniversary itself
     new_anchor: date  # anchor after this endorsement
     new_years: int  # anniversaries counted from new_anchor after this endorsement
 
@@ -59,7 +62,8 @@ def anniversary(anchor: date, years: int) -> date:
 
 def window(rules: CityRules, anniversary_day: date) -> Window:
     grace = rules.late_endorsement_grace
-    late_until = None if grace is None else grace.add_to(anniversary_day)
+    # SMX Art.18: A + 6 months is more than half a year overdue (A is day 1), so the last late day is before it.
+    late_until = None if grace is None else grace.add_to(anniversary_day) - timedelta(days=1)
     return Window(
         anniversary=anniversary_day,
         opens=rules.endorsement_window.subtract_from(anniversary_day),
@@ -75,7 +79,7 @@ def assess(rules: CityRules, anchor: date, years: int, on: date) -> Assessment:
         return Assessment(Timing.TOO_EARLY, win, 0, anchor, years)
     if on <= win.last_on_time:
         return Assessment(Timing.ON_TIME, win, 0, anchor, years + 1)
-    overdue = (on - win.anniversary).days
+    overdue = (on - win.anniversary).days + 1  # the anniversary is the first overdue day
     if win.late_until is not None and on > win.late_until:
         return Assessment(Timing.REREGISTER, win, overdue, anchor, years)
     if rules.late_restarts_residence_years:

@@ -59,9 +59,11 @@ class SuspensionReason(StrEnum):
 
     @property
     def lifted_by_reinstatement(self) -> bool:
-        """Overdue endorsement is lifted only by a late endorsement (SMX Art.18); a transferred
-        hukou ends the need for a permit (cancel instead); the others by a counter decision."""
-        return self not in (SuspensionReason.ENDORSEMENT_OVERDUE, SuspensionReason.HUKOU_TRANSFERRED)
+        """Overdue endorsement is lifted only by a late endorsement (SMX Art.18); a cross-county move only
+        by the endorsement once the new temporary registration is half a year old (SMX Art.17 ¶2); a
+        transferred hukou ends the need for a permit (cancel instead); the others by a counter decision."""
+        return self not in (SuspensionReason.ENDORSEMENT_OVERDUE, SuspensionReason.CROSS_COUNTY_MOVE,
+                            SuspensionReason.HUKOU_TRANSFERRED)
 
 
 _CLAUSE = {

@@ -1,6 +1,7 @@
 """Encrypted PKCS#8 (RFC 5958 EncryptedPrivateKeyInfo, PBES2 of RFC 8018) for keys `cryptography` cannot
-serialise itself (SM2). Same scheme as its `BestAvailableEncryption`: PBKDF2-HMAC-SHA256 and AES-256-CBC,
-so `openssl pkey -in FILE -passin env:CARDSVC_KEYSTORE_PASSPHRASE` reads both suites' key files.
+serialise itself (SM2), and for every key of the key store: PBKDF2-HMAC-SHA256 and AES-256-CBC, the scheme
+of cryptography's `BestAvailableEncryption` with a chosen iteration count, so `openssl pkey -in FILE
+-passin env:CARDSVC_KEYSTORE_PASSPHRASE` reads both suites' key files.
 asn1crypto encodes the structures; cryptography does PBKDF2 and AES.
 """
 
@@ -15,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-PBKDF2_ITERATIONS = 2048  # what cryptography's BestAvailableEncryption writes for the intl keys beside these
+PBKDF2_ITERATIONS = 2048  # only where a caller names none; the key store passes its own (600,000, issue 13)
 _PEM_LABEL = "ENCRYPTED PRIVATE KEY"
 
 

@@ -38,6 +38,7 @@ from cardsvc.security.signature import (
 __all__ = ["COORDINATE", "GM", "INTL", "RAW_SIGNATURE_LENGTH", "PrivateKey", "PublicKey", "Suite", "SuiteName",
            "common_suite", "der_signature", "layout_suite", "load_private_key", "load_public_key", "raw_signature"]
 
+
 class PublicKey(Protocol):
     @property
     def suite(self) -> SuiteName: ...

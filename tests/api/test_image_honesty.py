@@ -34,6 +34,9 @@ def production(tmp_path: Path, keys_dir: Path) -> Iterator[Service]:
 
 def test_an_image_is_never_genuine_valid_outside_dev_mode(production: Service) -> None:
     issue(production, "zz", seed=12)
+    card = production.call(Role.COUNTER, "POST", "/api/verify/reader", json={"reader": READERS[0]}).json()  # type: ignore[attr-defined]
+    assert card["result"] == "genuine_valid", card  # the card itself in a reader: its chip answered
+    assert "image" not in next(c for c in card["checks"] if c["check"] == "chip_auth")["detail"]
     desk = production.ctx.hub.desk
     assert desk is not None
     card_id = desk.cards()[0].card_id

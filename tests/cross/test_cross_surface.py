@@ -8,13 +8,16 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cardsvc.api.auth import Role
 from cardsvc.layout import builtin_layout
+from cardsvc.registry.lookup import permit_by_number
 from tests.cross.conftest import READERS, Api, make_cli, published_status_list
 
 
 def _verify(cli: Any, api: Api, tmp_path: Path, layout_id: str, card: Path) -> dict[str, Any]:
-    (tmp_path / "status.cose").write_bytes(published_status_list(api))
+    (tmp_path / "status.cose").write_bytes(published_status_list(api, layout_id))
     verdict: dict[str, Any] = cli.run("verify", "--layout", layout_id, "--card", str(card), "--show-data",
                                       "--status-list", str(tmp_path / "status.cose"), ok=False)
     return verdict
@@ -81,5 +84,29 @@ def test_registered_through_the_cli_then_the_api(db_url: str, tmp_path: Path, ap
     assert verdict["result"] == "genuine_valid" and verdict["card_number"] == done["card_number"], verdict
     assert verdict["display"]["endorsements"][0]["residence_address"] == "三门峡市湖滨区崤山路8号"
     status = cli.run("status", "--permit-number", number)
-    assert [c["status"] for c in status["cards"]] == ["replaced", "active"], status
+    assert [c["card_number"] for c in status["cards"]] == [first_card, done["card_number"]], status
+    assert status["cards"][1]["status"] == "active" and status["cards"][0]["status"] != "active", status
     assert [e["on_card"] for e in status["endorsements"]] == ["written"]
+
+
+@pytest.mark.parametrize("shape", ["service, no format key", "cardsvc.permit/1"])
+def test_rows_of_the_former_shapes_are_issued_by_the_cli(db_url: str, tmp_path: Path, api_factory: Any,
+                                                         shape: str) -> None:
+    """The bug this issue starts from: a permit the service stored could not be issued by the CLI."""
+    keys, card = tmp_path / "keys", tmp_path / "card.cbor"
+    cli = make_cli(db_url, keys, None)
+    cli.run("keys", "init")
+    api: Api = api_factory(db_url, keys, None)
+    number = api.ok(Role.COUNTER, "POST", "/api/applications/sample", 201,
+                    json={"layout_id": "smx", "seed": 33})["permit_number"]
+    with api.ctx.sessions.begin() as s:  # rewrite the row as the former writers stored it
+        row = permit_by_number(s, number)
+        data = {k: v for k, v in row.data.items() if k != "format"}
+        if shape == "cardsvc.permit/1":
+            data = {"format": shape, **{k: v for k, v in data.items() if v is not None}}
+            data["endorsements"] = [{k: v for k, v in e.items() if k != "signature"} for e in data["endorsements"]]
+        row.data = data
+    issued = cli.run("issue", "--layout", "smx", "--card", str(card), "--permit-number", number, "--quiet")
+    assert issued["issued"] == 1, issued
+    assert _verify(cli, api, tmp_path, "smx", card)["result"] == "genuine_valid"
+    assert api.ok(Role.COUNTER, "GET", f"/api/permits/{number}")["data"]["format"] == "cardsvc.permit/2"

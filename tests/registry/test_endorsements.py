@@ -16,7 +16,7 @@ from cardsvc.rules import ChangeKind, SuspensionReason
 
 from .conftest import Builder, at_day
 
-ISSUED = at_day(2024, 8, 5)  # SMX: anniversary 2025-08-05, window opens 2025-07-05, grace to 2026-02-05
+ISSUED = at_day(2024, 8, 5)  # SMX: anniversary 2025-08-05, window opens 2025-07-05, late through 2026-02-04
 
 
 @pytest.mark.parametrize(("day", "outcome"), [
@@ -25,8 +25,8 @@ ISSUED = at_day(2024, 8, 5)  # SMX: anniversary 2025-08-05, window opens 2025-07
     (at_day(2025, 7, 6), "yearly"),
     (at_day(2025, 8, 4), "yearly"),
     (at_day(2025, 8, 5), "late"),
-    (at_day(2026, 2, 5), "late"),
-    (at_day(2026, 2, 6), "re-register"),
+    (at_day(2026, 2, 4), "late"),  # A + 6 months − 1 day (issue 12: SMX Art.18 逾期不超过半年)
+    (at_day(2026, 2, 5), "re-register"),  # A + 6 months
 ])
 def test_smx_endorsement_boundaries(build: Builder, session: Session, actor: Actor, day: datetime,
                                     outcome: str) -> None:
@@ -36,7 +36,7 @@ def test_smx_endorsement_boundaries(build: Builder, session: Session, actor: Act
             endorse(session, actor, number, data={}, at=day)
         return
     if outcome == "re-register":
-        with pytest.raises(RefusedError, match="past 2026-02-05; temporary registration must be made anew"):
+        with pytest.raises(RefusedError, match="past 2026-02-04; temporary registration must be made anew"):
             endorse(session, actor, number, data={}, at=day)
         return
     row = endorse(session, actor, number, data={"address": "湖滨区…"}, at=day)

@@ -3,10 +3,14 @@ ZZ Art.15), correction (ZZ Art.27), cancellation (ZZ Art.25), overdue sweep (SMX
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cardsvc.layout import builtin_layout
+from cardsvc.permit.record import dump_permit
 from cardsvc.registry import Actor, RefusedError, RegistryError
 from cardsvc.registry.audit import audit, audit_trail, history
 from cardsvc.registry.jobs import JobState, Verification, advance, record_chip_key, record_issued
@@ -24,11 +28,13 @@ from cardsvc.registry.lifecycle import (
 from cardsvc.registry.lookup import permit_by_number
 from cardsvc.registry.models import FeeRecord
 from cardsvc.rules import CardStatus, PermitStatus, SuspensionReason
+from cardsvc.samples import generate_permit
 
 from .conftest import Builder, at_day
 
 ISSUED = at_day(2024, 8, 5)
 LATER = at_day(2024, 10, 1)
+ZZ = builtin_layout("zz")
 
 
 @pytest.mark.parametrize("reason", list(SuspensionReason))
@@ -62,7 +68,8 @@ def test_loss_then_replacement(build: Builder, session: Session, actor: Actor) -
     assert card_status(session, old).card_status is CardStatus.LOST  # revoked only once the new card verifies
     record_issued(session, actor, job.id, Verification("NEW1", b"k" * 65, b"d", passed=True), at=LATER)
     old_view, new_view = card_status(session, old), card_status(session, "NEW1")
-    assert old_view.card_status is CardStatus.REPLACED and old_view.card_status.revoked
+    # Issue 12 (ZZ Art.16-17): the lost card keeps its own status, LOST, once superseded
+    assert old_view.card_status is CardStatus.LOST and not old_view.usable
     assert new_view.usable and new_view.generation == 2
     fees = {f.event: f.amount_fen for f in session.scalars(select(FeeRecord))}
     assert fees["first_issue"] == 0 and fees["replacement"] > 0  # SMX Art.20 / ZZ Art.15
@@ -72,7 +79,7 @@ def test_loss_report_only_for_the_card_in_use(build: Builder, session: Session, 
     number, old = build.issued_permit(issued=ISSUED)
     report_lost(session, actor, old, "lost", at=LATER)
     build.issue(number, "replacement", at=LATER)
-    with pytest.raises(RefusedError, match="is replaced, not the card in use"):
+    with pytest.raises(RefusedError, match="is lost, not the card in use"):
         report_lost(session, actor, old, "again", at=LATER)
 
 
@@ -103,13 +110,17 @@ def test_renewal_needs_the_old_card_back(build: Builder, session: Session, actor
 
 def test_correction_makes_a_new_generation(build: Builder, session: Session, actor: Actor) -> None:
     number, old = build.issued_permit("zz", issued=ISSUED)
+    # Issue 12: a correction validates the corrected permit, so the record holds a real permit's data.
+    row = permit_by_number(session, number)
+    row.data = dump_permit(generate_permit(ZZ, random.Random(3), today=ISSUED.date(), minor=False,
+                                           max_endorsements=0))
     with pytest.raises(RegistryError, match="evidence"):
         request_correction(session, actor, number, {"ethnicity": "03"}, evidence=" ", card_number="X1",
-                           idempotency_key="c1", at=LATER)
+                           idempotency_key="c1", at=LATER, layout=ZZ)
     job = request_correction(session, actor, number, {"ethnicity": "03"}, evidence="hukou booklet page",
-                             card_number="X1", idempotency_key="c1", at=LATER)
+                             card_number="X1", idempotency_key="c1", at=LATER, layout=ZZ)
     again = request_correction(session, actor, number, {"ethnicity": "03"}, evidence="hukou booklet page",
-                               card_number="X1", idempotency_key="c1", at=LATER)
+                               card_number="X1", idempotency_key="c1", at=LATER, layout=ZZ)
     assert again.id == job.id
     assert permit_by_number(session, number).data["ethnicity"] == "03"
     advance(session, job.id, JobState.WRITING, at=LATER)
@@ -128,7 +139,7 @@ def test_cancellation_revokes_every_card_and_is_final(build: Builder, session: S
     _, new = build.issue(number, "replacement", at=LATER)
     cancel(session, actor, number, "holder left Zhengzhou", at=LATER)
     assert card_status(session, new).card_status is CardStatus.CANCELLED
-    assert card_status(session, old).card_status is CardStatus.REPLACED  # already revoked, unchanged
+    assert card_status(session, old).card_status is CardStatus.LOST  # superseded lost card, unchanged (issue 12)
     with pytest.raises(RefusedError, match="cannot go from cancelled"):
         suspend(session, actor, number, SuspensionReason.OTHER, "x", at=LATER)
     with pytest.raises(RefusedError, match="cannot go from cancelled"):

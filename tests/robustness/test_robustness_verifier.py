@@ -66,7 +66,9 @@ def test_certificate_bit_string_padding_in_sod_is_refused(bench_env: BenchEnv, c
     from cardsvc.security.sod import parse_sod
 
     genuine = cards[0].read.files["sod"]
-    marker = bytes.fromhex("06082a8648ce3d040302")  # ecdsa-with-SHA256, then the signature BIT STRING
+    # SM2-with-SM3 (GM suite, the layouts' default) or ecdsa-with-SHA256, then the signature BIT STRING
+    sm2_with_sm3, ecdsa_with_sha256 = bytes.fromhex("06082a811ccf55018375"), bytes.fromhex("06082a8648ce3d040302")
+    marker = sm2_with_sm3 if sm2_with_sm3 in genuine else ecdsa_with_sha256
     at = genuine.index(marker, genuine.index(marker) + 1) + len(marker)  # the certificate's outer algorithm
     assert genuine[at] == 0x03 and genuine[at + 2] == 0x00
     for unused in (1, 2, 7):

@@ -15,12 +15,15 @@ import pytest
 from asn1crypto import cms
 
 from applets.fs import DedicatedFile, RecordEf, TransparentEf
+from cardsvc.iso7816.apdu import CommandApdu
+from cardsvc.iso7816.fcp import ALWAYS, DfOp, Fcp, FileStructure, LifeCycle, SecurityAttributes
+from cardsvc.iso7816.sw import SW
 from cardsvc.issuance.jobs import make_plan
 from cardsvc.issuance.keys import StationKeys
 from cardsvc.issuance.personalize import personalize
 from cardsvc.layout import Layout, builtin_layout
 from cardsvc.permit.model import Permit
-from cardsvc.security import ceremony, oids
+from cardsvc.security import ceremony, chip, oids
 from cardsvc.security.chip import decode_chip_public_key
 from cardsvc.security.sod import HashAlgorithm, parse_sod
 from cardsvc.security.suite import GM, INTL, Suite, SuiteName
@@ -133,3 +136,26 @@ def test_a_signed_status_list_in_the_suite_reports_a_lost_card(
                                [StatusEntry(permit.card_number, ListStatus.LOST, None)])
     cache.update(sign_status_list(listing, keys.store.private_key(name), keys.store.certificate(name)), NOW)
     assert verify(card, layout, keys, status=cache).result is Result.LOST
+
+
+@pytest.mark.parametrize(("data", "sw", "curve"), [
+    (bytes.fromhex("800102"), SW.OK, SuiteName.GM), (bytes.fromhex("800101"), SW.OK, SuiteName.INTL),
+    (b"", SW.OK, SuiteName.INTL),  # no algorithm reference: a P-256 key, as cards made before suites
+    (bytes.fromhex("800107"), SW.INCORRECT_DATA, None), (bytes.fromhex("800100"), SW.INCORRECT_DATA, None),
+    (bytes.fromhex("80020102"), SW.INCORRECT_DATA, None), (bytes.fromhex("8101028001ff"), SW.INCORRECT_DATA, None),
+])
+def test_the_card_makes_the_chip_key_the_command_names(data: bytes, sw: int, curve: SuiteName | None) -> None:
+    """GENERATE ASYMMETRIC KEY PAIR with the algorithm reference 80 01 xx (ISO/IEC 7816-8 §5.1); an unknown
+    or malformed reference is refused with 6A80, never a key of another algorithm."""
+    card = VirtualCard.blank()
+    card.power_on()
+    session = CardSession(InProcessConnection(card))
+    session.create_file(Fcp(0x1001, FileStructure.DF, df_name=bytes.fromhex("D1560000990001"),
+                            lifecycle=LifeCycle.INITIALISATION,
+                            security=SecurityAttributes({DfOp.CREATE_EF: ALWAYS, DfOp.ACTIVATE: ALWAYS})))
+    command = chip.generate_key_pair_command(chip.CHIP_KEY_REF)
+    response = session.pipeline.send(CommandApdu(command.cla, command.ins, command.p1, command.p2, data, le=256))
+    assert response.sw == sw
+    if curve is not None:
+        public = chip.parse_generated_public_key(response.data, curve)
+        assert public.suite is curve

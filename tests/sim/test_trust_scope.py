@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 from applets.fs import RecordEf
+from cardsvc.issuance.endorse_records import sign_permit_endorsements
 from cardsvc.issuance.jobs import IssuanceService, make_plan
-from cardsvc.issuance.keys import StationKeys
+from cardsvc.issuance.keys import StationKeys, card_keys
 from cardsvc.issuance.personalize import personalize
+from cardsvc.issuance.plan import build_plan
 from cardsvc.layout import Layout, builtin_layout
+from cardsvc.layout.codec import encode_permit
 from cardsvc.permit.model import Authority, Permit
 from cardsvc.security import ceremony
 from cardsvc.session import CardSession
@@ -37,10 +40,14 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> StationKeys:
     return make_keys(tmp_path_factory.mktemp("keys"))
 
 
-def write(layout: Layout, permit: Permit, keys: StationKeys, sod_authority: str | None = None) -> VirtualCard:
+def write(layout: Layout, permit: Permit, keys: StationKeys, sod_authority: str | None = None, *,
+          forged: bool = False) -> VirtualCard:
+    """Personalize a card; `forged`: with tooling of the attacker's own that skips the station's validation
+    (our make_plan refuses such data at its last door: issue 12), so only the counter's checks stand."""
     card = blank_card()
-    personalize(CardSession(InProcessConnection(card)), make_plan(permit, layout, keys), keys,
-                sod_authority or permit.authority.code)
+    plan = (build_plan(encode_permit(sign_permit_endorsements(permit, layout, keys), layout), layout,
+                       card_keys(keys, layout, permit.card_number)) if forged else make_plan(permit, layout, keys))
+    personalize(CardSession(InProcessConnection(card)), plan, keys, sod_authority or permit.authority.code)
     return card
 
 
@@ -70,7 +77,7 @@ def test_a_zhengzhou_card_issued_by_a_sanmenxia_county_is_untrusted(keys: Statio
     zz, smx = builtin_layout("zz"), builtin_layout("smx")
     stranger = smx.authorities[0]
     permit = replace(permit_for(zz, 61), authority=Authority(stranger.code, stranger.name))
-    card = write(zz, permit, keys)  # EF.SOD by the Sanmenxia county's own document signer: a valid chain
+    card = write(zz, permit, keys, forged=True)  # EF.SOD by the Sanmenxia county's own signer: a valid chain
     cache = pinned_cache(tmp_path / "s.cbor", keys, zz)
     cache.update(signed_list(keys, list_scope(zz).issuer, list_scope(zz).signer_authority, []), NOW)
     verdict = verify(card, zz, keys, cache)

@@ -30,7 +30,7 @@ def test_generated_permits_round_trip_exactly(seed: int, layout_id: str) -> None
     validate_permit(permit, layout, TODAY)
     image = encode_permit(permit, layout)
     decoded = decode_image(image, layout)
-    assert decoded.permit == permit
+    assert decoded.permit == replace(permit, guardian=None)  # issue 12: the guardian is registry-only
     assert decoded.unknown_tags == ()
     assert decoded.card_layout_version == layout.version
     assert encode_permit(decoded.permit, layout) == image  # canonical: same permit, same bytes

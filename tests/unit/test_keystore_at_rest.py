@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem as asn1_pem
+from cryptography import x509
 
 from cardsvc.security import ceremony
 from cardsvc.security.errors import KeyNotFound
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+from cardsvc.security.pki import crl_signed_by
 
 
 @pytest.fixture
@@ -45,6 +47,8 @@ def test_the_ceremony_moves_the_root_key_offline(store: EncryptedFileKeyStore, t
         ceremony.refresh_crl(store)
     root_key = store.load_exported_key(offline)  # the operator brings it back for the CRL
     crl = ceremony.refresh_crl(store, dt.datetime.now(dt.UTC), root_key=root_key)
-    assert crl.is_signature_valid(store.certificate(ceremony.ROOT).public_key())  # type: ignore[arg-type]
-    trust = ceremony.trust_store(store)
+    assert crl_signed_by(crl, store.certificate(ceremony.ROOT))  # either suite's root (SM2 by default)
+    assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 2
+    assert store.crl(ceremony.ROOT_CRL) == crl
+    trust = ceremony.trust_store(store)  # the counter's trust: root certificate, CRL, signers
     assert trust.roots and trust.signers

@@ -65,7 +65,7 @@ def add_ef(**over: object) -> Mutation:
     (set_("ef:visible/access", {"peek": "always"}), "EF visible: unknown EF operation 'peek'"),
     (set_("ef:visible/access", {"read": "sm+pin"}),
      "EF visible: access condition 'sm+pin': 'pin' is not 'sm' or 'key:NAME' (or the whole is 'always'/'never')"),
-    (set_("ef:visible/size", 100), "EF visible: fields need up to 398 bytes but the file holds 100"),
+    (set_("ef:visible/size", 100), "EF visible: fields need up to 374 bytes but the file holds 100"),
     (set_("ef:endorse/record_length", 100), "EF endorse: fields need up to 237 bytes but the record holds 100"),
     (set_("ef:visible/fields", [{"field": "nickname", "tag": "DF50", "encoding": "text", "max_length": 9}]),
      "EF visible: unknown field 'nickname'"),

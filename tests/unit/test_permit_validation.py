@@ -129,15 +129,15 @@ PNG_MAGIC = jpeg(10, 10, "PNG")
     ({"photo": jpeg(481, 100)}, one("photo", "481x100 pixels exceed the layout's 480x640")),
     ({"photo": b"\xff\xd8" + bytes(32000) + b"\xff\xd9"},
      one("photo", "32004 bytes exceed the layout's limit of 32000")),
-    # Guardian for a minor under 16 (SMX Art.10).
-    ({"birth_date": MINOR_BORN, "citizen_id": MINOR_CID, "sex": Sex.FEMALE, "marital_status": None},
-     one("guardian", "holder is 9 at issue, under 16: the guardian's citizen ID is required (SMX Art.10)")),
-    ({"guardian": GUARDIAN}, one("guardian", "holder is 35 at issue: a guardian is recorded only under 16")),
+    # Guardian or agent (SMX Art.10 "可以由其监护人、近亲属代为申领": optional; issue 12 changed this rule,
+    # a minor without a guardian and an adult's agent are valid, see test_guardian_optional_agent_recordable).
+    ({"guardian": Guardian(GUARDIAN.citizen_id, "王芳\u2022")},
+     one("guardian.name", "uses BULLET U+2022 as a separator; minority names use MIDDLE DOT U+00B7")),
     ({"birth_date": MINOR_BORN, "citizen_id": MINOR_CID, "sex": Sex.FEMALE, "marital_status": None,
       "guardian": Guardian(MINOR_CID, "王芳")}, one("guardian.citizen_id", "is the holder's own citizen ID")),
     ({"birth_date": MINOR_BORN, "citizen_id": MINOR_CID, "sex": Sex.FEMALE, "marital_status": None,
       "guardian": Guardian(make_citizen_id("411202", date(2010, 1, 1), 31), "王芳")},
-     one("guardian.citizen_id", "guardian is under 18 at the issue date")),
+     one("guardian.citizen_id", "guardian or agent is under 18 at the issue date")),
     ({"birth_date": MINOR_BORN, "citizen_id": MINOR_CID, "sex": Sex.FEMALE, "marital_status": None,
       "guardian": Guardian(GUARDIAN.citizen_id[:-1], "王芳")},
      one("guardian.citizen_id", "must be 18 characters (GB 11643), got 17")),
@@ -201,3 +201,12 @@ def test_reprs_hide_personal_data() -> None:
     for secret in (permit.name, permit.citizen_id, GUARDIAN.citizen_id, "崤山路", "三门峡一中"):
         assert secret not in text
     assert permit.permit_number in text
+
+
+def test_guardian_optional_agent_recordable() -> None:
+    """SMX Art.10: "未满16周岁的未成年人和行动不便的老年人、残疾人等，可以由其监护人、近亲属代为申领居住证" —
+    可以 (may): a minor may apply without a guardian; an adult's agent may be recorded."""
+    minor = base(birth_date=MINOR_BORN, citizen_id=MINOR_CID, sex=Sex.FEMALE, marital_status=None)
+    validate_permit(minor, SMX, TODAY)
+    validate_permit(replace(minor, guardian=GUARDIAN), SMX, TODAY)
+    validate_permit(base(guardian=GUARDIAN), SMX, TODAY)  # agent of an adult

@@ -23,7 +23,6 @@ from cardsvc.permit.permit_number import make_card_number, make_permit_number
 from cardsvc.qr import (
     PREFIX,
     QrError,
-    QrExpiredError,
     QrFormatError,
     QrPayload,
     encode_qr_text,
@@ -273,21 +272,23 @@ def test_key_must_match_certificate(pki: Pki) -> None:
 
 
 # --- validity and format -------------------------------------------------------------------------
-def test_expired_permit_reports_payload(pki: Pki) -> None:
+def test_expired_printed_validity_is_reported_not_raised(pki: Pki) -> None:
+    """Issue 12: the code proves identity and print-time data; a printed validity that has passed is
+    reported as printed (an on-time endorsement extends validity on the chip and in the registry)."""
     payload = _payload(issue_date=dt.date(2025, 1, 1), valid_until=dt.date(2026, 1, 1))
     text = encode_qr_text(payload, pki.signer_key, pki.signer)
-    with pytest.raises(QrExpiredError) as info:
-        verify_qr_text(text, pki.trust(), NOW)
-    assert info.value.payload == payload
+    verified = verify_qr_text(text, pki.trust(), NOW)
+    assert verified.payload == payload and verified.printed_expired
 
 
-def test_last_day_of_validity_in_china_time(pki: Pki) -> None:
+def test_printed_validity_ends_on_the_valid_until_day_in_china_time(pki: Pki) -> None:
+    """As on the chip, the valid-until day (the anniversary) is the first day without validity."""
     payload = _payload(valid_until=dt.date(2026, 11, 23))
     text = encode_qr_text(payload, pki.signer_key, pki.signer)
-    # 15:59 UTC is 23:59 in UTC+8: still the last valid day; 16:00 UTC is the next day there.
-    assert verify_qr_text(text, pki.trust(), dt.datetime(2026, 11, 23, 15, 59, tzinfo=dt.UTC)).payload == payload
-    with pytest.raises(QrExpiredError):
-        verify_qr_text(text, pki.trust(), dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.UTC))
+    # 15:59 UTC on the 22nd is 23:59 in UTC+8: the last valid day; 16:00 UTC is the valid-until day there.
+    day_before = verify_qr_text(text, pki.trust(), dt.datetime(2026, 11, 22, 15, 59, tzinfo=dt.UTC))
+    assert day_before.payload == payload and not day_before.printed_expired
+    assert verify_qr_text(text, pki.trust(), dt.datetime(2026, 11, 22, 16, 0, tzinfo=dt.UTC)).printed_expired
 
 
 @pytest.mark.parametrize(("text", "reason"), [

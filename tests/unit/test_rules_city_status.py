@@ -130,7 +130,9 @@ def test_each_smx_art19_reason_has_its_clause() -> None:
     assert [r.article for r in SuspensionReason] == [f"SMX Art.19({c})" for c in "一二三四五六"]
     assert not SuspensionReason.ENDORSEMENT_OVERDUE.lifted_by_reinstatement
     assert not SuspensionReason.HUKOU_TRANSFERRED.lifted_by_reinstatement
-    assert SuspensionReason.CROSS_COUNTY_MOVE.lifted_by_reinstatement
+    # issue 12: lifted by the endorsement after half a year of the new registration (SMX Art.17 ¶2)
+    assert not SuspensionReason.CROSS_COUNTY_MOVE.lifted_by_reinstatement
+    assert SuspensionReason.CIRCUMSTANCES_CHANGED.lifted_by_reinstatement
 
 
 @pytest.mark.parametrize(("src", "dst", "ok"), [

@@ -34,11 +34,11 @@ ANCHOR = date(2023, 9, 10)  # issued; first anniversary 2024-09-10
     (date(2024, 8, 10), Timing.ON_TIME),  # window opens
     (date(2024, 8, 11), Timing.ON_TIME),
     (date(2024, 9, 9), Timing.ON_TIME),  # last day before 满1年之日
-    (date(2024, 9, 10), Timing.LATE),  # the anniversary itself is overdue
+    (date(2024, 9, 10), Timing.LATE),  # the anniversary itself is overdue (day 1)
     (date(2024, 9, 11), Timing.LATE),
-    (date(2025, 3, 9), Timing.LATE),
-    (date(2025, 3, 10), Timing.LATE),  # 逾期不超过半年: last day
-    (date(2025, 3, 11), Timing.REREGISTER),  # 超过半年
+    (date(2025, 3, 8), Timing.LATE),
+    (date(2025, 3, 9), Timing.LATE),  # 逾期不超过半年: last day, A + 6 months − 1 day (issue 12)
+    (date(2025, 3, 10), Timing.REREGISTER),  # 超过半年 from A + 6 months (issue 12)
 ])
 def test_smx_window_and_grace(on: date, timing: Timing) -> None:
     result = assess(SMX_RULES, ANCHOR, 1, on)
@@ -51,7 +51,7 @@ def test_smx_on_time_keeps_anchor_late_restarts_count() -> None:
     assert (on_time.new_anchor, on_time.new_years, on_time.next_anniversary) == (ANCHOR, 2, date(2025, 9, 10))
     late = assess(SMX_RULES, ANCHOR, 1, date(2024, 11, 3))  # SMX Art.18
     assert (late.new_anchor, late.new_years, late.next_anniversary) == (date(2024, 11, 3), 1, date(2025, 11, 3))
-    assert late.days_overdue == 54
+    assert late.days_overdue == 55  # 2024-09-10 is day 1 (issue 12)
     assert residence_years(late.new_anchor, date(2025, 11, 2)) == 0
     assert residence_years(late.new_anchor, date(2025, 11, 3)) == 1
 
@@ -71,7 +71,7 @@ def test_zz_art13_thirty_days(on: date, timing: Timing) -> None:
 def test_window_fields_and_later_years() -> None:
     win = window(SMX_RULES, date(2026, 3, 31))
     assert (win.opens, win.last_on_time, win.late_until) == (date(2026, 2, 28), date(2026, 3, 30),
-                                                             date(2026, 9, 30))
+                                                             date(2026, 9, 29))
     assert window(ZZ_RULES, date(2026, 3, 31)).late_until is None
     assert assess(SMX_RULES, ANCHOR, 3, date(2026, 8, 10)).timing is Timing.ON_TIME
     with pytest.raises(RuleError, match="years"):
@@ -135,7 +135,7 @@ def test_timing_partitions_the_calendar(anchor: date, years: int, offset: int, c
     result = assess(rules, anchor, years, on)
     grace = rules.late_endorsement_grace
     expected = (Timing.TOO_EARLY if on < result.window.opens else Timing.ON_TIME if on < ann
-                else Timing.REREGISTER if grace is not None and on > grace.add_to(ann)
+                else Timing.REREGISTER if grace is not None and on >= grace.add_to(ann)
                 else Timing.LATE)
     assert result.timing is expected
     assert result.next_anniversary > on or not result.accepted  # an accepted endorsement always looks ahead

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -19,7 +20,8 @@ router = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
 
 def _token_out(row: ApiToken) -> TokenOut:
     return TokenOut(id=row.id, role=auth.Role(row.role), station_id=row.station_id, label=row.label,
-                    department=row.department, created_at=row.created_at, revoked=row.revoked_at is not None)
+                    department=row.department, created_at=row.created_at, expires_at=row.expires_at,
+                    revoked=row.revoked_at is not None)
 
 
 @router.get("/me", tags=["tokens"], summary="The caller's role, station and scopes")
@@ -31,11 +33,13 @@ def me(principal: PrincipalDep) -> MeOut:
 @router.post("/tokens", tags=["tokens"], status_code=status.HTTP_201_CREATED,
              summary="Issue a token bound to a station and a role (shown once)")
 def issue_token(body: TokenIn, principal: Admin, ctx: CtxDep, session: SessionDep) -> IssuedTokenOut:
+    hours = body.expires_in_hours
     issued = auth.issue_token(session, principal.actor, role=body.role, station_id=body.station_id, label=body.label,
-                              department=body.department, at=ctx.clock(), departments=ctx.departments)
+                              department=body.department, at=ctx.clock(), departments=ctx.departments,
+                              lifetime=None if hours is None else timedelta(hours=hours))
     p = issued.principal
     return IssuedTokenOut(id=p.token_id, role=p.role, station_id=p.station_id, label=p.label,
-                          department=p.department, token=issued.token)
+                          department=p.department, token=issued.token, expires_at=issued.expires_at)
 
 
 @router.get("/tokens", tags=["tokens"], summary="Every token (never the token itself)")

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from cardsvc.api.auth import Principal, Role, Scope, authenticate
+from cardsvc.api.auth import Principal, Role, Scope, authenticate, touch
 from cardsvc.api.deps import COOKIE, CtxDep, SessionDep
 from cardsvc.api.errors import ApiError
 
@@ -25,7 +25,7 @@ HOME = {Role.COUNTER: "/counter", Role.PRINT_STATION: "/print", Role.ENDORSEMENT
 
 def _principal(request: Request, ctx: CtxDep, session: SessionDep) -> Principal | None:
     try:
-        return authenticate(session, request.cookies.get(COOKIE), at=ctx.clock())
+        return authenticate(session, request.cookies.get(COOKIE), at=ctx.clock(), page=True)
     except ApiError:
         return None
 
@@ -47,6 +47,7 @@ def login(token: Annotated[str, Form(max_length=128)], ctx: CtxDep, session: Ses
         principal = authenticate(session, token.strip(), at=ctx.clock())
     except ApiError:
         return RedirectResponse("/login?error=1", status_code=303)
+    touch(session, token.strip(), at=ctx.clock())  # a new page session: its idle time starts now
     response = RedirectResponse(HOME[principal.role], status_code=303)
     response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", max_age=12 * 3600)
     return response

@@ -24,13 +24,13 @@ from cardsvc.layout.vocabulary import PERMIT_DF
 from cardsvc.permit.gb import ETHNICITIES
 from cardsvc.permit.model import Permit
 from cardsvc.qr import QrError, QrPayload, encode_qr_text, verify_qr_text
+from cardsvc.qr.semantics import qr_verdict
 from cardsvc.registry import endorsements as registry_endorsements
-from cardsvc.registry import publication
+from cardsvc.registry import lifecycle, publication
 from cardsvc.registry.errors import CardNotAllocatedError, NotFoundError, RefusedError
-from cardsvc.registry.lookup import card_by_number, current_card, permit_by_number
+from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
 from cardsvc.registry.models import Card, Endorsement, StatusPublication
 from cardsvc.registry.models import Permit as PermitRow
-from cardsvc.rules.status import CardStatus
 from cardsvc.security.ceremony import signer_name
 from cardsvc.security.errors import KeyNotFound, SignedDataError
 from cardsvc.security.pki import SignerRole
@@ -198,7 +198,7 @@ def _detect_layout(ctx: AppContext, conn: Connection) -> Layout:
 
 def verify_reader(ctx: AppContext, session: Session, principal: Principal, reader: str) -> VerdictOut:
     with ctx.hub.session(reader, wait=2.0) as conn:
-        return verify_connection(ctx, session, principal, conn, image=True)
+        return verify_connection(ctx, session, principal, conn)  # a card: its chip answers for itself
 
 
 def verify_image(ctx: AppContext, session: Session, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
@@ -216,19 +216,26 @@ def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str
         audit_read(session, principal, "qr.verify", now, reason=f"refused: {type(exc).__name__}")
         return {"result": "invalid", "valid": False, "reasons": [f"{type(exc).__name__}: {exc}"], "display": {}}
     p = verified.payload
-    status = None
+    # Issue 12: the code proves identity and print-time data; validity and status come from the registry
+    # (cardsvc.qr.semantics), so the QR never contradicts the chip.
+    list_status, valid_until, status = None, None, "unknown"
     try:
-        status = card_by_number(session, p.card_number).status
+        card = card_by_number(session, p.card_number)
     except NotFoundError:
-        status = "unknown"
+        card = None
+    if card is not None:
+        status = card.status
+        list_status = publication.listed_status(card.status, card.permit.suspension_reason)[0]
+        valid_until = lifecycle.card_status(session, card.card_number).valid_until
+    verdict = qr_verdict(list_status, valid_until, local_date(now), printed_valid_until=p.valid_until)
     audit_read(session, principal, "qr.verify", now, reason=f"signed by {verified.signer_authority}, status {status}",
                permit_number=p.permit_number, card_number=p.card_number)
-    valid = status == CardStatus.ACTIVE.value
-    return {"result": "genuine_valid" if valid else f"genuine_{status}", "valid": valid,
-            "reasons": [] if valid else [f"status: {status}"],
+    return {"result": verdict.result, "valid": verdict.valid, "reasons": list(verdict.reasons),
             "display": {"permit_number": p.permit_number, "card_number": p.card_number, "name": p.name,
                         "sex": p.sex.label, "issue_date": p.issue_date.isoformat(),
-                        "valid_until": p.valid_until.isoformat(), "authority_code": p.authority_code}}
+                        "valid_until": p.valid_until.isoformat(), "authority_code": p.authority_code,
+                        "printed_validity_passed": verified.printed_expired,
+                        "current_valid_until": None if valid_until is None else valid_until.isoformat()}}
 
 
 # --- endorsements -----------------------------------------------------------------------------------------
@@ -237,7 +244,7 @@ def _endorsement_out(row: Endorsement | None, number: str, kind: str, note: str 
         return EndorsementOut(id=None, permit_number=number, seq=None, kind=kind, endorsed_on=None, valid_until=None,
                               card_sync=None, note=note)
     return EndorsementOut(id=row.id, permit_number=number, seq=row.seq, kind=row.kind, endorsed_on=row.endorsed_on,
-                          valid_until=row.valid_until, card_sync=row.card_sync, note=note)
+                          valid_until=row.valid_until, card_sync=row.card_sync, note=note, late=row.late)
 
 
 def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> EndorsementOut:
@@ -258,14 +265,15 @@ def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> Endor
         record: Endorsement | None
         if body.kind == "yearly":
             record = registry_endorsements.endorse(s, principal.actor, body.permit_number,
-                                                   data={"residence_address": address}, at=at)
+                                                   data={"residence_address": address}, at=at,
+                                                   layout=ctx.layout(row.layout_id))
             note = None
         else:
             if body.new_county is None or body.moved_on is None or body.residence_address is None:
                 raise FieldError("new_county", "an address change needs new_county, moved_on and residence_address")
             change, record = registry_endorsements.change_address(
                 s, principal.actor, body.permit_number, new_county=body.new_county, moved_on=body.moved_on,
-                data={"residence_address": body.residence_address}, at=at)
+                data={"residence_address": body.residence_address}, at=at, layout=ctx.layout(row.layout_id))
             note = f"{change.kind.value} ({change.article})"
         out = _endorsement_out(record, body.permit_number, body.kind, note)
     if body.reader and record is not None:

@@ -26,6 +26,7 @@ from cardsvc.permit.record import load_permit
 from cardsvc.registry import jobs as registry_jobs
 from cardsvc.registry import lifecycle
 from cardsvc.registry.audit import Actor
+from cardsvc.registry.endorsements import carried_endorsements
 from cardsvc.registry.errors import JobStateError
 from cardsvc.registry.lookup import local_date, permit_by_number
 from cardsvc.registry.models import Card, IssuanceJob, JobState
@@ -39,13 +40,13 @@ log = logging.getLogger(__name__)
 RUNNABLE = frozenset({JobState.PENDING, JobState.WRITING, JobState.VERIFYING, JobState.FAILED_RETRYABLE})
 
 
-def job_out(ctx: AppContext, session: Session, row: IssuanceJob) -> JobOut:
+def job_out(ctx: AppContext, session: Session, row: IssuanceJob, progress: dict[str, object] | None = None) -> JobOut:
     card = session.get(Card, row.card_id)
     permit = session.get(PermitRow, row.permit_id)
     assert card is not None and permit is not None  # foreign keys
     return JobOut(id=row.id, permit_number=permit.permit_number, card_number=card.card_number, event=row.event,
                   state=row.state, attempts=row.attempts, last_error=row.last_error,
-                  progress=ctx.get_progress(row.id))
+                  progress=ctx.get_progress(row.id) if progress is None else progress)
 
 
 def create_job(ctx: AppContext, session: Session, principal: Principal, body: JobIn) -> JobOut:
@@ -66,9 +67,16 @@ def create_job(ctx: AppContext, session: Session, principal: Principal, body: Jo
     elif body.event is CardEvent.RENEWAL:
         job = lifecycle.request_renewal(session, actor, row.permit_number, old_card_returned=body.old_card_returned,
                                         card_number=card_number, idempotency_key=key, at=at)
+    elif body.event is CardEvent.CORRECTION:  # ZZ Art.27: validated in the registry before anything is written
+        if not body.changes or body.evidence is None:
+            raise FieldError("changes" if not body.changes else "evidence",
+                             "a correction needs changes and evidence (ZZ Art.27)")
+        job = lifecycle.request_correction(session, actor, row.permit_number, dict(body.changes),
+                                           evidence=body.evidence, card_number=card_number, idempotency_key=key,
+                                           at=at, layout=layout)
     else:
-        raise FieldError("event", f"{body.event.value} is not started here (corrections go through the registry "
-                         "with evidence; endorsements through /api/endorsements)")
+        raise FieldError("event", f"{body.event.value} is not started here (endorsements through "
+                         "/api/endorsements)")
     return job_out(ctx, session, job)
 
 
@@ -82,15 +90,23 @@ def list_jobs(ctx: AppContext, session: Session, state: str | None, limit: int) 
 
 
 def get_job(ctx: AppContext, session: Session, job_id: int) -> JobOut:
-    return job_out(ctx, session, registry_jobs.job(session, job_id))
+    # Progress first: the worker commits the job's state before it clears `running`, so a reader that
+    # sees `running` false then reads the final state (read the other way round, it can pair the state
+    # before the commit with the progress after it).
+    progress = ctx.get_progress(job_id)
+    return job_out(ctx, session, registry_jobs.job(session, job_id), progress)
 
 
 def _request(session: Session, ctx: AppContext, row: IssuanceJob) -> IssueRequest:
     permit_row = session.get(PermitRow, row.permit_id)
     card = session.get(Card, row.card_id)
     assert permit_row is not None and card is not None
-    permit = replace(load_permit(permit_row.data), card_number=card.card_number)
-    return IssueRequest(permit, ctx.layout(permit_row.layout_id), row.idempotency_key, CardEvent(row.event))
+    layout = ctx.layout(permit_row.layout_id)
+    stored = load_permit(permit_row.data)
+    # Issue 12: every generation carries the permit's endorsements (registry_endorsements.carried_endorsements)
+    permit = replace(stored, card_number=card.card_number,
+                     endorsements=(*stored.endorsements, *carried_endorsements(session, permit_row, layout)))
+    return IssueRequest(permit, layout, row.idempotency_key, CardEvent(row.event))
 
 
 def start_run(ctx: AppContext, session: Session, principal: Principal, job_id: int, reader: str, *,

@@ -10,7 +10,7 @@ import base64
 import binascii
 import random
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,17 +19,29 @@ from sqlalchemy.orm import Session
 from cardsvc.api.auth import Principal
 from cardsvc.api.context import AppContext
 from cardsvc.api.errors import ApiError
-from cardsvc.api.schemas import ApplicationIn, ApplicationOut, PermitOut, PermitSummary, StatusChangeIn
+from cardsvc.api.schemas import (
+    ApplicantIn,
+    ApplicationIn,
+    ApplicationOut,
+    PermitOut,
+    PermitSummary,
+    RegistrationIn,
+    RegistrationOut,
+    StatusChangeIn,
+)
 from cardsvc.layout import Layout
+from cardsvc.permit.errors import PermitInvalid
 from cardsvc.permit.gb import Sex
-from cardsvc.permit.model import Authority, Permit
+from cardsvc.permit.model import Authority, Guardian, Permit
 from cardsvc.permit.permit_number import make_permit_number
 from cardsvc.permit.record import dump_permit, load_permit
+from cardsvc.permit.validate import validate_permit
 from cardsvc.registry import lifecycle
 from cardsvc.registry.applications import (
     ApplicationRequest,
     add_registration,
     create_permit,
+    register_for_permit,
     submit_application,
     upsert_applicant,
 )
@@ -63,11 +75,38 @@ def _application_out(row: PermitApplication, permit_number: str | None) -> Appli
                           issue_deadline=row.issue_deadline, decision=row.decision, permit_number=permit_number)
 
 
+_OPTIONAL = ("service_place", "contact", "marital_status", "residence_reason")  # ZZ Art.8, Art.33
+
+
+def _intake_permit(layout: Layout, a: ApplicantIn, photo: bytes, authority: Authority, today: date,
+                   number: str) -> Permit:
+    placed = layout.permit_fields()
+    optional = {f: getattr(a, f) for f in _OPTIONAL if f in placed}  # what the city's layout records
+    return Permit(
+        name=a.name, sex=Sex(a.sex), ethnicity=a.ethnicity, birth_date=a.birth_date, citizen_id=a.citizen_id,
+        photo=photo, household_address=a.household_address, residence_address=a.residence_address,
+        permit_number=number, authority=authority, issue_date=today,
+        valid_until=layout.rules.validity.add_to(today), card_number="",
+        guardian=None if a.guardian is None else Guardian(a.guardian.citizen_id, a.guardian.name), **optional,
+    )
+
+
+def _refuse(exc: PermitInvalid, prefix: str) -> ApiError:
+    """RFC 9457 problem for invalid data: `field` is the request field (the first problem's)."""
+    first = exc.problems[0]
+    return ApiError(422, "invalid-field", "; ".join(f"{prefix}{p.field}: {p.reason}" for p in exc.problems),
+                    field=f"{prefix}{first.field}")
+
+
 def submit(ctx: AppContext, session: Session, principal: Principal, body: ApplicationIn) -> ApplicationOut:
-    """Record the application; when the city rules accept it, create the permit (pending its card)."""
+    """Record the application; when the city rules accept it, create the permit (pending its card).
+
+    The door: the applicant's data is validated against the city's layout (validate_permit) before
+    anything is written, so invalid data never reaches the registry or a card."""
     layout = ctx.layout(body.layout_id)
     rules = layout.rules
     at = ctx.clock()
+    today = local_date(at)
     a = body.applicant
     try:
         photo = base64.b64decode(a.photo, validate=True)
@@ -76,26 +115,25 @@ def submit(ctx: AppContext, session: Session, principal: Principal, body: Applic
     if not photo.startswith(b"\xff\xd8"):
         raise ApiError(422, "invalid-field", "applicant.photo: not a JPEG", field="applicant.photo")
     authority = _authority(layout, body.registration.county_code)
+    provisional = make_permit_number(authority.code, today.year, 1)  # the real serial needs the row id
+    try:
+        validate_permit(_intake_permit(layout, a, photo, authority, today, provisional), layout, today,
+                        card_allocated=False)
+    except PermitInvalid as exc:
+        raise _refuse(exc, "applicant.") from None
     applicant = upsert_applicant(session, a.citizen_id, a.birth_date, {}, at=at)
     reg = body.registration
     registration = add_registration(session, applicant, rules, Registration(
         reg.county_code, reg.registered_on, reg.arrived_on, reg.intended_stay_days), at=at)
     row, decision = submit_application(session, principal.actor, rules, applicant, registration, ApplicationRequest(
-        grounds=frozenset(body.grounds), materials=frozenset(body.materials), via_agent=body.via_agent), at=at)
+        grounds=frozenset(body.grounds), materials=frozenset(body.materials),
+        via_agent=body.via_agent or a.guardian is not None), at=at)
     if not decision.accepted:
         return _application_out(row, None)
-    today = local_date(at)
     number = make_permit_number(authority.code, today.year, row.id % 1_000_000 or 1)
-    permit = Permit(
-        name=a.name, sex=Sex(a.sex), ethnicity=a.ethnicity, birth_date=a.birth_date, citizen_id=a.citizen_id,
-        photo=photo, household_address=a.household_address, residence_address=a.residence_address,
-        permit_number=number, authority=authority, issue_date=today,
-        valid_until=layout.rules.validity.add_to(today), card_number="",
-        service_place=a.service_place if "service_place" in layout.permit_fields() else None,
-        contact=a.contact if "contact" in layout.permit_fields() else None,
-    )
+    permit = replace(_intake_permit(layout, a, photo, authority, today, provisional), permit_number=number)
     create_permit(session, principal.actor, row, permit_number=number, layout_id=layout.id,
-                  county_code=authority.code, data=dump_permit(permit), at=at)
+                  county_code=authority.code, data=dump_permit(permit), at=at, layout=layout)
     return _application_out(row, number)
 
 
@@ -114,7 +152,8 @@ def sample_application(ctx: AppContext, session: Session, principal: Principal, 
                       "birth_date": p.birth_date, "citizen_id": p.citizen_id,
                       "photo": base64.b64encode(p.photo).decode(), "household_address": p.household_address,
                       "residence_address": p.residence_address, "service_place": p.service_place,
-                      "contact": p.contact},
+                      "contact": p.contact, "marital_status": p.marital_status,
+                      "residence_reason": p.residence_reason},
         "registration": {"county_code": county, "arrived_on": arrived, "registered_on": arrived,
                          "intended_stay_days": 730},
         "grounds": [Ground.EMPLOYMENT],  # with what the city asks of an employed applicant (its layout)
@@ -123,8 +162,12 @@ def sample_application(ctx: AppContext, session: Session, principal: Principal, 
     out = submit(ctx, session, principal, body)
     if p.applications and out.permit_number:  # the sample's department data (ZZ Art.6/9/24)
         row = permit_by_number(session, out.permit_number)
-        stored = load_permit(row.data)
-        row.data = dump_permit(replace(stored, applications=p.applications))
+        stored = replace(load_permit(row.data), applications=p.applications)
+        try:  # the department data is at the door too
+            validate_permit(stored, layout, today, card_allocated=False)
+        except PermitInvalid as exc:
+            raise _refuse(exc, "") from None
+        row.data = dump_permit(stored)
     return out
 
 
@@ -215,3 +258,14 @@ def change_status(ctx: AppContext, session: Session, principal: Principal, numbe
             raise StateConflictError(f"permit_number: {number} has no card in use to report lost",
                                      field="permit_number")
         lifecycle.report_lost(session, principal.actor, card.card_number, body.note, at=at)
+
+
+def add_registration_for(ctx: AppContext, session: Session, principal: Principal, number: str,
+                         body: RegistrationIn) -> RegistrationOut:
+    """SMX Art.7 / Art.17 ¶2: the holder's temporary registration in a (new) county, as a record."""
+    row = permit_by_number(session, number)
+    rules = ctx.layout(row.layout_id).rules
+    reg = register_for_permit(session, principal.actor, number, rules, Registration(
+        body.county_code, body.registered_on, body.arrived_on, body.intended_stay_days), at=ctx.clock())
+    return RegistrationOut(id=reg.id, county_code=reg.county_code, arrived_on=reg.arrived_on,
+                           registered_on=reg.registered_on)

@@ -52,7 +52,8 @@ function toggleLang() { LANG = LANG === "zh" ? "en" : "zh"; localStorage.setItem
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v); else if (v !== null && v !== undefined) node.setAttribute(k, v);
+    // style through the CSSOM: the pages' CSP forbids style attributes (issue 13)
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v); else if (k === "style") node.style.cssText = v; else if (v !== null && v !== undefined) node.setAttribute(k, v);
   }
   for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return node;
