@@ -106,9 +106,8 @@ def status_delta_bytes(ctx: AppContext, session: Session, layout_id: str, since:
 
 
 def card_status(ctx: AppContext, card_number: str) -> CardStatusOut:
-    """The online answer: one joined Core query on a read-only connection, no ORM session."""
-    with ctx.engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
-        online = publication.online_status(conn, card_number, ctx.clock())
+    """The online answer: one joined Core query on the process's status connection, no ORM session."""
+    online = ctx.status_reader.lookup(card_number, ctx.clock())
     if online is None:
         raise NotFoundError(f"card_number: no card {card_number!r}")
     bound = online.binding or Binding(None, 0, 0)
