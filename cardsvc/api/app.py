@@ -17,14 +17,15 @@ from cardsvc.api.auth import authenticate, hash_token, needs_touch, touch
 from cardsvc.api.context import AppContext
 from cardsvc.api.middleware import Door
 from cardsvc.api.readers import ReaderHub
-from cardsvc.api.routers import admin, cards, issuance, pages, readers, registry
+from cardsvc.api.routers import admin, cards, departments, issuance, pages, readers, registry
 from cardsvc.api.schemas import Problem
 from cardsvc.cardside import CardSide
 from cardsvc.registry.db import read_only_session
 from cardsvc.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-ROUTERS = (admin.router, readers.router, registry.router, issuance.router, cards.router, pages.router)
+ROUTERS = (admin.router, readers.router, registry.router, issuance.router, cards.router, departments.router,
+           pages.router)
 STATIC = Path(__file__).with_name("static")
 
 DESCRIPTION = """Residence-permit (居住证) card service: applications, issuance at printing stations,

@@ -53,7 +53,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.COUNTER: frozenset(_CARD_DESK | {Scope.APPLICATIONS, Scope.PERMITS_READ, Scope.VERIFY,
                                           Scope.STATUS_CHANGE}),
     Role.ENDORSEMENT: frozenset(_CARD_DESK | {Scope.ENDORSE, Scope.PERMITS_READ, Scope.VERIFY}),
-    Role.DEPARTMENT: frozenset({Scope.DEPARTMENT_DATA, Scope.STATUS_LIST, Scope.LAYOUTS}),
+    # A department works at its own counter's reader (issue 16): its records on the card.
+    Role.DEPARTMENT: frozenset(_CARD_DESK | {Scope.DEPARTMENT_DATA}),
     Role.ADMIN: frozenset(Scope),
 }
 

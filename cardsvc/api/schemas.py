@@ -361,3 +361,33 @@ class AuditOut(Model):
     permit_number: str | None
     card_number: str | None
     reason: str
+
+
+# ---------------------------------------------------------------- department records on the card (issue 16)
+
+class DepartmentRecordIn(Model):
+    reader: str = Field(min_length=1, max_length=128)
+    values: dict[str, str] = Field(min_length=1, max_length=32,
+                                   description="the record's fields as the layout declares them")
+
+
+class SlotProblemOut(Model):
+    slot: int
+    reason: str
+
+
+class DepartmentRecordOut(Model):
+    record: str
+    serves: str = Field(description="the article the record serves, e.g. ZZ Art.21(6)")
+    fields: list[str]
+    seq: int = Field(description="write number of the current record; 0 = never written")
+    values: dict[str, str] | None
+    intact: bool = Field(description="false when a slot fails its MAC (an interrupted write or an alteration)")
+    problems: list[SlotProblemOut]
+
+
+class DepartmentCardOut(Model):
+    card_number: str
+    layout_id: str
+    department: str
+    records: list[DepartmentRecordOut]

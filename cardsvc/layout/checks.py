@@ -82,7 +82,8 @@ def check_layout(layout: LayoutParts) -> None:
             raise ValueError(f"{where}: duplicate SFI {ef.sfi} in {ef.parent} (also {taken[ef.sfi]})")
         taken[ef.sfi] = ef.name
         _sec(where, ef.access, keys, is_df=False)
-        if ef.content is Content.DEPARTMENT and layout.df(ef.parent).department is None:
+        if (ef.content in (Content.DEPARTMENT, Content.DEPARTMENT_RECORD)
+                and layout.df(ef.parent).department is None):
             raise ValueError(f"{where}: department content must sit in a department DF")
     _check_departments(layout)
     _check_placement(layout)

@@ -240,7 +240,7 @@ def decode_contents(contents: Mapping[str, bytes | Sequence[bytes]], layout: Lay
     for ef in layout.efs:
         body = contents.get(ef.name)
         if body is None:
-            if ef.content in (Content.STATIC, Content.EMPTY, Content.DIR):
+            if ef.content in (Content.STATIC, Content.EMPTY, Content.DIR, Content.DEPARTMENT_RECORD):
                 continue
             raise ImageDecodeError(ef.name, "file content missing", 0)
         if ef.content is Content.PERMIT:

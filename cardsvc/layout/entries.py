@@ -15,6 +15,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 from cardsvc.iso7816.tlv import encode_length, encode_tag
 from cardsvc.layout.vocabulary import (
     DEPARTMENT_ITEM_ENCODINGS,
+    DEPARTMENT_RECORD_OVERHEAD,
+    DEPARTMENT_RECORD_SLOTS,
     ENCODINGS_BY_KIND,
     ENDORSEMENT_FIELDS,
     FIXED_VALUE_LENGTH,
@@ -77,6 +79,9 @@ class Content(StrEnum):
     PERMIT = "permit"  # BER-TLV of permit fields, in declared order
     ENDORSEMENTS = "endorsements"  # one endorsement per record, BER-TLV fields
     DEPARTMENT = "department"  # BER-TLV of the department's items
+    # A department's own record, written by the department after issuance (issue 16): two MAC'd slots,
+    # cardsvc.departments.record; personalization leaves it blank.
+    DEPARTMENT_RECORD = "department-record"
     DIR = "dir"  # EF.DIR: one application template '61' per record (ISO 7816-4 §8.2.1.1)
     STATIC = "static"  # fixed bytes given in the layout (e.g. EF.ATR)
     EMPTY = "empty"  # written later by another component (chip key, security object)
@@ -185,6 +190,7 @@ class EfDecl(_Strict):
     access: dict[str, str] = Field(default_factory=dict)
     fields: list[FieldDecl] = Field(default_factory=list)
     data: HexBytes | None = None  # static content
+    serves: str | None = Field(default=None, max_length=80)  # department-record: the article it serves
     examples: list[Example] = Field(default_factory=list)
 
     @property
@@ -221,7 +227,11 @@ class EfDecl(_Strict):
         if self.data is not None and len(self.data) > self.capacity:
             raise ValueError(f"{where}: static data of {len(self.data)} bytes does not fit the file size "
                              f"{self.capacity}")
-        has_fields = self.content in (Content.PERMIT, Content.ENDORSEMENTS, Content.DEPARTMENT)
+        if (self.content is Content.DEPARTMENT_RECORD) != (self.serves is not None):
+            raise ValueError(f"{where}: serves (the article a record serves) is required for department-record "
+                             "content and only for it")
+        has_fields = self.content in (Content.PERMIT, Content.ENDORSEMENTS, Content.DEPARTMENT,
+                                      Content.DEPARTMENT_RECORD)
         if has_fields != bool(self.fields):
             raise ValueError(f"{where}: fields are required for {self.content.value} content"
                              if has_fields else f"{where}: {self.content.value} content takes no fields")
@@ -238,7 +248,7 @@ class EfDecl(_Strict):
         if dup_tags:
             raise ValueError(f"{where}: duplicate tag {', '.join(f'{t:02X}' for t in dup_tags)}")
         for f in self.fields:
-            if self.content is Content.DEPARTMENT:
+            if self.content in (Content.DEPARTMENT, Content.DEPARTMENT_RECORD):
                 if f.encoding not in DEPARTMENT_ITEM_ENCODINGS or not re.match(_NAME_RE, f.field):
                     raise ValueError(f"{where}: department item {f.field} must be an identifier with "
                                      f"text, ascii or numeric encoding")
@@ -257,6 +267,8 @@ class EfDecl(_Strict):
         need = sum(f.tlv_max for f in self.fields)
         room = self.record_length if self.structure.is_record else self.size
         assert room is not None
+        if self.content is Content.DEPARTMENT_RECORD:  # one slot holds the record with its header and MAC
+            room = room // DEPARTMENT_RECORD_SLOTS - DEPARTMENT_RECORD_OVERHEAD
         if need > room:
             raise ValueError(f"{where}: fields need up to {need} bytes but the "
                              f"{'record' if self.structure.is_record else 'file'} holds {room}")

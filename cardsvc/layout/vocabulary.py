@@ -86,6 +86,11 @@ SOD_EF = "sod"
 # Department items are text-like values (str).
 DEPARTMENT_ITEM_ENCODINGS = frozenset({Encoding.TEXT, Encoding.ASCII, Encoding.NUMERIC})
 
+# A department-record EF is two equal slots (tear safety, cardsvc.departments.record); each slot spends
+# 4 bytes sequence + 2 bytes length + 8 bytes MAC around the record's TLV.
+DEPARTMENT_RECORD_SLOTS = 2
+DEPARTMENT_RECORD_OVERHEAD = 14
+
 FIXED_VALUE_LENGTH: MappingProxyType[Encoding, int] = MappingProxyType({
     Encoding.DATE_BCD: 4,
     Encoding.DATE_ASCII: 8,

@@ -53,8 +53,8 @@ def add_ef(**over: object) -> Mutation:
 @pytest.mark.parametrize(("mutate", "message"), [
     (add_ef(fid="0002"), "duplicate FID 0002 in permit (also EF visible)"),
     (add_ef(sfi=2), "EF extra: duplicate SFI 2 in permit (also visible)"),
-    (add_ef(sfi=31), "efs.14.sfi: Input should be less than or equal to 30"),
-    (add_ef(sfi=0), "efs.14.sfi: Input should be greater than or equal to 1"),
+    (add_ef(sfi=31), "efs.18.sfi: Input should be less than or equal to 30"),
+    (add_ef(sfi=0), "efs.18.sfi: Input should be greater than or equal to 1"),
     (add_ef(fid="3F00"), "EF extra: FID 3F00 is reserved (MF)"),
     (add_ef(parent="nowhere"), "EF extra: parent 'nowhere' is not a declared DF"),
     (add_ef(structure="linear-fixed", content="endorsements", record_length=300, records=1, size=200,
@@ -82,6 +82,13 @@ def add_ef(**over: object) -> Mutation:
      "required permit fields not placed in any EF: permit_number"),
     (set_("ef:education_data/access", {"read": "key:dept_housing"}),
      "EF education_data: read names key dept_housing, not the department's own key dept_education"),
+    (set_("ef:housing_fund/serves", None),  # issue 16: a department record names the article it serves
+     "EF housing_fund: serves (the article a record serves) is required for department-record content"),
+    (set_("ef:housing_fund/size", 80),  # two slots of 40 bytes, 14 of them header and MAC
+     "EF housing_fund: fields need up to 38 bytes but the file holds 26"),
+    (set_("ef:housing_fund/access", {"read": "sm+key:dept_civil", "update": "sm+key:dept_housing"}),
+     "EF housing_fund: read names key dept_civil, not the department's own key dept_housing"),
+    (set_("ef:housing_fund/parent", "mf"), "EF housing_fund: department content must sit in a department DF"),
     (set_("keys/dept_hrss/ref", 4), "key dept_hrss: reference 4 already used by key dept_education"),
     (set_("keys/dept_hrss/ref", 15), "keys.dept_hrss.ref: Input should be less than or equal to 14"),
     (set_("authorities", [{"code": "410105", "name": "郑州"}]),
