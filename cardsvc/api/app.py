@@ -19,7 +19,7 @@ from cardsvc.api.auth import authenticate, hash_token, needs_touch, touch
 from cardsvc.api.context import AppContext
 from cardsvc.api.middleware import Door
 from cardsvc.api.readers import ReaderHub
-from cardsvc.api.routers import admin, cards, issuance, pages, readers, registry
+from cardsvc.api.routers import admin, cards, duties, issuance, pages, readers, registry
 from cardsvc.api.schemas import Problem
 from cardsvc.cardside import CardSide
 from cardsvc.duties import DutyContext
@@ -28,7 +28,8 @@ from cardsvc.registry.db import read_only_session
 from cardsvc.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-ROUTERS = (admin.router, readers.router, registry.router, issuance.router, cards.router, pages.router)
+ROUTERS = (admin.router, readers.router, registry.router, issuance.router, cards.router, duties.router,
+           pages.router)
 STATIC = Path(__file__).with_name("static")
 
 DESCRIPTION = """Residence-permit (居住证) card service: applications, issuance at printing stations,
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, hub: ReaderHub | None = None
 
     app = FastAPI(title="cardsvc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": t} for t in ("readers", "applications", "permits", "issuance", "faces",
-                                                      "verification", "status", "endorsements", "departments",
+                                                      "verification", "status", "endorsements", "departments", "duties",
                                                       "layouts", "tokens", "audit")])
     problems.install(app)
 
