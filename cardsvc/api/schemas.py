@@ -436,6 +436,10 @@ class OverdueOut(Model):
     reregister_since: date | None
 
 
+class NoticeIn(Model):
+    application_id: int = Field(ge=1)
+
+
 class DutyRunIn(Model):
     name: str = Field(max_length=64, description="a duty's name (GET /api/duties/runs lists them)")
 

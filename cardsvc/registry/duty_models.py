@@ -52,3 +52,14 @@ class LossReport(Base):
     bank_certificate: Mapped[str | None] = mapped_column(String(32))
     effective_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
+
+
+class MaterialsNotice(Base):
+    """SMX Art.11: the one-time written notice of missing materials, kept with its application (the PDF as
+    handed out, so a reprint is the same paper)."""
+
+    __tablename__ = "materials_notice"
+    application_id: Mapped[int] = mapped_column(ForeignKey("permit_application.id"), primary_key=True,
+                                                autoincrement=False)
+    issued_at: Mapped[datetime]
+    pdf: Mapped[bytes]

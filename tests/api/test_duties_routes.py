@@ -80,3 +80,11 @@ def test_issuance_queue_and_duty_runs_by_role(service: Service) -> None:
     runs = {r["name"]: r for r in service.call(Role.COUNTER, "GET", "/api/duties/runs").json()}
     assert runs["overdue"]["last_outcome"] == ran["last_outcome"] and runs["deadline"]["last_run_at"] is None
     assert service.call(Role.ADMIN, "POST", "/api/duties/run", json={"name": "nope"}).json()["field"] == "name"
+
+
+def test_notice_pdf_is_for_the_counter(service: Service) -> None:
+    r = service.call(Role.COUNTER, "POST", "/api/duties/notice", json={"application_id": 999})
+    assert r.status_code == 404 and r.json()["field"] == "application_id"  # type: ignore[attr-defined]
+    assert service.call(Role.PRINT_STATION, "POST", "/api/duties/notice",
+                        json={"application_id": 1}).status_code == 403  # type: ignore[attr-defined]
+    assert service.call(Role.COUNTER, "GET", "/api/duties/receipt?fee_id=7").json()["field"] == "fee_id"  # type: ignore[attr-defined]

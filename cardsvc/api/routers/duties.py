@@ -7,18 +7,19 @@ service runs the duties by itself (api/app.py lifespan), an admin may run one no
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from cardsvc.api.deps import Admin, CtxDep, PermitsUser, SessionDep
+from cardsvc.api.deps import Admin, ApplicationsUser, CtxDep, PermitsUser, SessionDep
 from cardsvc.api.errors import ApiError
 from cardsvc.api.problems import PROBLEM_RESPONSES
-from cardsvc.api.schemas import DutyRunIn, DutyRunOut, OverdueOut, QueueOut, QueueRowOut
+from cardsvc.api.schemas import DutyRunIn, DutyRunOut, NoticeIn, OverdueOut, QueueOut, QueueRowOut
 from cardsvc.duties import DUTIES, DutyContext, run_duty
 from cardsvc.duties.deadline import issuance_queue
 from cardsvc.duties.lease import last_runs
 from cardsvc.duties.overdue import overdue_permits
+from cardsvc.duties.papers import materials_notice, receipt_pdf
 from cardsvc.registry.lookup import local_date
 
 router = APIRouter(prefix="/api/duties", tags=["duties"], responses=PROBLEM_RESPONSES)
@@ -62,3 +63,19 @@ def run(ctx: CtxDep, _: Admin, body: DutyRunIn) -> DutyRunOut:
     result = run_duty(_duty_context(ctx), name, at=at)
     return DutyRunOut(name=name, description=DUTIES[name][0], ran=result.ran, last_run_at=at,
                       last_outcome=result.outcome)
+
+
+PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "a printable A4 PDF"}}
+
+
+@router.post("/notice", summary="SMX Art.11: the one-time written notice of missing materials (PDF, kept)",
+             response_class=Response, responses=PDF)
+def notice(body: NoticeIn, principal: ApplicationsUser, ctx: CtxDep, session: SessionDep) -> Response:
+    row = materials_notice(session, principal.actor, body.application_id, ctx.layouts, at=ctx.clock())
+    return Response(row.pdf, media_type="application/pdf")
+
+
+@router.get("/receipt", summary="SMX Art.20, ZZ Art.15: the receipt of one fee payment (PDF)",
+            response_class=Response, responses=PDF)
+def receipt(fee_id: Annotated[int, Query(ge=1)], _: PermitsUser, ctx: CtxDep, session: SessionDep) -> Response:
+    return Response(receipt_pdf(session, fee_id, ctx.layouts), media_type="application/pdf")
