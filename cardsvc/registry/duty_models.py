@@ -63,3 +63,17 @@ class MaterialsNotice(Base):
                                                 autoincrement=False)
     issued_at: Mapped[datetime]
     pdf: Mapped[bytes]
+
+
+class TerminationReport(Base):
+    """ZZ Art.25 ¶1-2: a landlord's or employer's report that a holder's residence ended (within 7 working
+    days); a permit with one and not yet cancelled is on the worklist of ¶3 (公安机关核查注销)."""
+
+    __tablename__ = "termination_report"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    permit_id: Mapped[int] = mapped_column(ForeignKey("permit.id"), index=True)
+    reporter: Mapped[str] = mapped_column(String(16))  # landlord, employer
+    ended_on: Mapped[date] = mapped_column(Date)
+    reported_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)  # the 7th working day after ended_on
+    created_at: Mapped[datetime]

@@ -88,3 +88,18 @@ def test_notice_pdf_is_for_the_counter(service: Service) -> None:
     assert service.call(Role.PRINT_STATION, "POST", "/api/duties/notice",
                         json={"application_id": 1}).status_code == 403  # type: ignore[attr-defined]
     assert service.call(Role.COUNTER, "GET", "/api/duties/receipt?fee_id=7").json()["field"] == "fee_id"  # type: ignore[attr-defined]
+
+
+def test_termination_report_and_worklist(service: Service) -> None:
+    number = sample_permit(service, "zz", seed=5)
+    today = service.ctx.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    future = service.call(Role.COUNTER, "POST", f"/api/duties/terminations/{number}",
+                          json={"reporter": "landlord", "ended_on": str(today + dt.timedelta(days=1))})
+    assert future.status_code == 422 and future.json()["field"] == "ended_on"  # type: ignore[attr-defined]
+    r = service.call(Role.COUNTER, "POST", f"/api/duties/terminations/{number}",
+                     json={"reporter": "employer", "ended_on": str(today)}).json()  # type: ignore[attr-defined]
+    assert r["reported_on"] == str(today) and not r["late"]
+    [item] = service.call(Role.PRINT_STATION, "GET", "/api/duties/terminations").json()  # type: ignore[attr-defined]
+    assert item["permit_number"] == number and item["reporter"] == "employer"
+    assert service.call(Role.PRINT_STATION, "POST", f"/api/duties/terminations/{number}",
+                        json={"reporter": "employer", "ended_on": str(today)}).status_code == 403  # type: ignore[attr-defined]

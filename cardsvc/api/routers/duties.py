@@ -11,15 +11,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from cardsvc.api.deps import Admin, ApplicationsUser, CtxDep, PermitsUser, SessionDep
+from cardsvc.api.deps import Admin, ApplicationsUser, CtxDep, PermitNumberPath, PermitsUser, SessionDep, StatusChanger
 from cardsvc.api.errors import ApiError
 from cardsvc.api.problems import PROBLEM_RESPONSES
-from cardsvc.api.schemas import DutyRunIn, DutyRunOut, NoticeIn, OverdueOut, QueueOut, QueueRowOut
+from cardsvc.api.schemas import (
+    CancelItemOut,
+    DutyRunIn,
+    DutyRunOut,
+    NoticeIn,
+    OverdueOut,
+    QueueOut,
+    QueueRowOut,
+    TerminationIn,
+)
 from cardsvc.duties import DUTIES, DutyContext, run_duty
 from cardsvc.duties.deadline import issuance_queue
 from cardsvc.duties.lease import last_runs
 from cardsvc.duties.overdue import overdue_permits
 from cardsvc.duties.papers import materials_notice, receipt_pdf
+from cardsvc.duties.termination import Reporter, cancel_worklist, report_termination
 from cardsvc.registry.lookup import local_date
 
 router = APIRouter(prefix="/api/duties", tags=["duties"], responses=PROBLEM_RESPONSES)
@@ -79,3 +89,20 @@ def notice(body: NoticeIn, principal: ApplicationsUser, ctx: CtxDep, session: Se
             response_class=Response, responses=PDF)
 def receipt(fee_id: Annotated[int, Query(ge=1)], _: PermitsUser, ctx: CtxDep, session: SessionDep) -> Response:
     return Response(receipt_pdf(session, fee_id, ctx.layouts), media_type="application/pdf")
+
+
+@router.post("/terminations/{permit_number}", summary="ZZ Art.25 ¶1-2: a landlord's or employer's report that "
+             "the residence ended (7 working days)")
+def termination(permit_number: PermitNumberPath, body: TerminationIn, principal: StatusChanger, ctx: CtxDep,
+                session: SessionDep) -> CancelItemOut:
+    r = report_termination(session, principal.actor, permit_number, Reporter(body.reporter), body.ended_on,
+                           at=ctx.clock())
+    return CancelItemOut(permit_number=permit_number, permit_status="", reporter=r.reporter, ended_on=r.ended_on,
+                         reported_on=r.reported_on, due_on=r.due_on, late=r.reported_on > r.due_on)
+
+
+@router.get("/terminations", summary="ZZ Art.25 ¶3: the worklist of permits to cancel")
+def terminations(session: SessionDep, _: PermitsUser) -> list[CancelItemOut]:
+    return [CancelItemOut(permit_number=i.permit_number, permit_status=i.permit_status, reporter=i.reporter,
+                          ended_on=i.ended_on, reported_on=i.reported_on, due_on=i.due_on, late=i.late)
+            for i in cancel_worklist(session)]
