@@ -21,7 +21,7 @@ EVENT_NAMES = {CardEvent.REPLACEMENT: "补领居住证", CardEvent.RENEWAL: "换
                CardEvent.FIRST_ISSUE: "首次申领居住证", CardEvent.CORRECTION: "更正", CardEvent.ENDORSEMENT: "签注"}
 
 
-def _city_name(layouts: dict[str, Layout], city: str) -> str:
+def city_name(layouts: dict[str, Layout], city: str) -> str:
     for layout in layouts.values():
         if layout.rules.city == city:
             return layout.layout.city
@@ -41,7 +41,7 @@ def materials_notice(session: Session, actor: Actor, application_id: int, layout
     if not missing:
         raise RefusedError(f"application_id: application {application_id} lacks no material; nothing to notify",
                            field="application_id")
-    doc = missing_materials_notice(app.id, _city_name(layouts, app.city), app.applied_on, missing, at)
+    doc = missing_materials_notice(app.id, city_name(layouts, app.city), app.applied_on, missing, at)
     row = MaterialsNotice(application_id=app.id, issued_at=at, pdf=render_document(doc))
     session.add(row)
     audit(session, actor, "application.materials_notice", at=at,
@@ -60,6 +60,6 @@ def receipt_pdf(session: Session, fee_id: int, layouts: dict[str, Layout]) -> by
     permit = session.get(Permit, fee.permit_id)
     assert permit is not None  # foreign key
     number = f"{permit.city.upper()}-{local_date(fee.at):%Y%m%d}-{fee.id:06d}"
-    doc = fee_receipt(number, _city_name(layouts, permit.city), permit.permit_number,
+    doc = fee_receipt(number, city_name(layouts, permit.city), permit.permit_number,
                       EVENT_NAMES.get(CardEvent(fee.event), fee.event), fee.amount_fen, fee.article, fee.at)
     return render_document(doc)

@@ -103,3 +103,18 @@ def test_termination_report_and_worklist(service: Service) -> None:
     assert item["permit_number"] == number and item["reporter"] == "employer"
     assert service.call(Role.PRINT_STATION, "POST", f"/api/duties/terminations/{number}",
                         json={"reporter": "employer", "ended_on": str(today)}).status_code == 403  # type: ignore[attr-defined]
+
+
+def test_residence_years_and_certificate(service: Service) -> None:
+    number, _ = issue(service, "smx", seed=6)
+    today = service.ctx.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    r = service.call(Role.COUNTER, "GET", f"/api/duties/residence-years?permit_number={number}").json()  # type: ignore[attr-defined]
+    assert r["continuous_years"] == 0 and r["spans"] == [
+        {"start": str(today), "end": None, "started_by": "首次发证", "ended_by": None}]
+    later = service.call(Role.COUNTER, "GET", f"/api/duties/residence-years?permit_number={number}"
+                         f"&on={today.replace(year=today.year + 1)}").json()  # type: ignore[attr-defined]
+    assert later["continuous_years"] == 1
+    pdf = service.call(Role.COUNTER, "GET", f"/api/duties/residence-years.pdf?permit_number={number}")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")  # type: ignore[attr-defined]
+    assert service.call(Role.DEPARTMENT, "GET", f"/api/duties/residence-years.pdf?permit_number={number}"
+                        ).status_code == 403  # type: ignore[attr-defined]

@@ -26,11 +26,14 @@ from cardsvc.api.schemas import (
 )
 from cardsvc.duties import DUTIES, DutyContext, run_duty
 from cardsvc.duties.deadline import issuance_queue
+from cardsvc.duties.documents import render_document
 from cardsvc.duties.lease import last_runs
 from cardsvc.duties.overdue import overdue_permits
-from cardsvc.duties.papers import materials_notice, receipt_pdf
+from cardsvc.duties.papers import city_name, materials_notice, receipt_pdf
+from cardsvc.duties.residence import certificate, residence_record
 from cardsvc.duties.termination import Reporter, cancel_worklist, report_termination
-from cardsvc.registry.lookup import local_date
+from cardsvc.registry.audit import audit
+from cardsvc.registry.lookup import local_date, permit_by_number
 
 router = APIRouter(prefix="/api/duties", tags=["duties"], responses=PROBLEM_RESPONSES)
 OnQuery = Annotated[date | None, Query(description="as of this day (default: today in China)")]
@@ -106,3 +109,27 @@ def terminations(session: SessionDep, _: PermitsUser) -> list[CancelItemOut]:
     return [CancelItemOut(permit_number=i.permit_number, permit_status=i.permit_status, reporter=i.reporter,
                           ended_on=i.ended_on, reported_on=i.reported_on, due_on=i.due_on, late=i.late)
             for i in cancel_worklist(session)]
+
+
+@router.get("/residence-years", summary="SMX Art.18, 25-26: continuous residence years with restarts and reasons")
+def residence_years(permit_number: Annotated[str, Query(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z-]+$")],
+                    ctx: CtxDep, session: SessionDep, _: PermitsUser, on: OnQuery = None) -> dict[str, Any]:
+    record = residence_record(session, permit_number, _duty_context(ctx).rules_by_city, on or local_date(ctx.clock()))
+    return {"on": record.on, "permit_numbers": record.permit_numbers, "continuous_years": record.continuous_years,
+            "spans": [{"start": s.start, "end": s.end, "started_by": s.started_by, "ended_by": s.ended_by}
+                      for s in record.spans]}
+
+
+@router.get("/residence-years.pdf", summary="SMX Art.18, 25-26: the residence-years certificate (PDF, audited)",
+            response_class=Response, responses=PDF)
+def residence_certificate(permit_number: Annotated[str, Query(min_length=1, max_length=32,
+                                                              pattern=r"^[0-9A-Za-z-]+$")],
+                          ctx: CtxDep, session: SessionDep, principal: PermitsUser) -> Response:
+    now = ctx.clock()
+    record = residence_record(session, permit_number, _duty_context(ctx).rules_by_city, local_date(now))
+    permit = permit_by_number(session, permit_number)
+    name = str(permit.data.get("name", ""))
+    audit(session, principal.actor, "permit.residence_certificate", at=now, permit_number=permit_number,
+          reason="SMX Art.18 residence-years certificate printed")  # it carries the holder's name (ZZ Art.29)
+    return Response(render_document(certificate(record, city_name(ctx.layouts, permit.city), name, now)),
+                    media_type="application/pdf")
