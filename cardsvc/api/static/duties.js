@@ -34,8 +34,25 @@ async function load() {
     render();
   } catch (err) { showError("error", err); }
 }
+// The papers: fetched with the page's cookie, shown as a PDF in a new tab (SMX Art.11, 18, 20; ZZ Art.15).
+async function openPdf(method, path, body) {
+  showError("error", null);
+  try {
+    const r = await fetch(path, { method, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+    if (!r.ok) { const p = await r.json(); throw new Error(p.detail || r.statusText); }
+    window.open(URL.createObjectURL(await r.blob()), "_blank");
+  } catch (err) { showError("error", err); }
+}
+const value = id => document.getElementById(id).value.trim();
 document.addEventListener("langchange", render);
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("refresh").addEventListener("click", load);
+  document.getElementById("residence").addEventListener("click", () =>
+    openPdf("GET", "/api/duties/residence-years.pdf?permit_number=" + encodeURIComponent(value("paper-permit"))));
+  document.getElementById("notice").addEventListener("click", () =>
+    openPdf("POST", "/api/duties/notice", { application_id: Number(value("paper-application")) }));
+  document.getElementById("receipt").addEventListener("click", () =>
+    openPdf("GET", "/api/duties/receipt?fee_id=" + encodeURIComponent(value("paper-fee"))));
   load();
 });
