@@ -178,6 +178,8 @@ def test_cli_runs_a_duty_for_cron(db_url: str, build: Builder, session: Session,
     assert capsys.readouterr().out.splitlines() == ["overdue: suspended 1, marked for re-registration 0",
                                                     "deadline: queued 0, overdue 0",
                                                     "termination: to cancel 0, reported late 0"]
+    assert main(["duties", "queue", "--db", db_url, "--at", "2025-08-05T12:00+08:00", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"on": "2025-08-05", "queue": [], "overdue_by_county": {}}
     assert main(["duties", "overdue", "--db", db_url, "--at", "2025-08-05T12:00+08:00"]) == 0
     assert capsys.readouterr().out.strip() == f"{number} due 2025-08-05: 1 day(s) overdue"
     with pytest.raises(SystemExit) as bad:
