@@ -88,6 +88,11 @@ def test_notice_pdf_is_for_the_counter(service: Service) -> None:
     assert service.call(Role.PRINT_STATION, "POST", "/api/duties/notice",
                         json={"application_id": 1}).status_code == 403  # type: ignore[attr-defined]
     assert service.call(Role.COUNTER, "GET", "/api/duties/receipt?fee_id=7").json()["field"] == "fee_id"  # type: ignore[attr-defined]
+    number, _ = issue(service, seed=7)
+    [first] = service.call(Role.COUNTER, "GET", f"/api/duties/fees?permit_number={number}").json()  # type: ignore[attr-defined]
+    assert (first["event"], first["amount_fen"]) == ("first_issue", 0)  # ZZ Art.15: first issue free
+    free = service.call(Role.COUNTER, "GET", f"/api/duties/receipt?fee_id={first['fee_id']}")
+    assert free.status_code == 422 and "no receipt" in free.json()["detail"]  # type: ignore[attr-defined]
 
 
 def test_termination_report_and_worklist(service: Service) -> None:

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
 
 from cardsvc.api.deps import Admin, ApplicationsUser, CtxDep, PermitNumberPath, PermitsUser, SessionDep, StatusChanger
 from cardsvc.api.errors import ApiError
@@ -34,6 +35,7 @@ from cardsvc.duties.residence import certificate, residence_record
 from cardsvc.duties.termination import Reporter, cancel_worklist, report_termination
 from cardsvc.registry.audit import audit
 from cardsvc.registry.lookup import local_date, permit_by_number
+from cardsvc.registry.models import FeeRecord
 
 router = APIRouter(prefix="/api/duties", tags=["duties"], responses=PROBLEM_RESPONSES)
 OnQuery = Annotated[date | None, Query(description="as of this day (default: today in China)")]
@@ -133,3 +135,12 @@ def residence_certificate(permit_number: Annotated[str, Query(min_length=1, max_
           reason="SMX Art.18 residence-years certificate printed")  # it carries the holder's name (ZZ Art.29)
     return Response(render_document(certificate(record, city_name(ctx.layouts, permit.city), name, now)),
                     media_type="application/pdf")
+
+
+@router.get("/fees", summary="SMX Art.20, ZZ Art.15: a permit's fee rows (one per charged event), for receipts")
+def fees(permit_number: Annotated[str, Query(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z-]+$")],
+         session: SessionDep, _: PermitsUser) -> list[dict[str, Any]]:
+    permit = permit_by_number(session, permit_number)
+    rows = session.scalars(select(FeeRecord).where(FeeRecord.permit_id == permit.id).order_by(FeeRecord.id))
+    return [{"fee_id": f.id, "event": f.event, "amount_fen": f.amount_fen, "article": f.article, "at": f.at}
+            for f in rows]
