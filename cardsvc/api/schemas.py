@@ -454,7 +454,7 @@ class CancelItemOut(Model):
 
 
 class NoticeIn(Model):
-    application_id: int = Field(ge=1)
+    application_id: int = Field(ge=1, le=2**31 - 1)  # an INTEGER row id on every backend
 
 
 class DutyRunIn(Model):

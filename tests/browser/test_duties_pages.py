@@ -32,25 +32,29 @@ def test_issuance_deadline_queue_page(server: Server) -> None:
         try:
             page = login(browser, server, printer)
             page.wait_for_url("**/print")
-            made = call(page, server, admin, "POST", "/api/applications/sample", {"layout_id": "smx", "seed": 3})
-            number = made["permit_number"]
+            # SMX Art.12: applications accepted 16, 15 and 14 days ago: due yesterday, today, tomorrow
+            numbers = {}
+            for seed, ago in ((3, 16), (4, 15), (5, 14)):
+                server.app.state.ctx.clock = lambda a=ago: real_clock() - dt.timedelta(days=a)
+                numbers[ago] = call(page, server, admin, "POST", "/api/applications/sample",
+                                    {"layout_id": "smx", "seed": seed})["permit_number"]
+            server.app.state.ctx.clock = real_clock
             page.goto(server.url + "/duties")
-            row = page.locator("[data-testid=queue] tr", has_text=number)
-            playwright_sync.expect(row).to_have_attribute("data-overdue", "false")
-            playwright_sync.expect(row.locator("td").nth(1)).to_have_text("15")  # accepted today: 15 days left
-            playwright_sync.expect(page.locator("[data-testid=by-county]")).to_have_text("无")
-            for days, overdue, left in ((15, "false", "0"), (16, "true", "已逾期 (1)")):  # due day, day after
-                server.app.state.ctx.clock = lambda d=days: real_clock() + dt.timedelta(days=d)
-                page.click("[data-testid=refresh]")
+            rows = page.locator("[data-testid=queue] tr[data-overdue]")
+            playwright_sync.expect(rows).to_have_count(3)
+            for i, (ago, left, overdue) in enumerate(((16, "已逾期 (1)", "true"), (15, "0", "false"),
+                                                      (14, "1", "false"))):  # ordered by due date
+                row = rows.nth(i)
+                playwright_sync.expect(row.locator("td").nth(4)).to_have_text(numbers[ago])
                 playwright_sync.expect(row.locator("td").nth(1)).to_have_text(left)
                 playwright_sync.expect(row).to_have_attribute("data-overdue", overdue)
-            county = row.locator("td").nth(2).inner_text()
+            county = rows.nth(0).locator("td").nth(2).inner_text()
             playwright_sync.expect(page.locator("[data-testid=by-county]")).to_have_text(f"{county}: 1")
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "duties-queue.png"), full_page=True)
             page.click("[data-testid=lang]")
             playwright_sync.expect(page.locator("h2").first).to_have_text("Issuance deadline (15 days)")
-            playwright_sync.expect(row.locator("td").nth(1)).to_have_text("Overdue (1)")
+            playwright_sync.expect(rows.nth(0).locator("td").nth(1)).to_have_text("Overdue (1)")
             page.click("[data-testid=lang]")
         finally:
             server.app.state.ctx.clock = real_clock

@@ -92,7 +92,8 @@ def notice(body: NoticeIn, principal: ApplicationsUser, ctx: CtxDep, session: Se
 
 @router.get("/receipt", summary="SMX Art.20, ZZ Art.15: the receipt of one fee payment (PDF)",
             response_class=Response, responses=PDF)
-def receipt(fee_id: Annotated[int, Query(ge=1)], _: PermitsUser, ctx: CtxDep, session: SessionDep) -> Response:
+def receipt(fee_id: Annotated[int, Query(ge=1, le=2**31 - 1)], _: PermitsUser, ctx: CtxDep,
+            session: SessionDep) -> Response:
     return Response(receipt_pdf(session, fee_id, ctx.layouts), media_type="application/pdf")
 
 
