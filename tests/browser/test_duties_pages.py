@@ -79,7 +79,8 @@ def test_loss_report_on_the_counter_verdict(server: Server) -> None:
             while call(counter, server, admin, "GET", f"/api/jobs/{job['id']}")["state"] != "issued":
                 assert time.monotonic() < deadline, "job did not finish"
                 time.sleep(0.1)
-            oral = dt.datetime.now(CHINA).replace(microsecond=0)  # the oral report, just made
+            time.sleep(1.1)  # the oral report, made after the card was issued (whole seconds)
+            oral = dt.datetime.now(CHINA).replace(microsecond=0)
             call(counter, server, counter_token, "POST", f"/api/permits/{number}/status",
                  {"action": "report_lost", "note": "持证人电话挂失", "reported_at": oral.isoformat()})
             counter.select_option("[data-testid=reader]", READERS[0])
