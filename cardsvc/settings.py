@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     status_list_hours: int = 24  # next_update of the signed status list
     dev: bool = Field(False, alias="CARDSVC_DEV")  # dev pages show the virtual card desk (insert/remove buttons)
     max_upload_bytes: int = 512 * 1024  # card image uploads; a real image is ~20-40 KB
+    # The registry's standing duties (cardsvc.duties) inside the service: every N seconds (0: off, cron only);
+    # the first round a little after start, so a restart loop never hammers the registry.
+    duties_interval_seconds: float = Field(3600.0, ge=0)
+    duties_first_delay_seconds: float = Field(60.0, ge=0)
 
     def layouts(self) -> dict[str, Layout]:
         """The city layouts by id: those in `layouts_dir` when set, else the ones shipped with cardsvc."""

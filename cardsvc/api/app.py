@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,15 +19,17 @@ from cardsvc.api.auth import authenticate, hash_token, needs_touch, touch
 from cardsvc.api.context import AppContext
 from cardsvc.api.middleware import Door
 from cardsvc.api.readers import ReaderHub
-from cardsvc.api.routers import admin, cards, departments, issuance, pages, readers, registry
+from cardsvc.api.routers import admin, cards, departments, duties, issuance, pages, readers, registry
 from cardsvc.api.schemas import Problem
 from cardsvc.cardside import CardSide
+from cardsvc.duties import DutyContext
+from cardsvc.duties.scheduler import schedule
 from cardsvc.registry.db import read_only_session
 from cardsvc.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 ROUTERS = (admin.router, readers.router, registry.router, issuance.router, cards.router, departments.router,
-           pages.router)
+           duties.router, pages.router)
 STATIC = Path(__file__).with_name("static")
 
 DESCRIPTION = """Residence-permit (居住证) card service: applications, issuance at printing stations,
@@ -49,15 +53,24 @@ def create_app(settings: Settings | None = None, *, hub: ReaderHub | None = None
         ctx = context if context is not None else AppContext.open(settings, hub=hub, card_side=card_side)
         app.state.ctx = ctx
         log.info("service up: readers=%s database=%s", settings.readers.value, ctx.engine.url.render_as_string())
+        duties = None
+        if settings.duties_interval_seconds > 0:  # the standing duties on a schedule (issue 16 item 2)
+            duty_ctx = DutyContext(ctx.sessions, ctx.layouts, settings.station_id, ctx.instance)
+            duties = asyncio.create_task(schedule(duty_ctx, lambda: ctx.clock(), settings.duties_interval_seconds,
+                                                  settings.duties_first_delay_seconds), name="duties")
         try:
             yield
         finally:
+            if duties is not None:
+                duties.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await duties
             if context is None:
                 ctx.close()
 
     app = FastAPI(title="cardsvc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": t} for t in ("readers", "applications", "permits", "issuance", "faces",
-                                                      "verification", "status", "endorsements", "departments",
+                                                      "verification", "status", "endorsements", "departments", "duties",
                                                       "layouts", "tokens", "audit")])
     problems.install(app)
 

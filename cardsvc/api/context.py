@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cardsvc.api.errors import ApiError
 from cardsvc.api.principals import PrincipalCache
 from cardsvc.api.readers import NoReaders, PcscHub, ReaderHub
+from cardsvc.api.status_reader import StatusReader
 from cardsvc.cardside import CardSide, CardSideMissing, installed_card_side
 from cardsvc.face import FaceLayout, face_layout_for
 from cardsvc.issuance.keys import StationKeys
@@ -53,6 +54,7 @@ class AppContext:
     _faces: dict[str, FaceLayout] = field(default_factory=dict)
     # Derived from the database, never the truth: authenticated tokens for a few seconds (api/deps.py).
     principals: PrincipalCache = field(default_factory=lambda: PrincipalCache())
+    _status_reader: StatusReader | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, hub: ReaderHub | None = None,
@@ -62,7 +64,16 @@ class AppContext:
         return cls(settings=settings, engine=engine, sessions=session_factory(engine),
                    hub=hub if hub is not None else open_hub(settings, card_side), card_side=card_side)
 
+    @property
+    def status_reader(self) -> StatusReader:
+        """The online status answer's own connection (api/status_reader.py), opened on first use."""
+        if self._status_reader is None:
+            self._status_reader = StatusReader(self.engine)
+        return self._status_reader
+
     def close(self) -> None:
+        if self._status_reader is not None:
+            self._status_reader.close()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.hub.close()
         self.engine.dispose()

@@ -245,8 +245,11 @@ class StatusChangeIn(Model):
     action: Literal["suspend", "reinstate", "report_lost", "cancel"]
     note: str = Field(min_length=1, max_length=200)
     reason: SuspensionReason | None = Field(default=None, description="suspend only: SMX Art.19 ground")
+    # report_lost only (ZZ Art.16-17, cardsvc.duties.losses): how the loss was reported and when it took effect
+    bank_certificate: str | None = Field(default=None, max_length=32, description="the bank's loss certificate no.")
+    reported_at: datetime | None = Field(default=None, description="time of the bank/oral report (effective)")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"action": "report_lost", "note": "持证人电话挂失"},
+        {"action": "report_lost", "note": "持证人电话挂失", "reported_at": "2026-03-01T09:30:00+08:00"},
         {"action": "suspend", "reason": "false_materials", "note": "材料核查不实"}]})
 
 
@@ -319,6 +322,15 @@ class CheckOut(Model):
     detail: str
 
 
+class LossOut(Model):
+    """ZZ Art.16-17: how a lost card was reported and the moment the loss took effect."""
+
+    channel: str  # bank, oral, counter
+    bank_certificate: str | None
+    effective_at: datetime
+    recorded_at: datetime
+
+
 class VerdictOut(Model):
     model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"result": "lost", "genuine": True, "valid": False, "reasons": ["status: lost (online, issued …)"],
@@ -338,6 +350,7 @@ class VerdictOut(Model):
     display: dict[str, Any] = Field(description="fields for the clerk (audited)")
     photo: str | None = Field(default=None, description="JPEG, base64")
     stats: dict[str, Any] = Field(default_factory=dict)
+    loss: LossOut | None = Field(default=None, description="a lost card's loss report (ZZ Art.16-17)")
 
 
 class CardStatusOut(Model):
@@ -391,3 +404,45 @@ class DepartmentCardOut(Model):
     layout_id: str
     department: str
     records: list[DepartmentRecordOut]
+
+
+# --- standing duties (issue 16 item 2, cardsvc.duties) --------------------------------------------------
+class QueueRowOut(Model):
+    application_id: int
+    permit_number: str | None
+    county_code: str
+    applied_on: date
+    due: date
+    days_left: int
+    overdue: bool
+
+
+class QueueOut(Model):
+    """SMX Art.12: accepted applications without an issued card, by due date; overdue ones per county."""
+
+    on: date
+    rows: list[QueueRowOut]
+    overdue_by_county: dict[str, int]
+
+
+class OverdueOut(Model):
+    """SMX Art.18-19(3): a permit suspended for an overdue endorsement."""
+
+    permit_number: str
+    county_code: str
+    due: date
+    days_overdue: int
+    late_until: date | None
+    reregister_since: date | None
+
+
+class DutyRunIn(Model):
+    name: str = Field(max_length=64, description="a duty's name (GET /api/duties/runs lists them)")
+
+
+class DutyRunOut(Model):
+    name: str
+    description: str
+    ran: bool | None = None  # set by a run; None in the list of last runs
+    last_run_at: datetime | None
+    last_outcome: str | None

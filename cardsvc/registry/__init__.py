@@ -4,6 +4,7 @@ SQLite file by default (WAL, foreign keys on), PostgreSQL by URL.  `migrate(url)
 schema; services take a Session, flush, and leave the commit to the caller.
 """
 
+from cardsvc.registry import duty_models as duty_models  # registers the duty tables on Base.metadata
 from cardsvc.registry.audit import Actor, audit, audit_trail, history
 from cardsvc.registry.db import default_url, make_engine, session_factory
 from cardsvc.registry.errors import ConflictError, NotFoundError, NotVerifiedError, RefusedError, RegistryError

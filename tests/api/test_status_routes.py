@@ -55,6 +55,12 @@ def test_online_status_route_and_revocation(service: Service) -> None:
     answer = call(service, Role.COUNTER, "GET", path)
     assert answer.status_code == 200 and answer.json()["status"] == "not_issued"
     assert call(service, Role.COUNTER, "GET", path[:-1] + ("0" if path[-1] != "0" else "1")).status_code == 404
+    # The process's status connection holds no snapshot: a change made since is answered at once.
+    cancelled = call(service, Role.COUNTER, "POST", f"/api/permits/{number}/status",
+                     json={"action": "cancel", "note": "holder left the city"})
+    assert cancelled.status_code == 200, cancelled.text
+    changed = call(service, Role.COUNTER, "GET", path).json()["status"]
+    assert changed != "not_issued", changed
     assert service.client.get(path).status_code == 401
     assert call(service, Role.DEPARTMENT, "GET", path).status_code == 200  # STATUS_LIST scope
     tokens = call(service, Role.ADMIN, "GET", "/api/tokens").json()

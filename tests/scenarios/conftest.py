@@ -55,6 +55,8 @@ def svc(request: pytest.FixtureRequest, tmp_path: Path, scenario_keys: Path) -> 
         tokens = {}
         with ctx.sessions.begin() as s:
             for role, (station, department) in ROLE_STATIONS.items():
+                # the scenario clock runs years ahead: tokens for as long as the scenarios' CRL
                 tokens[role] = issue_token(s, SETUP, role=role, station_id=station, label=role.value,
-                                           department=department, at=datetime.now(UTC)).token
+                                           department=department, at=datetime.now(UTC),
+                                           expires_at=datetime.now(UTC) + timedelta(days=8 * 366)).token
         yield Service(app, client, tokens, "")

@@ -18,7 +18,9 @@ from cardsvc.api.errors import ApiError
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-PAGES = {"counter": Scope.VERIFY, "print": Scope.ISSUE, "endorse": Scope.ENDORSE, "dept": Scope.DEPARTMENT_DATA}
+PAGES = {"counter": Scope.VERIFY, "print": Scope.ISSUE, "endorse": Scope.ENDORSE,
+         "duties": Scope.PERMITS_READ,  # the standing duties' lists (issue 16 item 2)
+         "dept": Scope.DEPARTMENT_DATA}  # a department's records on the card (issue 16 item 1)
 HOME = {Role.COUNTER: "/counter", Role.PRINT_STATION: "/print", Role.ENDORSEMENT: "/endorse", Role.ADMIN: "/print",
         Role.DEPARTMENT: "/dept"}
 

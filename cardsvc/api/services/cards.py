@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from cardsvc.api.auth import Principal
 from cardsvc.api.context import AppContext
-from cardsvc.api.schemas import CardStatusOut, CheckOut, EndorsementIn, EndorsementOut, VerdictOut
+from cardsvc.api.schemas import CardStatusOut, CheckOut, EndorsementIn, EndorsementOut, LossOut, VerdictOut
 from cardsvc.api.services.records import audit_read, read_permit
+from cardsvc.duties.losses import loss_of
 from cardsvc.errors import FieldError
 from cardsvc.face import FaceData, render_face, render_pdf
 from cardsvc.iso7816.errors import CardError
@@ -106,9 +107,8 @@ def status_delta_bytes(ctx: AppContext, session: Session, layout_id: str, since:
 
 
 def card_status(ctx: AppContext, card_number: str) -> CardStatusOut:
-    """The online answer: one joined Core query on a read-only connection, no ORM session."""
-    with ctx.engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
-        online = publication.online_status(conn, card_number, ctx.clock())
+    """The online answer: one joined Core query on the process's status connection, no ORM session."""
+    online = ctx.status_reader.lookup(card_number, ctx.clock())
     if online is None:
         raise NotFoundError(f"card_number: no card {card_number!r}")
     bound = online.binding or Binding(None, 0, 0)
@@ -137,10 +137,15 @@ class RegistryStatus:
 def _verdict_out(session: Session, verdict: Verdict) -> VerdictOut:
     registry_status = None
     permit_number = None
+    loss = None
     if verdict.card_number:
         try:
             card = card_by_number(session, verdict.card_number)
             registry_status, permit_number = card.status, card.permit.permit_number
+            report = loss_of(session, card.id)  # ZZ Art.17: the clerk sees when the loss took effect
+            if report is not None:
+                loss = LossOut(channel=report.channel, bank_certificate=report.bank_certificate,
+                               effective_at=report.effective_at, recorded_at=report.recorded_at)
         except NotFoundError:
             registry_status = None
     reasons = [f"{c.check.value}: {c.detail}" for c in verdict.checks if c.outcome is not Outcome.PASS]
@@ -157,7 +162,7 @@ def _verdict_out(session: Session, verdict: Verdict) -> VerdictOut:
         checks=[CheckOut(check=c.check.value, outcome=c.outcome.value, detail=c.detail) for c in verdict.checks],
         card_number=verdict.card_number, permit_number=permit_number, registry_status=registry_status,
         display=display, photo=base64.b64encode(verdict.photo).decode() if verdict.photo else None,
-        stats=verdict.stats.to_dict() if verdict.stats else {})
+        stats=verdict.stats.to_dict() if verdict.stats else {}, loss=loss)
 
 
 def verify_connection(ctx: AppContext, session: Session, principal: Principal, conn: Connection, *,

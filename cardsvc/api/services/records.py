@@ -29,6 +29,7 @@ from cardsvc.api.schemas import (
     RegistrationOut,
     StatusChangeIn,
 )
+from cardsvc.duties.losses import report_loss
 from cardsvc.layout import Layout
 from cardsvc.permit.errors import PermitInvalid
 from cardsvc.permit.gb import Sex
@@ -243,6 +244,9 @@ def status_history(session: Session, number: str) -> list[StatusChange]:
 def change_status(ctx: AppContext, session: Session, principal: Principal, number: str,
                   body: StatusChangeIn) -> None:
     at = ctx.clock()
+    if body.action != "report_lost" and (body.bank_certificate is not None or body.reported_at is not None):
+        field = "bank_certificate" if body.bank_certificate is not None else "reported_at"
+        raise ApiError(422, "invalid-field", f"{field}: only with action report_lost (ZZ Art.16)", field=field)
     if body.action == "suspend":
         if body.reason is None:
             raise ApiError(422, "invalid-field", "reason: suspend needs an SMX Art.19 ground", field="reason")
@@ -257,7 +261,8 @@ def change_status(ctx: AppContext, session: Session, principal: Principal, numbe
         if card is None:
             raise StateConflictError(f"permit_number: {number} has no card in use to report lost",
                                      field="permit_number")
-        lifecycle.report_lost(session, principal.actor, card.card_number, body.note, at=at)
+        report_loss(session, principal.actor, card.card_number, body.note, at=at,
+                    bank_certificate=body.bank_certificate, reported_at=body.reported_at)
 
 
 def add_registration_for(ctx: AppContext, session: Session, principal: Principal, number: str,

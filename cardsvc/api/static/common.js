@@ -18,6 +18,12 @@ const I18N = {
     read_card: "读卡", result: "结果", male: "男", female: "女", none: "无",
     pending: "待写卡", writing: "写卡中", verifying: "校验中", issued: "已发证", failed_retryable: "失败，可重试",
     failed: "失败",
+    loss_report: "挂失记录", loss_bank: "银行挂失证明", loss_oral: "口头挂失", loss_counter: "窗口挂失",
+    bank_certificate: "挂失证明编号", loss_effective: "挂失生效时间", loss_recorded: "登记时间",
+    title_duties: "居住证 · 日常职责", deadline_queue: "制证期限（十五日内制作发放）", overdue_endorsements: "逾期未签注",
+    application: "申请", due: "期限", days_left: "剩余天数", overdue: "已逾期", county: "县（市、区）",
+    overdue_by_county: "各县逾期数", days_overdue: "逾期天数", late_until: "可补签至", reregister: "需重新申报暂住登记",
+    duty_runs: "职责运行记录", duty: "职责", last_run: "上次运行", outcome: "结果", refresh: "刷新", nothing: "无",
   },
   en: {
     title_counter: "Residence permit · Counter", title_print: "Residence permit · Print station",
@@ -39,6 +45,14 @@ const I18N = {
     male: "Male", female: "Female", none: "none",
     pending: "pending", writing: "writing", verifying: "verifying", issued: "issued", failed_retryable: "failed (retry)",
     failed: "failed",
+    loss_report: "Loss report", loss_bank: "Bank loss certificate", loss_oral: "Oral report (bank hotline)",
+    loss_counter: "Reported at the counter", bank_certificate: "Certificate no.", loss_effective: "Loss effective",
+    loss_recorded: "Recorded", title_duties: "Residence permit · Standing duties",
+    deadline_queue: "Issuance deadline (15 days)", overdue_endorsements: "Overdue endorsements",
+    application: "Application", due: "Due", days_left: "Days left", overdue: "Overdue", county: "County",
+    overdue_by_county: "Overdue per county", days_overdue: "Days overdue", late_until: "Late endorsement until",
+    reregister: "Re-registration required", duty_runs: "Duty runs", duty: "Duty", last_run: "Last run",
+    outcome: "Outcome", refresh: "Refresh", nothing: "none",
   },
 };
 let LANG = localStorage.getItem("cardsvc.lang") || "zh";
@@ -108,3 +122,5 @@ document.addEventListener("DOMContentLoaded", () => {
   if (btn) btn.addEventListener("click", toggleLang);
   applyI18n();
 });
+// An instant as the clerk reads it: China time (the day the regulations count in), "YYYY-MM-DD HH:MM".
+function chinaTime(iso) { return new Date(iso).toLocaleString("sv-SE", { timeZone: "Asia/Shanghai" }).slice(0, 16); }

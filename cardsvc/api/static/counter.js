@@ -10,7 +10,18 @@ function renderIdle(key) {
   const v = document.getElementById("verdict");
   v.className = "verdict"; v.dataset.result = ""; v.dataset.i18n = key; v.textContent = t(key);
   document.getElementById("reasons").replaceChildren();
+  renderLoss(null);
   document.getElementById("card").hidden = true;
+}
+// ZZ Art.16-17: how the card was reported lost and the moment the loss took effect (liability before it).
+function renderLoss(loss) {
+  const box = document.getElementById("loss");
+  box.hidden = !loss;
+  if (!loss) { box.replaceChildren(); return; }
+  const row = (key, value) => el("tr", { "data-field": key }, el("th", {}, t(key)), el("td", {}, value));
+  box.replaceChildren(el("caption", {}, t("loss_report") + ": " + t("loss_" + loss.channel)),
+    ...(loss.bank_certificate ? [row("bank_certificate", loss.bank_certificate)] : []),
+    row("loss_effective", chinaTime(loss.effective_at)), row("loss_recorded", chinaTime(loss.recorded_at)));
 }
 function renderVerdict(verdict) {
   lastVerdict = verdict;
@@ -20,6 +31,7 @@ function renderVerdict(verdict) {
   v.dataset.result = verdict.result;
   v.textContent = (verdict.valid ? "✔ " : "✘ ") + t(verdict.result);
   document.getElementById("reasons").replaceChildren(...verdict.reasons.map(r => el("li", {}, r)));
+  renderLoss(verdict.loss);
   const d = verdict.display || {};
   const value = k => k === "sex" ? (d.sex === "1" ? t("male") : d.sex === "2" ? t("female") : d.sex)
     : k === "ethnicity" && d.ethnicity_name ? d.ethnicity_name : d[k];

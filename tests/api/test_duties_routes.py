@@ -1,0 +1,82 @@
+"""The duties through the service: loss reports on the counter's verdict (ZZ Art.16-17), the issuance
+queue (SMX Art.12) and the overdue list (SMX Art.18-19) by role, and an admin's manual run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from cardsvc.api.auth import Role
+from tests.api.conftest import READERS, Service
+from tests.api.helpers import issue, sample_permit
+
+
+def lost(service: Service, number: str, **details: Any) -> Any:
+    return service.call(Role.COUNTER, "POST", f"/api/permits/{number}/status",
+                        json={"action": "report_lost", "note": "持证人挂失", **details})
+
+
+def verdict(service: Service, reader: str = READERS[0]) -> dict[str, Any]:
+    r = service.call(Role.COUNTER, "POST", "/api/verify/reader", json={"reader": reader})
+    assert r.status_code == 200, r.text  # type: ignore[attr-defined]
+    out: dict[str, Any] = r.json()  # type: ignore[attr-defined]
+    return out
+
+
+@pytest.mark.parametrize(("offset", "accepted"), [
+    (dt.timedelta(seconds=-1), True),  # oral report a second before it is recorded
+    (dt.timedelta(0), True),  # the same moment
+    (dt.timedelta(seconds=1), False),  # a report "made" after it is recorded cannot be
+])
+def test_oral_loss_report_shows_its_effective_moment(service: Service, offset: dt.timedelta,
+                                                     accepted: bool) -> None:
+    number, _ = issue(service)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)  # after the card's issue
+    service.ctx.clock = lambda: now
+    oral = now + offset
+    r = lost(service, number, reported_at=oral.isoformat())
+    if not accepted:
+        assert r.status_code == 422 and r.json()["field"] == "reported_at", r.text
+        assert verdict(service)["registry_status"] == "active"  # nothing written
+        return
+    assert r.status_code == 200, r.text
+    v = verdict(service)
+    assert v["result"] == "lost" and v["loss"] == {
+        "channel": "oral", "bank_certificate": None, "effective_at": oral.isoformat().replace("+00:00", "Z"),
+        "recorded_at": now.isoformat().replace("+00:00", "Z")}
+
+
+def test_bank_certificate_and_counter_reports(service: Service) -> None:
+    number, _ = issue(service)
+    assert lost(service, number, bank_certificate="no spaces").json()["field"] == "bank_certificate"
+    r = service.call(Role.COUNTER, "POST", f"/api/permits/{number}/status",
+                     json={"action": "suspend", "reason": "other", "note": "x", "bank_certificate": "ICBC-123"})
+    assert r.status_code == 422 and r.json()["field"] == "bank_certificate"
+    assert lost(service, number, bank_certificate="ICBC-2026-0001").status_code == 200
+    loss = verdict(service)["loss"]
+    assert loss["channel"] == "bank" and loss["bank_certificate"] == "ICBC-2026-0001"
+    assert loss["effective_at"] == loss["recorded_at"]  # no bank time given: effective when recorded
+    other, _ = issue(service, seed=2, reader=READERS[1])
+    assert lost(service, other).status_code == 200  # neither detail: reported at the counter
+    loss = verdict(service, READERS[1])["loss"]
+    assert loss["channel"] == "counter" and loss["bank_certificate"] is None
+
+
+def test_issuance_queue_and_duty_runs_by_role(service: Service) -> None:
+    number = sample_permit(service, "smx")  # accepted today, due in 15 days (SMX Art.12), no card yet
+    today = service.ctx.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    q = service.call(Role.PRINT_STATION, "GET", "/api/duties/queue").json()
+    row = next(r for r in q["rows"] if r["permit_number"] == number)
+    assert row["due"] == (today + dt.timedelta(days=15)).isoformat() and row["days_left"] == 15
+    late = service.call(Role.COUNTER, "GET", f"/api/duties/queue?on={today + dt.timedelta(days=16)}").json()
+    row = next(r for r in late["rows"] if r["permit_number"] == number)
+    assert row["overdue"] and late["overdue_by_county"] == {row["county_code"]: 1}
+    assert service.call(Role.DEPARTMENT, "GET", "/api/duties/queue").status_code == 403
+    assert service.call(Role.COUNTER, "POST", "/api/duties/run", json={"name": "overdue"}).status_code == 403
+    ran = service.call(Role.ADMIN, "POST", "/api/duties/run", json={"name": "overdue"}).json()
+    assert ran["ran"] and ran["last_outcome"] == "suspended 0, marked for re-registration 0"
+    runs = {r["name"]: r for r in service.call(Role.COUNTER, "GET", "/api/duties/runs").json()}
+    assert runs["overdue"]["last_outcome"] == ran["last_outcome"] and runs["deadline"]["last_run_at"] is None
+    assert service.call(Role.ADMIN, "POST", "/api/duties/run", json={"name": "nope"}).json()["field"] == "name"
