@@ -85,6 +85,11 @@ def test_bad_request_names_the_field(service: Service) -> None:
     r = _call(service, token, "PUT", "/api/departments/housing/card/records/education_enrolment",
               json={"reader": READERS[0], "values": {"school": "x"}})
     assert r.status_code == 422 and r.json()["field"] == "record", r.text
+    # public_security is a ZZ department only: an SMX card has no application for it.
+    issue(service, "smx", seed=33, reader=READERS[1])
+    police = _tokens(service, ["public_security"])["public_security"]
+    r = _call(service, police, "GET", "/api/departments/public_security/card", params={"reader": READERS[1]})
+    assert r.status_code == 404 and r.json()["field"] == "department", r.text
     # The education token of the fixture may not write housing's record either.
     r = service.call(Role.DEPARTMENT, "PUT", path, json={"reader": READERS[0], "values": {"eligible": "1"}})
     assert r.status_code == 403  # type: ignore[attr-defined]

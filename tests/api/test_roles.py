@@ -20,7 +20,7 @@ from tests.api.conftest import Service
 
 PLACEHOLDERS = {"token_id": "999", "card_id": "card-999", "layout_id": "zz", "application_id": "999",
                 "permit_number": "41010520260000001", "job_id": "999", "department": "education",
-                "side": "front.png", "card_number": "4101000000009"}
+                "side": "front.png", "card_number": "4101000000009", "record": "education_enrolment"}
 
 
 def _scope(route: APIRoute) -> Scope | None:

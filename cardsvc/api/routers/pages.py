@@ -1,4 +1,4 @@
-"""The web pages (counter, print station, endorsement) and the token login that sets their cookie.
+"""The web pages (counter, print station, endorsement, department counter) and the token login that sets their cookie.
 
 Pages are static HTML + small vanilla JS (static/); they read everything through the API with the
 cookie the login set. A page needs the same scope as its main API calls.
@@ -19,9 +19,10 @@ from cardsvc.api.errors import ApiError
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PAGES = {"counter": Scope.VERIFY, "print": Scope.ISSUE, "endorse": Scope.ENDORSE,
-         "duties": Scope.PERMITS_READ}  # the standing duties' lists (issue 16 item 2)
+         "duties": Scope.PERMITS_READ,  # the standing duties' lists (issue 16 item 2)
+         "dept": Scope.DEPARTMENT_DATA}  # a department's records on the card (issue 16 item 1)
 HOME = {Role.COUNTER: "/counter", Role.PRINT_STATION: "/print", Role.ENDORSEMENT: "/endorse", Role.ADMIN: "/print",
-        Role.DEPARTMENT: "/docs"}
+        Role.DEPARTMENT: "/dept"}
 
 
 def _principal(request: Request, ctx: CtxDep, session: SessionDep) -> Principal | None:

@@ -49,7 +49,9 @@ def _out(ef: EfDecl, read: RecordRead) -> DepartmentRecordOut:
 
 
 def _invalid(exc: DepartmentRecordError) -> ApiError:
-    field = exc.field if exc.field in ("record", "department") else f"values.{exc.field}"
+    if exc.field == "department":  # declared by a layout, but not by the card's (e.g. a ZZ-only department)
+        return ApiError(404, "unknown-department", str(exc), field="department")
+    field = exc.field if exc.field == "record" else f"values.{exc.field}"
     return ApiError(422, "invalid-field", f"{field}: {exc.reason}", field=field)
 
 
@@ -62,9 +64,9 @@ def read_records(ctx: AppContext, session: Session, principal: Principal, depart
         layout = _detect_layout(ctx, conn)
         try:
             efs = [record_ef(layout, department, record)] if record else record_efs(layout, department)
+            dept = DepartmentCard(card, layout, department, _card_key(ctx))
         except DepartmentRecordError as exc:
             raise _invalid(exc) from None
-        dept = DepartmentCard(card, layout, department, _card_key(ctx))
         out = [_out(ef, dept.read(ef.name)) for ef in efs]
     audit_read(session, principal, "department.record.read", ctx.clock(), card_number=dept.card_number,
                reason=f"department {department} records {[r.record for r in out]}"
@@ -78,8 +80,8 @@ def write_record(ctx: AppContext, session: Session, principal: Principal, depart
     _check_department(ctx, principal, department)
     with ctx.hub.session(reader, wait=2.0) as conn:
         layout = _detect_layout(ctx, conn)
-        dept = DepartmentCard(CardSession(conn), layout, department, _card_key(ctx))
         try:
+            dept = DepartmentCard(CardSession(conn), layout, department, _card_key(ctx))
             ef = record_ef(layout, department, record)
             written = dept.write(record, values)
         except DepartmentRecordError as exc:
