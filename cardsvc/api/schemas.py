@@ -436,6 +436,27 @@ class OverdueOut(Model):
     reregister_since: date | None
 
 
+class TerminationIn(Model):
+    """ZZ Art.25 ¶1-2: the landlord's or employer's report that the holder's residence ended."""
+
+    reporter: Literal["landlord", "employer"]
+    ended_on: date
+
+
+class CancelItemOut(Model):
+    permit_number: str
+    permit_status: str
+    reporter: str
+    ended_on: date
+    reported_on: date
+    due_on: date
+    late: bool
+
+
+class NoticeIn(Model):
+    application_id: int = Field(ge=1)
+
+
 class DutyRunIn(Model):
     name: str = Field(max_length=64, description="a duty's name (GET /api/duties/runs lists them)")
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cardsvc.duties import lease
 from cardsvc.duties.deadline import issuance_queue
 from cardsvc.duties.overdue import run_overdue
+from cardsvc.duties.termination import cancel_worklist
 from cardsvc.layout.schema import Layout
 from cardsvc.registry.audit import Actor
 from cardsvc.registry.lookup import local_date
@@ -48,9 +49,15 @@ def _deadline(ctx: DutyContext, s: Session, at: datetime) -> str:
     return issuance_queue(s, local_date(at)).summary()
 
 
+def _termination(ctx: DutyContext, s: Session, at: datetime) -> str:
+    items = cancel_worklist(s)  # ZZ Art.25 ¶3: the police check and cancel these
+    return f"to cancel {len(items)}, reported late {sum(i.late for i in items)}"
+
+
 DUTIES: dict[str, tuple[str, Callable[[DutyContext, Session, datetime], str]]] = {
     "overdue": ("SMX Art.18, 19(3): suspend overdue endorsements, mark re-registration after the grace", _overdue),
     "deadline": ("SMX Art.12: issuance queue by due date, overdue per county", _deadline),
+    "termination": ("ZZ Art.25: permits whose residence was reported ended, to cancel", _termination),
 }
 
 

@@ -31,5 +31,10 @@ async def schedule(ctx: DutyContext, clock: Callable[[], datetime], interval: fl
     """Run all duties after `first_delay` seconds, then every `interval` seconds, until cancelled."""
     await asyncio.sleep(first_delay)
     while True:
-        await asyncio.to_thread(run_all, ctx, clock())
+        round_ = asyncio.ensure_future(asyncio.to_thread(run_all, ctx, clock()))
+        try:
+            await asyncio.shield(round_)
+        except asyncio.CancelledError:
+            await round_  # a thread cannot be interrupted: let the round end before the engine is closed
+            raise
         await asyncio.sleep(interval)

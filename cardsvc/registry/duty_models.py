@@ -52,3 +52,28 @@ class LossReport(Base):
     bank_certificate: Mapped[str | None] = mapped_column(String(32))
     effective_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
+
+
+class MaterialsNotice(Base):
+    """SMX Art.11: the one-time written notice of missing materials, kept with its application (the PDF as
+    handed out, so a reprint is the same paper)."""
+
+    __tablename__ = "materials_notice"
+    application_id: Mapped[int] = mapped_column(ForeignKey("permit_application.id"), primary_key=True,
+                                                autoincrement=False)
+    issued_at: Mapped[datetime]
+    pdf: Mapped[bytes]
+
+
+class TerminationReport(Base):
+    """ZZ Art.25 ¶1-2: a landlord's or employer's report that a holder's residence ended (within 7 working
+    days); a permit with one and not yet cancelled is on the worklist of ¶3 (公安机关核查注销)."""
+
+    __tablename__ = "termination_report"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    permit_id: Mapped[int] = mapped_column(ForeignKey("permit.id"), index=True)
+    reporter: Mapped[str] = mapped_column(String(16))  # landlord, employer
+    ended_on: Mapped[date] = mapped_column(Date)
+    reported_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)  # the 7th working day after ended_on
+    created_at: Mapped[datetime]

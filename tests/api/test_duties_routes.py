@@ -80,3 +80,46 @@ def test_issuance_queue_and_duty_runs_by_role(service: Service) -> None:
     runs = {r["name"]: r for r in service.call(Role.COUNTER, "GET", "/api/duties/runs").json()}
     assert runs["overdue"]["last_outcome"] == ran["last_outcome"] and runs["deadline"]["last_run_at"] is None
     assert service.call(Role.ADMIN, "POST", "/api/duties/run", json={"name": "nope"}).json()["field"] == "name"
+
+
+def test_notice_pdf_is_for_the_counter(service: Service) -> None:
+    r = service.call(Role.COUNTER, "POST", "/api/duties/notice", json={"application_id": 999})
+    assert r.status_code == 404 and r.json()["field"] == "application_id"  # type: ignore[attr-defined]
+    assert service.call(Role.PRINT_STATION, "POST", "/api/duties/notice",
+                        json={"application_id": 1}).status_code == 403  # type: ignore[attr-defined]
+    assert service.call(Role.COUNTER, "GET", "/api/duties/receipt?fee_id=7").json()["field"] == "fee_id"  # type: ignore[attr-defined]
+    number, _ = issue(service, seed=7)
+    [first] = service.call(Role.COUNTER, "GET", f"/api/duties/fees?permit_number={number}").json()  # type: ignore[attr-defined]
+    assert (first["event"], first["amount_fen"]) == ("first_issue", 0)  # ZZ Art.15: first issue free
+    free = service.call(Role.COUNTER, "GET", f"/api/duties/receipt?fee_id={first['fee_id']}")
+    assert free.status_code == 422 and "no receipt" in free.json()["detail"]  # type: ignore[attr-defined]
+
+
+def test_termination_report_and_worklist(service: Service) -> None:
+    number = sample_permit(service, "zz", seed=5)
+    today = service.ctx.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    future = service.call(Role.COUNTER, "POST", f"/api/duties/terminations/{number}",
+                          json={"reporter": "landlord", "ended_on": str(today + dt.timedelta(days=1))})
+    assert future.status_code == 422 and future.json()["field"] == "ended_on"  # type: ignore[attr-defined]
+    r = service.call(Role.COUNTER, "POST", f"/api/duties/terminations/{number}",
+                     json={"reporter": "employer", "ended_on": str(today)}).json()  # type: ignore[attr-defined]
+    assert r["reported_on"] == str(today) and not r["late"]
+    [item] = service.call(Role.PRINT_STATION, "GET", "/api/duties/terminations").json()  # type: ignore[attr-defined]
+    assert item["permit_number"] == number and item["reporter"] == "employer"
+    assert service.call(Role.PRINT_STATION, "POST", f"/api/duties/terminations/{number}",
+                        json={"reporter": "employer", "ended_on": str(today)}).status_code == 403  # type: ignore[attr-defined]
+
+
+def test_residence_years_and_certificate(service: Service) -> None:
+    number, _ = issue(service, "smx", seed=6)
+    today = service.ctx.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    r = service.call(Role.COUNTER, "GET", f"/api/duties/residence-years?permit_number={number}").json()  # type: ignore[attr-defined]
+    assert r["continuous_years"] == 0 and r["spans"] == [
+        {"start": str(today), "end": None, "started_by": "首次发证", "ended_by": None}]
+    later = service.call(Role.COUNTER, "GET", f"/api/duties/residence-years?permit_number={number}"
+                         f"&on={today.replace(year=today.year + 1)}").json()  # type: ignore[attr-defined]
+    assert later["continuous_years"] == 1
+    pdf = service.call(Role.COUNTER, "GET", f"/api/duties/residence-years.pdf?permit_number={number}")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")  # type: ignore[attr-defined]
+    assert service.call(Role.DEPARTMENT, "GET", f"/api/duties/residence-years.pdf?permit_number={number}"
+                        ).status_code == 403  # type: ignore[attr-defined]

@@ -154,7 +154,7 @@ def test_the_service_runs_the_duties_by_itself(tmp_path: Path, db_url: str, buil
         session.rollback()
         with session_factory(app.state.ctx.engine)() as s:
             runs = last_runs(s)
-        assert set(runs) == {"overdue", "deadline"} and runs["overdue"].holder is None
+        assert set(runs) == {"overdue", "deadline", "termination"} and runs["overdue"].holder is None
 
 
 def test_actor_is_a_duty(engine: Engine) -> None:
@@ -176,7 +176,10 @@ def test_cli_runs_a_duty_for_cron(db_url: str, build: Builder, session: Session,
         {"duty": "overdue", "ran": True, "outcome": "suspended 0, marked for re-registration 0"}]
     assert main(["duties", "run", "--db", db_url, "--at", "2025-08-05T00:00+08:00"]) == 0  # A, China midnight
     assert capsys.readouterr().out.splitlines() == ["overdue: suspended 1, marked for re-registration 0",
-                                                    "deadline: queued 0, overdue 0"]
+                                                    "deadline: queued 0, overdue 0",
+                                                    "termination: to cancel 0, reported late 0"]
+    assert main(["duties", "queue", "--db", db_url, "--at", "2025-08-05T12:00+08:00", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"on": "2025-08-05", "queue": [], "overdue_by_county": {}}
     assert main(["duties", "overdue", "--db", db_url, "--at", "2025-08-05T12:00+08:00"]) == 0
     assert capsys.readouterr().out.strip() == f"{number} due 2025-08-05: 1 day(s) overdue"
     with pytest.raises(SystemExit) as bad:

@@ -6,6 +6,8 @@ import os
 from types import SimpleNamespace
 
 import pytest
+from asn1crypto import keys as asn1_keys
+from asn1crypto import pem as asn1_pem
 from cryptography.exceptions import InvalidSignature
 
 from cardsvc.qr.cose import ALG_ES256, ALG_SM2_SM3, CoseSignatureError, parse_sign1, sign1, verify_sign1
@@ -104,7 +106,10 @@ def test_cose_sign1_in_each_suite_and_no_algorithm_swap(s: Suite, alg: int) -> N
 def test_encrypted_pkcs8_of_an_sm2_key() -> None:
     key = GM.generate_key()
     pem = encrypt_pkcs8(key.pkcs8(), b"pass")
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----") and key.pkcs8() not in pem
+    kind, _, der = asn1_pem.unarmor(pem)
+    assert kind == "ENCRYPTED PRIVATE KEY"
+    assert asn1_keys.EncryptedPrivateKeyInfo.load(der)["encryption_algorithm"]["algorithm"].native == "pbes2"
+    assert key.pkcs8() not in der  # RFC 5958 §3: only the encrypted form leaves
     assert load_private_key(decrypt_pkcs8(pem, b"pass")).public_key() == key.public_key()
     with pytest.raises(ValueError):
         decrypt_pkcs8(pem, b"wrong")

@@ -1,0 +1,45 @@
+"""ZZ Art.25: landlords' and employers' reports within 7 working days (¶1-2), the worklist of permits to
+cancel (¶3), at the boundary dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy.orm import Session
+
+from cardsvc.duties.termination import Reporter, add_working_days, cancel_worklist, report_termination
+from cardsvc.registry import Actor, RegistryError
+from cardsvc.registry.lifecycle import cancel
+
+from .conftest import Builder, at_day
+
+ENDED = date(2026, 3, 2)  # a Monday: the 7th working day after it is Wednesday 2026-03-11
+
+
+def test_seven_working_days_skip_the_weekend() -> None:
+    assert add_working_days(ENDED, 7) == date(2026, 3, 11)
+    assert add_working_days(date(2026, 3, 6), 1) == date(2026, 3, 9)  # Friday → Monday
+
+
+@pytest.mark.parametrize(("reported", "late"), [
+    (at_day(2026, 3, 10), False),  # the day before the deadline
+    (at_day(2026, 3, 11), False),  # the 7th working day
+    (at_day(2026, 3, 12), True),  # the day after
+])
+def test_report_on_time_or_late_and_the_cancel_worklist(build: Builder, session: Session, actor: Actor,
+                                                        reported: object, late: bool) -> None:
+    number, _ = build.issued_permit("zz", issued=at_day(2025, 8, 5))
+    row = report_termination(session, actor, number, Reporter.LANDLORD, ENDED, at=reported)  # type: ignore[arg-type]
+    assert row.due_on == date(2026, 3, 11)
+    [item] = cancel_worklist(session)
+    assert (item.permit_number, item.reporter, item.late) == (number, "landlord", late)
+    cancel(session, actor, number, "ZZ Art.25 ¶3 checked and cancelled", at=at_day(2026, 3, 13))
+    assert cancel_worklist(session) == []  # cancelled: off the worklist
+
+
+def test_a_future_end_is_refused(build: Builder, session: Session, actor: Actor) -> None:
+    number, _ = build.issued_permit("zz", issued=at_day(2025, 8, 5))
+    with pytest.raises(RegistryError, match="ended_on: 2026-03-03 is in the future"):
+        report_termination(session, actor, number, Reporter.EMPLOYER, date(2026, 3, 3), at=at_day(2026, 3, 2))
+    assert cancel_worklist(session) == []
