@@ -60,6 +60,18 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def _terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM a child we started and reap it, escalating to SIGKILL if it hangs (an unreaped pcscd
+    blocks the next start: design §5)."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class PcscService:
     """pcscd for the duration of a ``with`` block; reuses one that is already running (and leaves it)."""
 
@@ -111,13 +123,7 @@ class PcscService:
     def stop(self) -> None:
         """Stop our pcscd and wait for it (reap), escalating to SIGKILL if it hangs."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _terminate(process)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -192,13 +198,7 @@ class SimulatorCard:
         mistake the old card's stale "present" state for the new card.
         """
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _terminate(process)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -61,9 +61,14 @@ class Service:
         return self.client.request(method, path, headers=self.headers(role), **kw)  # type: ignore[arg-type]
 
 
-def make_service(tmp_path: Path, keys_dir: Path) -> Iterator[Service]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'registry.sqlite3'}", keystore_dir=keys_dir,
-                        readers=ReaderMode.VIRTUAL, virtual_readers=READERS, dev=True)
+def make_service(tmp_path: Path, keys_dir: Path, *, database_url: str | None = None,
+                 expires_at: datetime | None = None) -> Iterator[Service]:
+    """The dev service on in-process virtual readers, a token per role (and another department's); the
+    registry is a fresh SQLite file unless `database_url` names one; `expires_at` overrides the roles'
+    default token lifetime (for tests whose clock runs ahead)."""
+    url = database_url or f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+    settings = Settings(database_url=url, keystore_dir=keys_dir, readers=ReaderMode.VIRTUAL,
+                        virtual_readers=READERS, dev=True)
     app = create_app(settings)
     with TestClient(app) as client:
         ctx: AppContext = app.state.ctx
@@ -71,9 +76,9 @@ def make_service(tmp_path: Path, keys_dir: Path) -> Iterator[Service]:
         with ctx.sessions.begin() as s:
             for role, (station, department) in ROLE_STATIONS.items():
                 tokens[role] = issue_token(s, SETUP, role=role, station_id=station, label=f"{role.value} operator",
-                                           department=department, at=datetime.now(UTC)).token
+                                           department=department, at=datetime.now(UTC), expires_at=expires_at).token
             other = issue_token(s, SETUP, role=Role.DEPARTMENT, station_id="housing-1", label="housing",
-                                department="housing", at=datetime.now(UTC)).token
+                                department="housing", at=datetime.now(UTC), expires_at=expires_at).token
         yield Service(app, client, tokens, other)
 
 

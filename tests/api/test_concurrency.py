@@ -8,20 +8,16 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from cardsvc.api import ReaderMode, Settings, create_app
-from cardsvc.api.auth import Role, issue_token
-from cardsvc.api.context import AppContext
+from cardsvc.api.auth import Role
 from cardsvc.registry.models import Endorsement, FeeRecord, IssuanceJob, StatusChange
 from cardsvc.registry.models import Permit as PermitRow
-from tests.api.conftest import READERS, ROLE_STATIONS, SETUP, Service
+from tests.api.conftest import READERS, Service, make_service
 from tests.api.helpers import issue, sample_permit, wait_job
 from tests.registry.conftest import _truncate_all, pg_cluster, pg_shared  # noqa: F401 (fixtures)
 
@@ -30,22 +26,11 @@ N = 16
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def shared_service(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path) -> Iterator[Service]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
-    else:
+    url = None
+    if request.param == "postgresql":
         url = request.getfixturevalue("pg_shared")
         _truncate_all(url)
-    settings = Settings(database_url=url, keystore_dir=keys_dir, readers=ReaderMode.VIRTUAL,
-                        virtual_readers=READERS, dev=True)
-    app = create_app(settings)
-    with TestClient(app) as client:
-        ctx: AppContext = app.state.ctx
-        tokens = {}
-        with ctx.sessions.begin() as s:
-            for role, (station, department) in ROLE_STATIONS.items():
-                tokens[role] = issue_token(s, SETUP, role=role, station_id=station, label=role.value,
-                                           department=department, at=datetime.now(UTC)).token
-        yield Service(app, client, tokens, "")
+    yield from make_service(tmp_path, keys_dir, database_url=url)
 
 
 def parallel(calls: list[Callable[[], Any]]) -> list[int]:

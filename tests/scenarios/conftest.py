@@ -9,17 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from cardsvc.api import ReaderMode, Settings, create_app
-from cardsvc.api.auth import issue_token
-from cardsvc.api.context import AppContext
 from cardsvc.issuance.plan import layout_key_roles
 from cardsvc.layout import builtin_layouts
 from cardsvc.security import ceremony
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
 from cardsvc.security.pki import build_crl
-from tests.api.conftest import READERS, ROLE_STATIONS, SETUP, Service, keys_dir, service  # noqa: F401 (fixtures)
+from tests.api.conftest import READERS, Service, keys_dir, make_service, service  # noqa: F401 (fixtures)
 from tests.registry.conftest import _truncate_all, pg_cluster, pg_shared  # noqa: F401 (fixtures)
 
 
@@ -42,21 +38,10 @@ def scenario_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def svc(request: pytest.FixtureRequest, tmp_path: Path, scenario_keys: Path) -> Iterator[Service]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
-    else:
+    url = None
+    if request.param == "postgresql":
         url = request.getfixturevalue("pg_shared")
         _truncate_all(url)
-    settings = Settings(database_url=url, keystore_dir=scenario_keys, readers=ReaderMode.VIRTUAL,
-                        virtual_readers=READERS, dev=True)
-    app = create_app(settings)
-    with TestClient(app) as client:
-        ctx: AppContext = app.state.ctx
-        tokens = {}
-        with ctx.sessions.begin() as s:
-            for role, (station, department) in ROLE_STATIONS.items():
-                # the scenario clock runs years ahead: tokens for as long as the scenarios' CRL
-                tokens[role] = issue_token(s, SETUP, role=role, station_id=station, label=role.value,
-                                           department=department, at=datetime.now(UTC),
-                                           expires_at=datetime.now(UTC) + timedelta(days=8 * 366)).token
-        yield Service(app, client, tokens, "")
+    # the scenario clock runs years ahead: tokens for as long as the scenarios' CRL
+    yield from make_service(tmp_path, scenario_keys, database_url=url,
+                            expires_at=datetime.now(UTC) + timedelta(days=8 * 366))
