@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cardsvc.api.auth import Role
+from cardsvc.api.registration_schemas import RegistrationIn, RegistrationOut
 from cardsvc.rules.fees import CardEvent
 from cardsvc.rules.materials import Ground, Material
 from cardsvc.rules.status import SuspensionReason
@@ -128,25 +129,11 @@ class LayoutOut(Model):
 
 
 # --- applications and permits -------------------------------------------------------------------------
-class RegistrationIn(Model):
-    county_code: str = Field(pattern=_COUNTY)
-    arrived_on: date
-    registered_on: date
-    intended_stay_days: int = Field(ge=1, le=36500)
-
-
 class GuardianIn(Model):
     """SMX Art.10: a guardian (under 16) or agent (elderly, disabled) applying for the holder; optional."""
 
     citizen_id: str = Field(pattern=r"^\d{17}[\dXx]$", description="GB 11643, the guardian's or agent's own")
     name: str = Field(min_length=1, max_length=64)
-
-
-class RegistrationOut(Model):
-    id: int
-    county_code: str
-    arrived_on: date
-    registered_on: date
 
 
 class ApplicantIn(Model):
@@ -169,7 +156,9 @@ class ApplicantIn(Model):
 class ApplicationIn(Model):
     layout_id: str = Field(min_length=1, max_length=16)
     applicant: ApplicantIn
-    registration: RegistrationIn
+    registration: RegistrationIn | None = Field(default=None, description="recorded first; or registration_id")
+    registration_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                        description="the applicant's recorded registration (POST /api/registrations)")
     grounds: list[Ground] = Field(max_length=3)
     materials: list[Material] = Field(max_length=10)
     via_agent: bool = False
@@ -222,6 +211,8 @@ class PermitOut(PermitSummary):
     data: dict[str, Any] = Field(description="permit fields (photo separately)")
     suspension_reason: str | None
     valid_until: date | None
+    registrations: list[RegistrationOut] = Field(default_factory=list,
+                                                 description="the holder's temporary registrations, oldest first")
 
 
 class DepartmentDataOut(Model):

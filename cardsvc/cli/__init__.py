@@ -1,7 +1,8 @@
 """`cardsvc`: the one command line of stations, counters and operators (click; one module per command group).
 
 keys (key ceremony), issue, endorse, status: `cardsvc.cli.keys`, `.issue`, `.endorse`, `.status`;
-verify, read: `.verify`; serve, tokens, readers: `.service`; sim: `.sim`; dept: `.dept`; duties: `.duties`.
+verify, read: `.verify`; serve, tokens, readers: `.service`; sim: `.sim`; dept: `.dept`; duties: `.duties`;
+registration (temporary registrations as records): `.registration`.
 Every command takes `--json`.
 Settings come from `cardsvc.settings` (CARDSVC_* environment; options win). Nothing heavy is imported
 before a command runs, so `cardsvc --help` and argument errors stay fast (checked by a test).
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cardsvc.cli import dept, duties, endorse, issue, keys, service, sim, status, verify
+from cardsvc.cli import dept, duties, endorse, issue, keys, registration, service, sim, status, verify
 from cardsvc.cli.common import CARD_SIDE_KEY
 from cardsvc.cli.progress import ProgressLine
 
@@ -44,7 +45,8 @@ def cli() -> None:
 
 
 for command in (keys.keys, issue.issue, endorse.endorse, status.status, verify.verify, verify.read,
-                service.serve, service.tokens, service.readers, sim.sim, dept.dept, duties.duties):
+                service.serve, service.tokens, service.readers, sim.sim, dept.dept, duties.duties,
+                registration.registration):
     cli.add_command(command)
 
 

@@ -100,6 +100,10 @@ class Applicant(Base):
 
 
 class TemporaryRegistration(Base):
+    """A temporary registration (暂住登记, SMX Art.7, ZZ Art.10-11): the record eligibility (SMX Art.8),
+    re-registration (SMX Art.18) and a cross-county move (SMX Art.17 ¶2) are computed from
+    (cardsvc.rules.registration). Migration 0008 added who declared it, its certificate and its end."""
+
     __tablename__ = "temporary_registration"
     id: Mapped[int] = mapped_column(primary_key=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicant.id"), index=True)
@@ -108,7 +112,11 @@ class TemporaryRegistration(Base):
     arrived_on: Mapped[date] = mapped_column(Date)
     registered_on: Mapped[date] = mapped_column(Date)
     intended_stay_days: Mapped[int] = mapped_column(Integer)
-    ended_on: Mapped[date | None] = mapped_column(Date)
+    declared_by: Mapped[str] = mapped_column(String(24), default="self")  # rules.registration.Declarer
+    certificate_number: Mapped[str | None] = mapped_column(String(16), unique=True)  # None: before 0008
+    valid_until: Mapped[date | None] = mapped_column(Date)  # the certificate's last valid day
+    ended_on: Mapped[date | None] = mapped_column(Date)  # the last day it held
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # rules.registration.EndReason
     created_at: Mapped[datetime]
 
 
