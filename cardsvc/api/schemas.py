@@ -278,13 +278,18 @@ class JobOut(Model):
 # --- endorsements ------------------------------------------------------------------------------------
 class EndorsementIn(Model):
     permit_number: str = _PERMIT_NUMBER
-    kind: Literal["yearly", "address_change"] = "yearly"
+    kind: Literal["yearly", "address_change", "service_place_change"] = "yearly"
     residence_address: str | None = Field(default=None, min_length=1, max_length=128)
     new_county: str | None = Field(default=None, pattern=_COUNTY)
     moved_on: date | None = None
+    # service_place_change (ZZ Art.14 变更登记): the new service place and the day it changed
+    service_place: str | None = Field(default=None, min_length=1, max_length=128)
+    changed_on: date | None = None
     reader: str | None = Field(default=None, max_length=128, description="write to the card in this reader")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"permit_number": "41120220260000001", "kind": "yearly", "reader": "Virtual Reader 0"},
+        {"permit_number": "41010520260000016", "kind": "service_place_change", "service_place": "郑州某物流有限公司",
+         "changed_on": "2026-11-20", "reader": "Virtual Reader 0"},
         {"permit_number": "41120220260000001", "kind": "address_change", "new_county": "411202",
          "moved_on": "2026-11-20", "residence_address": "三门峡市湖滨区崤山路8号", "reader": "Virtual Reader 0"}]})
 

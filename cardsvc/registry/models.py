@@ -186,6 +186,32 @@ class Endorsement(Base):
     created_at: Mapped[datetime]
 
 
+class ChangeKind(StrEnum):
+    SERVICE_PLACE = "service_place"  # ZZ Art.14 服务处所
+
+
+class ChangeRecord(Base):
+    """A change registration written to the card (ZZ Art.14), one record of the layout's changes EF of
+    `card_id` (record number `seq`): registry first, card_sync pending, then the writer appends it
+    (cardsvc.issuance.endorse). A new card generation carries the current value in its permit data
+    instead (cardsvc.registry.changes), so the records belong to one card."""
+
+    __tablename__ = "change_record"
+    __table_args__ = (UniqueConstraint("card_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    permit_id: Mapped[int] = mapped_column(ForeignKey("permit.id"), index=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))  # ChangeKind
+    changed_on: Mapped[date] = mapped_column(Date)  # the day of the change (the deadline runs from it)
+    registered_on: Mapped[date] = mapped_column(Date)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)  # after the city's deadline (ZZ Art.14: 7 days)
+    county_code: Mapped[str] = mapped_column(String(6))  # the registering authority
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the value as written to the card
+    card_sync: Mapped[str] = mapped_column(String(16), default=CardSync.PENDING.value, index=True)
+    created_at: Mapped[datetime]
+
+
 class StatusChange(Base):
     __tablename__ = "status_history"
     id: Mapped[int] = mapped_column(primary_key=True)
