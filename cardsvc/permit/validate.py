@@ -182,8 +182,8 @@ def _check_issue(permit: Permit, layout: Layout, today: date, problems: _Problem
         if number.authority_code != auth.code:
             problems.add("permit_number", f"authority part {number.authority_code} differs from the "
                                           f"issuing authority {auth.code}")
-        elif number.year != permit.issue_date.year:
-            problems.add("permit_number", f"year part {number.year} differs from the issue year "
+        elif number.year > permit.issue_date.year:  # allocated at acceptance, on or before the issue day
+            problems.add("permit_number", f"year part {number.year} is after the issue year "
                                           f"{permit.issue_date.year}")
     try:
         check_card_number(permit.card_number, layout.card_number.prefix, layout.card_number.serial_digits)
