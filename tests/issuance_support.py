@@ -43,7 +43,7 @@ def layouts() -> list[Layout]:
 def make_station_keys(path: Path) -> StationKeys:
     """A ceremony for every authority and key role of both layouts (about a second)."""
     os.environ.setdefault(PASSPHRASE_ENV, "issuance tests passphrase")
-    store = EncryptedFileKeyStore(path, cache_private_keys=True)
+    store = EncryptedFileKeyStore.for_layouts(path, layouts(), cache_private_keys=True)
     authorities = [(a.code, a.name) for layout in layouts() for a in layout.authorities]
     roles = sorted({r for layout in layouts() for r in layout_key_roles(layout)})
     ceremony.init_key_ceremony(store, authorities, roles=roles)
