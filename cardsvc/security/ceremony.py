@@ -30,6 +30,7 @@ from cardsvc.security.pki import (
     build_crl,
     issue_signer,
     make_root_ca,
+    verify_issued_by,
 )
 from cardsvc.security.sod import HashAlgorithm, build_sod
 from cardsvc.security.suite import PrivateKey
@@ -137,10 +138,16 @@ def refresh_crl(store: KeyStore, when: dt.datetime | None = None, *,
 
 
 def trust_store(store: KeyStore, require_crl: bool = True) -> TrustStore:
-    """A verifier's trust store from the key store's public objects, in the store's suite."""
+    """A verifier's trust store from the key store's public objects, in the store's suite. The root must
+    verify itself under that suite: a store opened for layouts whose SM2 signer ID is not the one its key
+    ceremony used is refused here, by name, rather than making every card look forged."""
+    root = store.certificate(ROOT)
+    if not verify_issued_by(root, root, store.suite):
+        raise KeyStoreError(f"key store: its root certificate does not verify under SM2 signer ID "
+                            f"{store.suite.distid.decode('ascii', 'replace')!r}: the layouts name another ID than "
+                            "its key ceremony used; run a key ceremony for them")
     signers = [store.certificate(n) for n in store.names("certs") if n != ROOT]
-    return TrustStore([store.certificate(ROOT)], [store.crl(ROOT_CRL)], signers, require_crl=require_crl,
-                      suite=store.suite)
+    return TrustStore([root], [store.crl(ROOT_CRL)], signers, require_crl=require_crl, suite=store.suite)
 
 
 def card_key(store: KeyStore, role: str, card_number: str, cipher: SymmetricCipher | None = None) -> bytes:

@@ -217,6 +217,18 @@ def test_a_store_opened_for_other_layouts_refuses_a_mixed_ceremony(layout: Layou
         EncryptedFileKeyStore.for_layouts(tmp_path, [builtin_layout("zz"), layout])
 
 
+def test_a_store_whose_ceremony_used_another_id_is_refused_by_name(layout: Layout, tmp_path: Path) -> None:
+    """A key ceremony made at the default ID, opened for the city layout: its root does not verify itself
+    under the city ID, and the trust store says why instead of judging every card forged."""
+    from cardsvc.security.errors import KeyStoreError
+    from cardsvc.security.keystore import EncryptedFileKeyStore
+
+    made = make_keys(tmp_path, GM)
+    with pytest.raises(KeyStoreError, match=r"SM2 signer ID 'ALICE123@YAHOO\.COM'.*key ceremony"):
+        ceremony.trust_store(EncryptedFileKeyStore.for_layouts(tmp_path, [layout]))
+    ceremony.trust_store(made.store)
+
+
 def _personalising_card() -> CardSession:
     card = VirtualCard.blank()
     card.power_on()
