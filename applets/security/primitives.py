@@ -34,7 +34,7 @@ SIGN_ECDSA_P256 = 0x01
 SIGN_SM2 = 0x02
 SIGNATURES = {SIGN_LEGACY_P256: "ECDSA P-256", SIGN_ECDSA_P256: "ECDSA P-256", SIGN_SM2: "SM2"}
 SM2_DEFAULT_ID = b"1234567812345678"  # GB/T 35276 §5.4: a chip key made before hosts named the ID
-SM2_MAX_ID = 1023  # the host's layout limit (8191 bits; GB/T 32918.2 §5.5 ENTL counts bits in two bytes)
+SM2_MAX_ID = 1023  # the host layout's limit, 8191 bits (GB/T 32918.2 §5.5 ENTL: bits, in two bytes)
 
 
 def block_cipher(cipher_id: int, key: bytes) -> BlockCipherAlgorithm:

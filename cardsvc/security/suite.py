@@ -206,8 +206,9 @@ class Suite:
         return EcdsaPublicKey(ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point))
 
 
-# GB/T 32918.2 §5.5: ENTL_A is the ID's length in bits in two bytes; the layout schema caps the ID at
-# 8191 bits (1023 whole bytes), which also keeps it in one extended APDU to the card.
+# GB/T 32918.2 §5.5: ENTL_A is the ID's length in bits in two bytes (so ≤ 8191 bytes, sm2._MAX_DISTID); a
+# layout takes 1..8191 bits, i.e. 1..1023 whole bytes (the layout schema's limit), which also keeps the ID
+# well inside one APDU to the card.
 MAX_DISTID_BYTES = 1023
 GM = Suite(SuiteName.GM)  # GB/T 35276 §5.4 default distinguishing ID 1234567812345678
 INTL = Suite(SuiteName.INTL)

@@ -1,7 +1,7 @@
 """The layout field naming the SM2 signer ID (`[layout] sm2_distid`, issue 14 item 2).
 
 GB/T 32918.2 §5.5: ENTL_A counts the ID's bits in two bytes; the layout takes 1..8191 bits of printable
-ASCII, i.e. 1..1023 bytes, only with suite = "gm". Absent, the ID is GB/T 35276 §5.4's
+ASCII, i.e. 1..1023 bytes (issue 14's limit, inside ENTL's), only with suite = "gm". Absent, the ID is GB/T 35276 §5.4's
 1234567812345678. Errors name the field and the reason.
 """
 
