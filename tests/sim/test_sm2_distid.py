@@ -17,7 +17,6 @@ import pytest
 
 from cardsvc.iso7816.apdu import CommandApdu
 from cardsvc.iso7816.commands import append_record
-from cardsvc.iso7816.fcp import ALWAYS, DfOp, Fcp, FileStructure, LifeCycle, SecurityAttributes
 from cardsvc.iso7816.sw import SW
 from cardsvc.issuance.endorse_records import sign_for_card
 from cardsvc.issuance.jobs import make_plan
@@ -45,7 +44,7 @@ from cardsvc.verification.endorsements import verify_record
 from cardsvc.verification.verdict import Check, Outcome
 from simulator import VirtualCard
 from simulator.transport import InProcessConnection
-from tests.issuance_support import blank_card
+from tests.issuance_support import blank_card, personalising_session
 from tests.verify_support import NOW, TODAY, FixedStatus, make_keys, permit_for
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "cities" / "sm2id" / "zhengzhou_sm2id.toml"
@@ -229,21 +228,11 @@ def test_a_store_whose_ceremony_used_another_id_is_refused_by_name(layout: Layou
     ceremony.trust_store(made.store)
 
 
-def _personalising_card() -> CardSession:
-    card = VirtualCard.blank()
-    card.power_on()
-    session = CardSession(InProcessConnection(card))
-    session.create_file(Fcp(0x1001, FileStructure.DF, df_name=bytes.fromhex("D1560000990001"),
-                            lifecycle=LifeCycle.INITIALISATION,
-                            security=SecurityAttributes({DfOp.CREATE_EF: ALWAYS, DfOp.ACTIVATE: ALWAYS})))
-    return session
-
-
 @pytest.mark.parametrize("signer_id", [b"A", CITY_ID, (bytes(range(0x20, 0x7F)) * 11)[:1023]])
 def test_the_card_signs_under_the_id_it_was_given(signer_id: bytes) -> None:
     """GENERATE ASYMMETRIC KEY PAIR 80 01 02 81 L ID: the applet keeps the ID with the key and its INTERNAL
     AUTHENTICATE answers verify under that ID only (1023 bytes, the longest, goes as an extended APDU)."""
-    session = _personalising_card()
+    session = personalising_session()
     suite = Suite(SuiteName.GM, signer_id)
     command = chip.generate_key_pair_command(chip.CHIP_KEY_REF, suite=suite)
     public = chip.parse_generated_public_key(session.pipeline.send(command).data, suite)
@@ -263,7 +252,7 @@ def test_the_card_signs_under_the_id_it_was_given(signer_id: bytes) -> None:
     (bytes.fromhex("800102" "81820400") + b"A" * 1024, "an ID over 1023 bytes"),
 ])
 def test_the_card_refuses_a_bad_signer_id(data: bytes, why: str) -> None:
-    session = _personalising_card()
+    session = personalising_session()
     command = chip.generate_key_pair_command(chip.CHIP_KEY_REF)
     response = session.pipeline.send(CommandApdu(command.cla, command.ins, command.p1, command.p2, data, le=256))
     assert response.sw == SW.INCORRECT_DATA, why

@@ -16,7 +16,6 @@ from asn1crypto import cms
 
 from applets.fs import DedicatedFile, RecordEf, TransparentEf
 from cardsvc.iso7816.apdu import CommandApdu
-from cardsvc.iso7816.fcp import ALWAYS, DfOp, Fcp, FileStructure, LifeCycle, SecurityAttributes
 from cardsvc.iso7816.sw import SW
 from cardsvc.issuance.jobs import make_plan
 from cardsvc.issuance.keys import StationKeys
@@ -33,7 +32,7 @@ from cardsvc.status_list.model import ListStatus
 from cardsvc.verification import Result, Verdict, read_card, verify_card
 from simulator import VirtualCard
 from simulator.transport import InProcessConnection
-from tests.issuance_support import blank_card
+from tests.issuance_support import blank_card, personalising_session
 from tests.verify_support import NOW, TODAY, FixedStatus, make_keys, permit_for
 
 SUITES = {"gm": GM, "intl": INTL}
@@ -147,12 +146,7 @@ def test_a_signed_status_list_in_the_suite_reports_a_lost_card(
 def test_the_card_makes_the_chip_key_the_command_names(data: bytes, sw: int, curve: Suite | None) -> None:
     """GENERATE ASYMMETRIC KEY PAIR with the algorithm reference 80 01 xx (ISO/IEC 7816-8 §5.1); an unknown
     or malformed reference is refused with 6A80, never a key of another algorithm."""
-    card = VirtualCard.blank()
-    card.power_on()
-    session = CardSession(InProcessConnection(card))
-    session.create_file(Fcp(0x1001, FileStructure.DF, df_name=bytes.fromhex("D1560000990001"),
-                            lifecycle=LifeCycle.INITIALISATION,
-                            security=SecurityAttributes({DfOp.CREATE_EF: ALWAYS, DfOp.ACTIVATE: ALWAYS})))
+    session = personalising_session()
     command = chip.generate_key_pair_command(chip.CHIP_KEY_REF)
     response = session.pipeline.send(CommandApdu(command.cla, command.ins, command.p1, command.p2, data, le=256))
     assert response.sw == sw
