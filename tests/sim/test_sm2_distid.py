@@ -62,8 +62,13 @@ def layout() -> Layout:
 
 
 @pytest.fixture(scope="module")
-def keys(layout: Layout, tmp_path_factory: pytest.TempPathFactory) -> StationKeys:
-    return make_keys(tmp_path_factory.mktemp("keys-sm2id"), layout_suite(layout))
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keys-sm2id")
+
+
+@pytest.fixture(scope="module")
+def keys(layout: Layout, keys_dir: Path) -> StationKeys:
+    return make_keys(keys_dir, layout_suite(layout))
 
 
 @pytest.fixture(scope="module")
@@ -256,3 +261,32 @@ def test_the_card_refuses_a_bad_signer_id(data: bytes, why: str) -> None:
     command = chip.generate_key_pair_command(chip.CHIP_KEY_REF)
     response = session.pipeline.send(CommandApdu(command.cla, command.ins, command.p1, command.p2, data, le=256))
     assert response.sw == SW.INCORRECT_DATA, why
+
+
+def test_the_cli_counter_verifies_the_city_card_and_names_a_mismatched_store(
+        layout: Layout, keys: StationKeys, keys_dir: Path, card: VirtualCard, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cardsvc verify --card FILE` with the fixture city as the layouts directory: the key store opens in the
+    city's suite and the card verifies; a ceremony made at the default ID is refused with the reason."""
+    import json
+
+    from cardsvc.cli import main
+    from cardsvc.status_list.scope import list_scope
+
+    store_dir = tmp_path / "keys"
+    make_keys(store_dir, GM)  # a ceremony at the default ID, for the same authorities
+    monkeypatch.setenv("CARDSVC_LAYOUTS_DIR", str(FIXTURE.parent))  # the city alone
+    card.power_on()
+    card_file = tmp_path / "card.cbor"
+    card.save(card_file)
+    scope = list_scope(layout)
+    name = ceremony.signer_name(SignerRole.DOCUMENT, scope.signer_authority)
+    listing = StatusList.build(scope.issuer, 1, NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=23), [])
+    status_file = tmp_path / "status.cbor"
+    StatusListCache(status_file, keys.trust(), dt.timedelta(hours=24)).update(
+        sign_status_list(listing, keys.store.private_key(name), keys.store.certificate(name)), NOW)
+    args = ["verify", "--card", str(card_file), "--layout", layout.id, "--status-list", str(status_file), "--json"]
+    assert main([*args, "--keystore", str(keys_dir)]) == 0, capsys.readouterr()
+    assert json.loads(capsys.readouterr().out)["result"] == "genuine_valid"
+    assert main([*args, "--keystore", str(store_dir)]) == 2
+    assert "ALICE123@YAHOO.COM" in capsys.readouterr().err
