@@ -170,6 +170,24 @@ def test_minor_without_guardian_and_adult_agent_accepted(svc: Service) -> None:
     assert v["result"] == "genuine_valid" and v["card_number"] == card
 
 
+def test_smx_minor_may_apply_alone_or_through_guardian(svc: Service) -> None:
+    """SMX Art.10: "未满16周岁的未成年人…可以由其监护人、近亲属代为申领居住证" — 可以 (may): a 15-year-old's
+    own application is accepted and issued like an adult's; the same minor's application through a
+    guardian is accepted too (the guardian's citizen ID validated, kept in the registry)."""
+    set_day(svc, DAY)
+    born = add_years(DAY, -16) + timedelta(days=1)  # 16 tomorrow: still a minor today
+    minor = replace(sample_permit("smx", 21, DAY), birth_date=born,
+                    citizen_id=make_citizen_id("411202", born, 12), sex=2, marital_status=None)
+    r = apply(svc, application_body("smx", minor, DAY))
+    assert r.status_code == 201 and r.json()["permit_number"], r.text
+    issue_ok(svc, r.json()["permit_number"])
+    assert verify(svc)["result"] == "genuine_valid"
+    guardian = {"citizen_id": make_citizen_id("411202", date(1980, 2, 2), 31), "name": "王芳"}
+    other = replace(minor, citizen_id=make_citizen_id("411202", born, 14), name="李小梅")
+    r = apply(svc, application_body("smx", other, DAY, guardian=guardian))
+    assert r.status_code == 201, r.text
+
+
 def test_guardian_never_on_the_card(svc: Service) -> None:
     """Issue 12 (SMX Art.10): the guardian or agent is shown in the registry, never on the card."""
     set_day(svc, DAY)

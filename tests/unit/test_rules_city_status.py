@@ -36,7 +36,7 @@ ZZ_RULES = builtin_layout("zz").rules
                  "min_registration": Period(months=6),  # SMX Art.8
                  "requires_ground": True, "permit_min_stay_days": None, "short_stay_min_days": None,
                  "short_stay_register_days": None, "long_stay_register_days": None, "mandatory_age": None,
-                 "guardian_age": 16, "minor_requires_agent": True,  # SMX Art.10
+                 "guardian_age": 16, "minor_requires_agent": False,  # SMX Art.10 可以: may
                  "issue_deadline": Period(days=15),  # SMX Art.12
                  "endorsement_window": Period(months=1),  # SMX Art.16
                  "late_endorsement_grace": Period(months=6), "late_restarts_residence_years": True,  # SMX Art.18

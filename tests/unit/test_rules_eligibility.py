@@ -91,17 +91,21 @@ def test_smx_art9_digital_photo_without_id_card() -> None:
     assert [n.any_of for n in decision.missing] == [(Material.DIGITAL_PHOTO,)]
 
 
-@pytest.mark.parametrize(("applied_on", "needs_agent"), [
-    (date(2024, 8, 9), True),  # day before the 16th birthday
-    (date(2024, 8, 10), False),  # 16th birthday
-    (date(2024, 8, 11), False),
+@pytest.mark.parametrize("applied_on", [
+    date(2024, 8, 9),  # day before the 16th birthday
+    date(2024, 8, 10),  # 16th birthday
+    date(2024, 8, 11),
 ])
-def test_smx_art10_minor_applies_through_guardian(applied_on: date, needs_agent: bool) -> None:
-    decision = evaluate(SMX_RULES, smx(applied_on, birth_date=date(2008, 8, 10)))
-    assert (Condition.AGENT_REQUIRED in [f.condition for f in decision.failures]) is needs_agent
+def test_smx_art10_minor_may_apply_through_guardian(applied_on: date) -> None:
+    """SMX Art.10: 未满16周岁的未成年人…可以由其监护人、近亲属代为申领 — "may": the minor applies
+    alone or through a guardian; an agent's application needs the agent's ID (应当提供…代办人的…身份证件)."""
+    alone = evaluate(SMX_RULES, smx(applied_on, birth_date=date(2008, 8, 10)))
+    assert alone.accepted and Condition.AGENT_REQUIRED not in [f.condition for f in alone.failures]
     with_agent = evaluate(SMX_RULES, smx(applied_on, birth_date=date(2008, 8, 10), via_agent=True,
                                          materials=SMX_FULL | {Material.AGENT_ID}))
     assert with_agent.accepted
+    without_agent_id = evaluate(SMX_RULES, smx(applied_on, birth_date=date(2008, 8, 10), via_agent=True))
+    assert not without_agent_id.accepted and without_agent_id.missing
 
 
 @pytest.mark.parametrize(("accepted_on", "deadline"), [
