@@ -124,15 +124,18 @@ def _pdf(doc: Document, pages: list[Image.Image], drawn: list[_Line], chain: Fon
 
 
 def missing_materials_notice(application_id: int, city_name: str, applied_on: date,
-                             missing: list[dict[str, object]], issued_at: datetime) -> Document:
-    """SMX Art.11 "对申请材料不全的，应当一次性书面告知申领人需要补充的材料": every missing material at once."""
+                             missing: list[dict[str, object]], issued_at: datetime,
+                             applicant_name: str = "") -> Document:
+    """SMX Art.11 "对申请材料不全的，应当一次性书面告知申领人需要补充的材料": every missing material at once,
+    addressed to the applicant by name."""
     items = []
     for n, need in enumerate(missing, 1):
         options = [MATERIAL_NAMES.get(Material(str(m)), str(m)) for m in need.get("any_of", [])]  # type: ignore[attr-defined]
         items.append(f"{n}. {' 或 '.join(options) or '（依申请情形）'}（{need.get('article', '')}）")
     return Document(
         title=f"{city_name}居住证申领补充材料一次性告知书",
-        lines=(f"申请编号：{application_id}    申请日期：{applied_on.isoformat()}",
+        lines=(*([f"申领人：{applicant_name}"] if applicant_name else []),
+               f"申请编号：{application_id}    申请日期：{applied_on.isoformat()}",
                "经审验，您的居住证申领材料不全，现一次性书面告知您需要补充的全部材料如下：",
                *items,
                "请补齐上述材料后再到居住地登记站办理。符合申领条件且材料齐全的，当场受理。",

@@ -31,11 +31,12 @@ def _assert_a4(reader: pypdf.PdfReader) -> None:
 def test_notice_of_missing_materials() -> None:
     doc = missing_materials_notice(17, "三门峡市", date(2026, 3, 2), [
         {"any_of": ["employment_proof", "residence_proof"], "article": "SMX Art.8"},
-        {"any_of": ["registration_cert"], "article": "SMX Art.9"}], datetime(2026, 3, 2, 9, tzinfo=UTC))
+        {"any_of": ["registration_cert"], "article": "SMX Art.9"}], datetime(2026, 3, 2, 9, tzinfo=UTC), "阿依古丽·𠈌")
     [text], reader = _text(render_document(doc))
     _assert_a4(reader)
     lines = text.splitlines()
     assert lines[0] == "三门峡市居住证申领补充材料一次性告知书"
+    assert lines[1] == "申领人：阿依古丽·𠈌"
     assert "申请编号：17" in text and "申请日期：2026-03-02" in text
     assert "1. 合法稳定就业证明 或 合法稳定住所证明（SMX Art.8）" in lines
     assert "2. 暂住登记凭证（SMX Art.9）" in lines

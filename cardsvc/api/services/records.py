@@ -121,7 +121,8 @@ def submit(ctx: AppContext, session: Session, principal: Principal, body: Applic
                         card_allocated=False)
     except PermitInvalid as exc:
         raise _refuse(exc, "applicant.") from None
-    applicant = upsert_applicant(session, a.citizen_id, a.birth_date, {}, at=at)
+    # the name addresses the SMX Art.11 notice of missing materials (cardsvc.duties.papers)
+    applicant = upsert_applicant(session, a.citizen_id, a.birth_date, {"name": a.name}, at=at)
     reg = body.registration
     registration = add_registration(session, applicant, rules, Registration(
         reg.county_code, reg.registered_on, reg.arrived_on, reg.intended_stay_days), at=at)
