@@ -69,7 +69,7 @@ def _issued_card_in_reader(app: FastAPI, keys_dir: Path, layout: Layout, insert_
                            n: int) -> tuple[str, str, SimulatorCard]:
     """A card issued through the service's own registry (it is the holder's valid card), put in vpcd's
     reader on `port`; returns (permit number, card number, the simulator process)."""
-    keys = StationKeys(EncryptedFileKeyStore(keys_dir))
+    keys = StationKeys(EncryptedFileKeyStore.for_layouts(keys_dir, [layout]))
     permit = variant(sample_permit(layout, 7000 + n), layout, n)
     register(app.state.ctx.sessions, permit, layout)
     card = blank_card()
@@ -190,7 +190,7 @@ def test_card_refuses_every_other_departments_key_through_pcscd(
     _, app, _ = service
     layout = builtin_layout(layout_id)
     _, number, _ = _issued_card_in_reader(app, keys_dir, layout, insert_card, 35963, 3)
-    keys = StationKeys(EncryptedFileKeyStore(keys_dir))
+    keys = StationKeys(EncryptedFileKeyStore.for_layouts(keys_dir, [layout]))
     all_departments = [df.department for df in layout.dfs if df.department]
     cipher = layout_suite(layout).cipher
     with connect(reader_names[35963], wait=10) as conn:
