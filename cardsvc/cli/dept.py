@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -27,18 +28,21 @@ from cardsvc.cli.common import (
     station_settings,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from cardsvc.settings import Settings
+
 
 @click.group("dept", help="一证通 department records on the card (read, write/update)")
 def dept() -> None:
     pass
 
 
-def _audit(db: str | None, keystore: Path | None, station: str | None, operator: str | None, action: str,
-           card_number: str, reason: str) -> None:
+def _audit(s: Settings, factory: sessionmaker[Session], action: str, card_number: str, reason: str) -> None:
     from cardsvc.registry.audit import audit
 
-    s = station_settings(db, keystore, station, operator)
-    with registry(s).begin() as session:
+    with factory.begin() as session:
         audit(session, actor(s, "department"), action, at=dt.datetime.now(dt.UTC), reason=reason,
               card_number=card_number)
 
@@ -80,9 +84,10 @@ def read(layout_id: str, department: str, record: str | None, db: str | None, ke
         save()
     from cardsvc.departments.standing import standing_of
 
-    with registry(s)() as session:
+    factory = registry(s)
+    with factory() as session:
         standing = standing_of(session, dept_card.card_number, dt.datetime.now(dt.UTC))
-    _audit(db, keystore, station, operator, "department.record.read", dept_card.card_number,
+    _audit(s, factory, "department.record.read", dept_card.card_number,
            f"department {department} records {sorted(reads)}"
            + ("" if standing.usable else f"; card {standing.label}"))
     data = {"card_number": dept_card.card_number, "department": department, "card_status": standing.label,
@@ -123,7 +128,8 @@ def write(layout_id: str, department: str, record: str, pairs: tuple[str, ...], 
     try:
         dept_card = DepartmentCard(CardSession(connection), lay, department, station_keys(s).card_key)
         record_ef(lay, department, record)
-        with registry(s)() as session:  # the holder's valid card only (cardsvc.departments.standing)
+        factory = registry(s)
+        with factory() as session:  # the holder's valid card only (cardsvc.departments.standing)
             check_writable(session, dept_card.card_number, department, dt.datetime.now(dt.UTC))
         result = dept_card.write(record, values)
     except DepartmentRecordError as exc:  # a registry refusal (CardNotInUseError) exits 1 like the others
@@ -131,7 +137,7 @@ def write(layout_id: str, department: str, record: str, pairs: tuple[str, ...], 
     finally:
         connection.close()
         save()
-    _audit(db, keystore, station, operator, "department.record.write", result.card_number,
+    _audit(s, factory, "department.record.write", result.card_number,
            f"department {department} record {record} write {result.seq} (slot {result.slot})")
     emit({"card_number": result.card_number, "record": result.record, "seq": result.seq, "slot": result.slot},
          f"card {result.card_number}: {department} record {result.record} written (#{result.seq})")
