@@ -399,6 +399,10 @@ class DepartmentCardOut(Model):
     card_number: str
     layout_id: str
     department: str
+    # The registry's word on the card (cardsvc.departments.standing): writes need `card_usable`
+    card_status: str = Field(description="published status: active, lost, suspended, revoked_…, unknown")
+    card_usable: bool
+    card_note: str | None = Field(default=None, description="why the card is not the holder's valid card")
     records: list[DepartmentRecordOut]
 
 

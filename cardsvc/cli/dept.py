@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -27,18 +28,21 @@ from cardsvc.cli.common import (
     station_settings,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from cardsvc.settings import Settings
+
 
 @click.group("dept", help="一证通 department records on the card (read, write/update)")
 def dept() -> None:
     pass
 
 
-def _audit(db: str | None, keystore: Path | None, station: str | None, operator: str | None, action: str,
-           card_number: str, reason: str) -> None:
+def _audit(s: Settings, factory: sessionmaker[Session], action: str, card_number: str, reason: str) -> None:
     from cardsvc.registry.audit import audit
 
-    s = station_settings(db, keystore, station, operator)
-    with registry(s).begin() as session:
+    with factory.begin() as session:
         audit(session, actor(s, "department"), action, at=dt.datetime.now(dt.UTC), reason=reason,
               card_number=card_number)
 
@@ -78,13 +82,21 @@ def read(layout_id: str, department: str, record: str | None, db: str | None, ke
     finally:
         connection.close()
         save()
-    _audit(db, keystore, station, operator, "department.record.read", dept_card.card_number,
-           f"department {department} records {sorted(reads)}")
-    data = {"card_number": dept_card.card_number, "department": department,
+    from cardsvc.departments.standing import standing_of
+
+    factory = registry(s)
+    with factory() as session:
+        standing = standing_of(session, dept_card.card_number, dt.datetime.now(dt.UTC))
+    _audit(s, factory, "department.record.read", dept_card.card_number,
+           f"department {department} records {sorted(reads)}"
+           + ("" if standing.usable else f"; card {standing.label}"))
+    data = {"card_number": dept_card.card_number, "department": department, "card_status": standing.label,
+            "card_usable": standing.usable, "card_note": None if standing.usable else standing.why(),
             "records": [{"record": name, "seq": r.seq, "values": r.values, "intact": r.intact,
                          "problems": [{"slot": p.slot, "reason": p.reason} for p in r.problems]}
                         for name, r in reads.items()]}
-    lines = [f"card {dept_card.card_number}, department {department}:"]
+    lines = [f"card {dept_card.card_number}, department {department}:"
+             + ("" if standing.usable else f" NOT THE HOLDER'S VALID CARD: {standing.why()}")]
     for name, r in reads.items():
         shown = ", ".join(f"{k}={v}" for k, v in (r.values or {}).items()) or "(none)"
         warn = "" if r.intact else "  INTEGRITY: " + "; ".join(f"slot {p.slot}: {p.reason}" for p in r.problems)
@@ -105,7 +117,8 @@ def write(layout_id: str, department: str, record: str, pairs: tuple[str, ...], 
           card: Path | None, wait: float) -> int:
     one_card_source(reader, card, required=True)
     from cardsvc.departments.card import DepartmentCard
-    from cardsvc.departments.record import DepartmentRecordError
+    from cardsvc.departments.record import DepartmentRecordError, record_ef
+    from cardsvc.departments.standing import check_writable
     from cardsvc.session import CardSession
 
     values = _values(pairs)
@@ -114,13 +127,17 @@ def write(layout_id: str, department: str, record: str, pairs: tuple[str, ...], 
     connection, save = connect_one(reader, card, wait, create=False)
     try:
         dept_card = DepartmentCard(CardSession(connection), lay, department, station_keys(s).card_key)
+        record_ef(lay, department, record)
+        factory = registry(s)
+        with factory() as session:  # the holder's valid card only (cardsvc.departments.standing)
+            check_writable(session, dept_card.card_number, department, dt.datetime.now(dt.UTC))
         result = dept_card.write(record, values)
-    except DepartmentRecordError as exc:
+    except DepartmentRecordError as exc:  # a registry refusal (CardNotInUseError) exits 1 like the others
         return fail("dept write", str(exc))
     finally:
         connection.close()
         save()
-    _audit(db, keystore, station, operator, "department.record.write", result.card_number,
+    _audit(s, factory, "department.record.write", result.card_number,
            f"department {department} record {record} write {result.seq} (slot {result.slot})")
     emit({"card_number": result.card_number, "record": result.record, "seq": result.seq, "slot": result.slot},
          f"card {result.card_number}: {department} record {result.record} written (#{result.seq})")

@@ -7,6 +7,10 @@ effect decides who bears a loss, so it is recorded once and shown on the counter
 The effective moment is the report's time at the bank (oral: when it was made; formal: the certificate's
 time when given) and never later than the registry's record; a report made only at the counter takes
 effect when recorded.
+
+`report_loss_of` is the one door the API (`POST /api/permits/{n}/status`) and the CLI (`cardsvc status
+--report-lost --bank-certificate … | --reported-at …`) both go through, so both take the same details with
+the same checks (`check_loss_details`, `report_loss`).
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from cardsvc.registry.audit import Actor
 from cardsvc.registry.duty_models import LossReport
-from cardsvc.registry.errors import RegistryError
+from cardsvc.registry.errors import RegistryError, StateConflictError
 from cardsvc.registry.lifecycle import report_lost
-from cardsvc.registry.lookup import card_by_number
+from cardsvc.registry.lookup import card_by_number, current_card, permit_by_number
 
 
 class Channel(StrEnum):
@@ -60,6 +64,31 @@ def report_loss(session: Session, actor: Actor, card_number: str, note: str, *, 
     session.add(row)
     session.flush()
     return row
+
+
+def check_loss_details(action: str, bank_certificate: str | None, reported_at: datetime | None) -> None:
+    """The bank certificate and the oral report's time belong to a loss report only (ZZ Art.16)."""
+    if action != "report_lost" and (bank_certificate is not None or reported_at is not None):
+        field = "bank_certificate" if bank_certificate is not None else "reported_at"
+        raise RegistryError(f"{field}: only with a loss report (ZZ Art.16)", field=field)
+
+
+def report_loss_of(session: Session, actor: Actor, note: str, *, at: datetime, permit_number: str | None = None,
+                   card_number: str | None = None, bank_certificate: str | None = None,
+                   reported_at: datetime | None = None) -> LossReport:
+    """Report the holder's card in use lost: the current card of `permit_number`, or `card_number` itself
+    (refused by lifecycle.report_lost unless it is the card in use)."""
+    if (permit_number is None) == (card_number is None):
+        raise RegistryError("permit_number: give the permit number or the card number", field="permit_number")
+    if card_number is None:
+        assert permit_number is not None
+        held = current_card(session, permit_by_number(session, permit_number))
+        if held is None:
+            raise StateConflictError(f"permit_number: {permit_number} has no card in use to report lost",
+                                     field="permit_number")
+        card_number = held.card_number
+    return report_loss(session, actor, card_number, note, at=at, bank_certificate=bank_certificate,
+                       reported_at=reported_at)
 
 
 def loss_of(session: Session, card_id: int) -> LossReport | None:

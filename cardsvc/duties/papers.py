@@ -14,7 +14,7 @@ from cardsvc.registry.audit import Actor, audit
 from cardsvc.registry.duty_models import MaterialsNotice
 from cardsvc.registry.errors import NotFoundError, RefusedError
 from cardsvc.registry.lookup import local_date
-from cardsvc.registry.models import FeeRecord, Permit, PermitApplication
+from cardsvc.registry.models import Applicant, FeeRecord, Permit, PermitApplication
 from cardsvc.rules.fees import CardEvent
 
 EVENT_NAMES = {CardEvent.REPLACEMENT: "补领居住证", CardEvent.RENEWAL: "换领居住证",
@@ -41,7 +41,9 @@ def materials_notice(session: Session, actor: Actor, application_id: int, layout
     if not missing:
         raise RefusedError(f"application_id: application {application_id} lacks no material; nothing to notify",
                            field="application_id")
-    doc = missing_materials_notice(app.id, city_name(layouts, app.city), app.applied_on, missing, at)
+    applicant = session.get(Applicant, app.applicant_id)
+    name = "" if applicant is None else str(applicant.data.get("name", ""))
+    doc = missing_materials_notice(app.id, city_name(layouts, app.city), app.applied_on, missing, at, name)
     row = MaterialsNotice(application_id=app.id, issued_at=at, pdf=render_document(doc))
     session.add(row)
     audit(session, actor, "application.materials_notice", at=at,

@@ -5,19 +5,20 @@ same for an employer's lodging: a report is on time through the 7th working day 
 ¶3 "应当注销而未注销的居住证，由公安机关核查注销": every permit with such a report and not yet cancelled is on
 the worklist of permits to cancel.
 
-Working days are Monday to Friday here: the State Council's yearly holiday and make-up-day notice is not
-in the registry (a known limit: around the Spring Festival the deadline may be a few days early).
+Working days are the State Council's (cardsvc.duties.workdays: public holidays off, 调休 weekend days on);
+a due date in a year the calendar does not hold is refused, naming `ended_on`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cardsvc.duties.workdays import add_working_days
 from cardsvc.registry.audit import Actor, audit
 from cardsvc.registry.duty_models import TerminationReport
 from cardsvc.registry.errors import RegistryError
@@ -33,23 +34,13 @@ class Reporter(StrEnum):
     EMPLOYER = "employer"  # ¶2 用人单位和雇主
 
 
-def add_working_days(start: date, days: int) -> date:
-    """The `days`-th working day (Mon-Fri) after `start`."""
-    day, left = start, days
-    while left > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    return day
-
-
 def report_termination(session: Session, actor: Actor, permit_number: str, reporter: Reporter, ended_on: date, *,
                        at: datetime) -> TerminationReport:
     today = local_date(at)
     if ended_on > today:
         raise RegistryError(f"ended_on: {ended_on.isoformat()} is in the future", field="ended_on")
     permit = permit_by_number(session, permit_number)
-    due = add_working_days(ended_on, REPORT_WORKING_DAYS)
+    due = add_working_days(ended_on, REPORT_WORKING_DAYS, field="ended_on")
     row = TerminationReport(permit_id=permit.id, reporter=reporter.value, ended_on=ended_on, reported_on=today,
                             due_on=due, created_at=at)
     session.add(row)

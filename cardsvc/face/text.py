@@ -17,7 +17,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+|\s+|.", re.DOTALL)
 _SHRINK_STEP_PT = 0.25
 # CJK fonts set the ideographic em box 0.88 em above and 0.12 em below the baseline (Noto CJK's OS/2
 # typo metrics 880/-120, the same in HanaMin), so a line's glyphs fill [top, top + 1 em].
-_EM_ASCENT = 0.88
+EM_ASCENT = 0.88
 _SYNTHETIC_BOLD = 0.03  # stroke width in em that makes a regular CJK face look like a bold one
 _MAX_INK_FOR_BOLD = 0.35  # glyphs inking more of their box than this stay regular
 
@@ -87,7 +87,7 @@ def draw_line(
     spacing_px: float = 0.0,
 ) -> None:
     """Draw one line whose em box starts at `top`: every run on one baseline, so mixed fonts align."""
-    baseline = top + _EM_ASCENT * size_px
+    baseline = top + EM_ASCENT * size_px
     for face, run in chain.runs(text, what):
         font = face.pil(size_px)
         synthetic_bold = chain.bold and face != chain.main

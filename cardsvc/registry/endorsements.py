@@ -32,6 +32,8 @@ from cardsvc.rules.endorsement import Timing, anniversary, assess
 from cardsvc.rules.registration import registered_since
 from cardsvc.rules.status import CardStatus, PermitStatus, SuspensionReason
 
+REREGISTERED = "reregistered"  # status reason code: SMX Art.17 ¶2 move completed (read by duties.residence)
+
 
 def _usable_card(session: Session, permit: Permit) -> Card:
     card = current_card(session, permit)
@@ -265,9 +267,9 @@ def _end_cross_county_move(session: Session, actor: Actor, permit: Permit, rules
     )
     session.add(row)
     permit.suspension_reason = None
-    record_status(session, actor, permit, PermitStatus.ACTIVE.value, at=at, reason_code="reregistered",
+    record_status(session, actor, permit, PermitStatus.ACTIVE.value, at=at, reason_code=REREGISTERED,
                   reason=f"{article}: endorsed in county {county} after half a year of registration")
-    record_status(session, actor, permit, CardStatus.ACTIVE.value, at=at, card=card, reason_code="reregistered",
+    record_status(session, actor, permit, CardStatus.ACTIVE.value, at=at, card=card, reason_code=REREGISTERED,
                   reason=f"{article}: use restored")
     session.flush()
     audit(session, actor, "endorsement.address_change", at=at, permit_number=permit.permit_number,

@@ -15,6 +15,7 @@ from cardsvc.registry.models import AuditEntry
 from tests.api.conftest import READERS, SETUP, Service
 from tests.api.helpers import issue
 from tests.departments.support import departments_with_records, sample_values
+from tests.scenarios.support import insert_card, issue_ok, status
 
 
 def _tokens(service: Service, departments: list[str]) -> dict[str, str]:
@@ -93,3 +94,49 @@ def test_bad_request_names_the_field(service: Service) -> None:
     # The education token of the fixture may not write housing's record either.
     r = service.call(Role.DEPARTMENT, "PUT", path, json={"reader": READERS[0], "values": {"eligible": "1"}})
     assert r.status_code == 403  # type: ignore[attr-defined]
+
+
+def test_writes_only_onto_the_holders_valid_card(service: Service) -> None:
+    """Issue 16 gap 2 (cardsvc.departments.standing): suspended (SMX Art.19), lost (ZZ Art.16-17), replaced,
+    renewed (SMX Art.20) or cancelled (ZZ Art.25): the write is refused naming card_number, nothing reaches
+    the card; the department's own record stays readable with the card's standing beside it."""
+    number, job = issue(service, "zz", seed=34)
+    token = _tokens(service, ["housing"])["housing"]
+    path = "/api/departments/housing/card/records/public_rental_eligibility"
+
+    def put(reader: str, n: int) -> Any:
+        return _call(service, token, "PUT", path, json={"reader": reader, "values": {"eligible": str(n % 2)}})
+
+    def refused(reader: str, why: str) -> None:
+        r = put(reader, 9)
+        assert r.status_code == 422 and r.json()["field"] == "card_number", r.text
+        assert why in r.json()["detail"] and "not the holder's valid card" in r.json()["detail"], r.text
+
+    def standing(reader: str) -> tuple[str, bool, int]:
+        r = _call(service, token, "GET", "/api/departments/housing/card", params={"reader": reader})
+        assert r.status_code == 200, r.text
+        return r.json()["card_status"], r.json()["card_usable"], r.json()["records"][0]["seq"]
+
+    assert put(READERS[0], 1).status_code == 200
+    assert standing(READERS[0]) == ("active", True, 1)
+    assert status(service, number, "suspend", reason="other").status_code == 200
+    refused(READERS[0], "suspended for other (SMX Art.19(六)")
+    assert standing(READERS[0]) == ("suspended", False, 1)  # read stays possible, nothing was written
+    assert status(service, number, "reinstate").status_code == 200
+    assert put(READERS[0], 2).status_code == 200
+    assert status(service, number, "report_lost").status_code == 200
+    refused(READERS[0], "reported lost (ZZ Art.16-17)")
+    assert standing(READERS[0]) == ("lost", False, 2)
+    # The replacement (补领) in the other reader takes department data; the lost card still does not.
+    second = issue_ok(service, number, "replacement", READERS[1])
+    assert put(READERS[1], 1).status_code == 200
+    refused(READERS[0], "reported lost")
+    # Renewal (换领, the old card handed back): the returned card is revoked for good.
+    issue_ok(service, number, "renewal", READERS[0], old_card_returned=True)
+    insert_card(service, second, READERS[1])
+    refused(READERS[1], "renewed and returned (换领, SMX Art.20)")
+    assert standing(READERS[1])[:2] == ("revoked_renewed", False)
+    assert put(READERS[0], 3).status_code == 200
+    assert status(service, number, "cancel").status_code == 200
+    refused(READERS[0], "cancelled (注销, ZZ Art.25)")
+    del job

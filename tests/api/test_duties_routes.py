@@ -96,6 +96,9 @@ def test_notice_pdf_is_for_the_counter(service: Service) -> None:
 
 
 def test_termination_report_and_worklist(service: Service) -> None:
+    # A day whose 7th working day the holiday calendar holds (cardsvc.duties.workdays refuses a year it
+    # does not hold; the real date may be in the last days of the calendar's last year).
+    service.ctx.clock = lambda: dt.datetime(2026, 6, 15, 4, tzinfo=dt.UTC)
     number = sample_permit(service, "zz", seed=5)
     today = service.ctx.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
     future = service.call(Role.COUNTER, "POST", f"/api/duties/terminations/{number}",
@@ -123,3 +126,18 @@ def test_residence_years_and_certificate(service: Service) -> None:
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")  # type: ignore[attr-defined]
     assert service.call(Role.DEPARTMENT, "GET", f"/api/duties/residence-years.pdf?permit_number={number}"
                         ).status_code == 403  # type: ignore[attr-defined]
+
+
+def test_termination_deadline_in_a_year_the_calendar_does_not_hold(service: Service) -> None:
+    """ZZ Art.25 ¶1-2 counts working days by the State Council's notice; past the calendar's last year the
+    report is refused naming ended_on (cardsvc.duties.workdays), never counted as Monday-Friday."""
+    from cardsvc.duties.workdays import covered_years
+
+    last = covered_years().stop - 1
+    service.ctx.clock = lambda: dt.datetime(last, 12, 29, 4, tzinfo=dt.UTC)
+    number = sample_permit(service, "zz", seed=8)
+    r = service.call(Role.COUNTER, "POST", f"/api/duties/terminations/{number}",
+                     json={"reporter": "landlord", "ended_on": f"{last}-12-28"})
+    assert r.status_code == 422 and r.json()["field"] == "ended_on", r.text  # type: ignore[attr-defined]
+    assert f"not {last + 1}" in r.json()["detail"]  # type: ignore[attr-defined]
+    assert service.call(Role.PRINT_STATION, "GET", "/api/duties/terminations").json() == []  # type: ignore[attr-defined]

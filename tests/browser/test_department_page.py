@@ -100,3 +100,47 @@ def test_department_page_needs_a_department_token(server: Server) -> None:
 
     assert get({"Cookie": f"{COOKIE}={counter}"}).status == 403  # a counter token: signed in, not a department
     assert get({}).getheader("location") == "/login?next=/dept"
+
+
+def test_department_page_on_a_card_reported_lost(server: Server) -> None:
+    """ZZ Art.16-17 (cardsvc.departments.standing): the page still shows the department's own record of a
+    card reported lost, says the card is not the holder's valid card, and a write is refused."""
+    from cardsvc.registry.lookup import card_by_number
+
+    card_number = _issue_card(server)
+    token = _department_token(server, "housing")
+    counter = server.token(Role.COUNTER, "counter-dept-browser")
+    with server.app.state.ctx.sessions() as s:
+        permit_number = card_by_number(s, card_number).permit.permit_number
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = login(browser, server, token)
+            page.wait_for_url("**/dept")
+            page.select_option("[data-testid=reader]", READERS[0])
+            page.click("[data-testid=read]")
+            standing = page.locator("[data-testid=standing]")
+            playwright_sync.expect(page.locator("[data-testid=card]")).to_have_text(card_number)
+            playwright_sync.expect(standing).to_be_hidden()  # the holder's valid card
+            page.fill("[data-testid=field-public_rental_eligibility-eligible]", "1")
+            page.click("[data-testid=write-public_rental_eligibility]")
+            status = page.locator("[data-testid=status-public_rental_eligibility]")
+            playwright_sync.expect(status).to_have_text("完整性校验通过 · 写入次数 #1", timeout=10_000)
+            r = page.request.post(server.url + f"/api/permits/{permit_number}/status",
+                                  headers={"Authorization": f"Bearer {counter}"},
+                                  data={"action": "report_lost", "note": "持证人挂失"})
+            assert r.ok, r.text()
+            page.click("[data-testid=read]")
+            playwright_sync.expect(standing).to_have_text("此卡不是持证人的有效证件，不能写入部门数据 (已挂失)")
+            playwright_sync.expect(standing).to_have_attribute("data-status", "lost")
+            playwright_sync.expect(status).to_have_text("完整性校验通过 · 写入次数 #1")  # its own record, still shown
+            page.fill("[data-testid=field-public_rental_eligibility-eligible]", "0")
+            page.click("[data-testid=write-public_rental_eligibility]")
+            playwright_sync.expect(page.locator("[data-testid=error]")).to_contain_text("reported lost (ZZ Art.16-17)")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "department-lost-card.png"), full_page=True)
+            page.click("[data-testid=lang]")
+            playwright_sync.expect(standing).to_have_text(
+                "Not the holder's valid card: department data cannot be written (reported lost)")
+        finally:
+            browser.close()

@@ -100,3 +100,42 @@ def test_loss_report_on_the_counter_verdict(server: Server) -> None:
             playwright_sync.expect(loss).to_be_hidden()
         finally:
             browser.close()
+
+
+def test_bank_loss_report_from_the_cli_on_the_counter_verdict(server: Server) -> None:
+    """ZZ Art.16 formal report through the other door (`cardsvc status --report-lost --bank-certificate …
+    --reported-at …`, the API's code path): the counter page shows the channel, the certificate number and
+    the moment the loss took effect (ZZ Art.17)."""
+    from cardsvc.cli import main
+
+    admin = server.token(Role.ADMIN, "admin-browser")
+    counter_token = server.token(Role.COUNTER, "counter-browser")
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            counter = login(browser, server, counter_token)
+            counter.wait_for_url("**/counter")
+            number = call(counter, server, admin, "POST", "/api/applications/sample", {"layout_id": "zz", "seed": 9}
+                          )["permit_number"]
+            job = call(counter, server, admin, "POST", "/api/jobs", {"permit_number": number})
+            call(counter, server, admin, "POST", "/api/desk/insert", {"reader": READERS[0]})
+            call(counter, server, admin, "POST", f"/api/jobs/{job['id']}/run", {"reader": READERS[0]})
+            deadline = time.monotonic() + 30
+            while call(counter, server, admin, "GET", f"/api/jobs/{job['id']}")["state"] != "issued":
+                assert time.monotonic() < deadline, "job did not finish"
+                time.sleep(0.1)
+            time.sleep(1.1)  # the bank's report, made after the card was issued (whole seconds)
+            at_bank = dt.datetime.now(CHINA).replace(microsecond=0)
+            assert main(["status", "--permit-number", number, "--report-lost", "--note", "持证人银行挂失",
+                         "--bank-certificate", "ICBC-ZZ-2026-0042", "--reported-at", at_bank.isoformat(),
+                         "--db", str(server.app.state.ctx.settings.database_url), "--json"]) == 0
+            counter.select_option("[data-testid=reader]", READERS[0])
+            verdict = counter.locator("[data-testid=verdict]")
+            playwright_sync.expect(verdict).to_have_attribute("data-result", "lost", timeout=10_000)
+            loss = counter.locator("[data-testid=loss]")
+            playwright_sync.expect(loss.locator("caption")).to_have_text("挂失记录: 银行挂失证明")
+            playwright_sync.expect(loss.locator("tr[data-field=bank_certificate] td")).to_have_text("ICBC-ZZ-2026-0042")
+            playwright_sync.expect(loss.locator("tr[data-field=loss_effective] td")).to_have_text(
+                at_bank.strftime("%Y-%m-%d %H:%M"))
+        finally:
+            browser.close()

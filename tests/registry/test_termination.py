@@ -43,3 +43,32 @@ def test_a_future_end_is_refused(build: Builder, session: Session, actor: Actor)
     with pytest.raises(RegistryError, match="ended_on: 2026-03-03 is in the future"):
         report_termination(session, actor, number, Reporter.EMPLOYER, date(2026, 3, 3), at=at_day(2026, 3, 2))
     assert cancel_worklist(session) == []
+
+
+@pytest.mark.parametrize(("reported", "late"), [
+    (at_day(2026, 10, 13), False),  # the day before the deadline
+    (at_day(2026, 10, 14), False),  # the 7th working day: 09-30, 10-08, 10-09, 10-10 (调休 Saturday), 12, 13, 14
+    (at_day(2026, 10, 15), True),  # the day after
+])
+def test_the_deadline_skips_the_national_day_week(build: Builder, session: Session, actor: Actor,
+                                                  reported: object, late: bool) -> None:
+    """Monday-Friday would have put the deadline on 10-08, inside the holiday's aftermath; the State
+    Council's notice puts it on 10-14."""
+    number, _ = build.issued_permit("zz", issued=at_day(2025, 8, 5))
+    row = report_termination(session, actor, number, Reporter.EMPLOYER, date(2026, 9, 29), at=reported)  # type: ignore[arg-type]
+    assert row.due_on == date(2026, 10, 14)
+    [item] = cancel_worklist(session)
+    assert item.late is late
+
+
+def test_a_deadline_in_a_year_the_calendar_does_not_hold_is_refused(build: Builder, session: Session,
+                                                                   actor: Actor) -> None:
+    from cardsvc.duties.workdays import CalendarNotCoveredError, covered_years
+
+    last = covered_years().stop - 1
+    number, _ = build.issued_permit("zz", issued=at_day(last - 1, 8, 5))
+    with pytest.raises(CalendarNotCoveredError) as e:
+        report_termination(session, actor, number, Reporter.LANDLORD, date(last, 12, 28),
+                           at=at_day(last, 12, 29))
+    assert e.value.field == "ended_on" and str(last + 1) in e.value.reason
+    assert cancel_worklist(session) == []

@@ -2,8 +2,10 @@
 
 The token decides the department (`require_department`: another department's token is refused before
 the card is touched); the card then decides again with its access conditions (the department ADF's
-records need that department's per-card key under secure messaging). Every read and write is audited
-with station, operator, department, record name and write number, never the values (ZZ Art.29).
+records need that department's per-card key under secure messaging). A write needs the registry to hold
+the card as the holder's valid card; a read shows the card's standing beside the records
+(cardsvc.departments.standing says why). Every read and write is audited with station, operator,
+department, record name and write number, never the values (ZZ Art.29).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cardsvc.api.services.cards import _detect_layout
 from cardsvc.api.services.records import audit_read
 from cardsvc.departments.card import CardKey, DepartmentCard
 from cardsvc.departments.record import DepartmentRecordError, RecordRead, record_ef, record_efs
+from cardsvc.departments.standing import check_writable, standing_of
 from cardsvc.layout.entries import EfDecl
 from cardsvc.security.ceremony import card_key
 from cardsvc.session import CardSession
@@ -68,10 +71,15 @@ def read_records(ctx: AppContext, session: Session, principal: Principal, depart
         except DepartmentRecordError as exc:
             raise _invalid(exc) from None
         out = [_out(ef, dept.read(ef.name)) for ef in efs]
-    audit_read(session, principal, "department.record.read", ctx.clock(), card_number=dept.card_number,
+    now = ctx.clock()
+    standing = standing_of(session, dept.card_number, now)
+    audit_read(session, principal, "department.record.read", now, card_number=dept.card_number,
                reason=f"department {department} records {[r.record for r in out]}"
-                      f"{'; integrity problem' if any(not r.intact for r in out) else ''}")
-    return DepartmentCardOut(card_number=dept.card_number, layout_id=layout.id, department=department, records=out)
+                      f"{'; integrity problem' if any(not r.intact for r in out) else ''}"
+                      f"{'' if standing.usable else f'; card {standing.label}'}")
+    return DepartmentCardOut(card_number=dept.card_number, layout_id=layout.id, department=department,
+                             card_status=standing.label, card_usable=standing.usable,
+                             card_note=None if standing.usable else standing.why(), records=out)
 
 
 def write_record(ctx: AppContext, session: Session, principal: Principal, department: str, record: str,
@@ -83,6 +91,7 @@ def write_record(ctx: AppContext, session: Session, principal: Principal, depart
         try:
             dept = DepartmentCard(CardSession(conn), layout, department, _card_key(ctx))
             ef = record_ef(layout, department, record)
+            check_writable(session, dept.card_number, department, ctx.clock())  # before any write APDU
             written = dept.write(record, values)
         except DepartmentRecordError as exc:
             raise _invalid(exc) from None

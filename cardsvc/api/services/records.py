@@ -28,7 +28,7 @@ from cardsvc.api.schemas import (
     StatusChangeIn,
 )
 from cardsvc.api.services import registrations
-from cardsvc.duties.losses import report_loss
+from cardsvc.duties.losses import check_loss_details, report_loss_of
 from cardsvc.layout import Layout
 from cardsvc.permit.errors import PermitInvalid
 from cardsvc.permit.gb import Sex
@@ -44,7 +44,6 @@ from cardsvc.registry.applications import (
     upsert_applicant,
 )
 from cardsvc.registry.audit import audit, history
-from cardsvc.registry.errors import StateConflictError
 from cardsvc.registry.lookup import current_card, local_date, permit_by_number
 from cardsvc.registry.models import Card, PermitApplication, StatusChange
 from cardsvc.registry.models import Permit as PermitRow
@@ -129,7 +128,8 @@ def submit(ctx: AppContext, session: Session, principal: Principal, body: Applic
                         card_allocated=False)
     except PermitInvalid as exc:
         raise _refuse(exc, "applicant.") from None
-    applicant = upsert_applicant(session, a.citizen_id, a.birth_date, {}, at=at)
+    # the name addresses the SMX Art.11 notice of missing materials (cardsvc.duties.papers)
+    applicant = upsert_applicant(session, a.citizen_id, a.birth_date, {"name": a.name}, at=at)
     registration = registrations.for_application(ctx, session, principal, applicant, rules, body.registration,
                                                  body.registration_id)
     row, decision = submit_application(session, principal.actor, rules, applicant, registration, ApplicationRequest(
@@ -253,9 +253,7 @@ def status_history(session: Session, number: str) -> list[StatusChange]:
 def change_status(ctx: AppContext, session: Session, principal: Principal, number: str,
                   body: StatusChangeIn) -> None:
     at = ctx.clock()
-    if body.action != "report_lost" and (body.bank_certificate is not None or body.reported_at is not None):
-        field = "bank_certificate" if body.bank_certificate is not None else "reported_at"
-        raise ApiError(422, "invalid-field", f"{field}: only with action report_lost (ZZ Art.16)", field=field)
+    check_loss_details(body.action, body.bank_certificate, body.reported_at)
     if body.action == "suspend":
         if body.reason is None:
             raise ApiError(422, "invalid-field", "reason: suspend needs an SMX Art.19 ground", field="reason")
@@ -264,11 +262,7 @@ def change_status(ctx: AppContext, session: Session, principal: Principal, numbe
         lifecycle.reinstate(session, principal.actor, number, body.note, at=at)
     elif body.action == "cancel":
         lifecycle.cancel(session, principal.actor, number, body.note, at=at)
-    else:
-        row = permit_by_number(session, number)
-        card = current_card(session, row)
-        if card is None:
-            raise StateConflictError(f"permit_number: {number} has no card in use to report lost",
-                                     field="permit_number")
-        report_loss(session, principal.actor, card.card_number, body.note, at=at,
-                    bank_certificate=body.bank_certificate, reported_at=body.reported_at)
+    else:  # one door with the CLI (cardsvc.duties.losses)
+        report_loss_of(session, principal.actor, body.note, at=at, permit_number=number,
+                       bank_certificate=body.bank_certificate, reported_at=body.reported_at)
+

@@ -11,6 +11,9 @@ Object.assign(I18N.zh, {
   service_type: "服务类别", served_on: "服务日期", provider: "服务机构", eligible: "符合条件（1是/0否）",
   decision_number: "资格决定书编号", case_number: "案件编号", fund_account: "公积金账号",
   contributing: "正在缴存（1是/0否）", since: "起始日期",
+  card_not_usable: "此卡不是持证人的有效证件，不能写入部门数据", st_lost: "已挂失", st_suspended: "使用功能中止",
+  st_revoked_replaced: "已补领新证", st_revoked_renewed: "已换领交回", st_revoked_corrected: "已更正换证",
+  st_cancelled: "已注销", st_not_issued: "未发证", st_spoiled: "制证失败", st_unknown: "登记库无此卡",
 });
 Object.assign(I18N.en, {
   title_dept: "Residence permit · Department counter", write_record: "Write to card", record_seq: "Write no.",
@@ -24,6 +27,10 @@ Object.assign(I18N.en, {
   child_name: "Child's name", school: "School", enrolled_on: "Enrolled on", service_type: "Service type",
   served_on: "Served on", provider: "Provider", eligible: "Eligible (1 yes / 0 no)", decision_number: "Decision no.",
   case_number: "Case no.", fund_account: "Fund account", contributing: "Paying in (1 yes / 0 no)", since: "Since",
+  card_not_usable: "Not the holder's valid card: department data cannot be written", st_lost: "reported lost",
+  st_suspended: "use suspended", st_revoked_replaced: "replaced", st_revoked_renewed: "renewed and returned",
+  st_revoked_corrected: "superseded by a corrected card", st_cancelled: "cancelled", st_not_issued: "not issued",
+  st_spoiled: "spoiled", st_unknown: "unknown to the registry",
 });
 const readerSel = () => document.getElementById("reader");
 let DEPT = null;
@@ -45,6 +52,10 @@ function recordSection(r) {
 function render(card) {
   LAST = card;
   document.getElementById("card").textContent = card ? card.card_number : "";
+  const standing = document.getElementById("standing");  // cardsvc.departments.standing: the registry's word
+  standing.hidden = !card || card.card_usable;
+  standing.dataset.status = card ? card.card_status : "";
+  standing.textContent = card && !card.card_usable ? `${t("card_not_usable")} (${t("st_" + card.card_status)})` : "";
   document.getElementById("records").replaceChildren(...(card ? card.records.map(recordSection) : []));
 }
 async function readCard() {
