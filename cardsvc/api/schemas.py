@@ -449,8 +449,8 @@ class CancelItemOut(Model):
     reporter: str
     ended_on: date
     reported_on: date
-    due_on: date
-    late: bool
+    due_on: date | None  # None: the working-day calendar does not hold the year yet (ZZ Art.25)
+    late: bool | None
 
 
 class NoticeIn(Model):

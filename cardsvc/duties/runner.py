@@ -51,7 +51,9 @@ def _deadline(ctx: DutyContext, s: Session, at: datetime) -> str:
 
 def _termination(ctx: DutyContext, s: Session, at: datetime) -> str:
     items = cancel_worklist(s)  # ZZ Art.25 ¶3: the police check and cancel these
-    return f"to cancel {len(items)}, reported late {sum(i.late for i in items)}"
+    pending = sum(i.late is None for i in items)  # due date not countable until the calendar holds its year
+    return (f"to cancel {len(items)}, reported late {sum(i.late is True for i in items)}"
+            + (f", due date pending {pending}" if pending else ""))
 
 
 DUTIES: dict[str, tuple[str, Callable[[DutyContext, Session, datetime], str]]] = {

@@ -5,8 +5,9 @@ same for an employer's lodging: a report is on time through the 7th working day 
 ¶3 "应当注销而未注销的居住证，由公安机关核查注销": every permit with such a report and not yet cancelled is on
 the worklist of permits to cancel.
 
-Working days are the State Council's (cardsvc.duties.workdays: public holidays off, 调休 weekend days on);
-a due date in a year the calendar does not hold is refused, naming `ended_on`.
+Working days are the State Council's (cardsvc.duties.workdays: public holidays off, 调休 weekend days on).
+A due date in a year the calendar does not hold yet is never guessed: the report is kept with its due date
+pending, and the worklist counts it again on every read, so it appears once the calendar holds that year.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cardsvc.duties.workdays import add_working_days
+from cardsvc.duties.workdays import CalendarNotCoveredError, add_working_days
 from cardsvc.registry.audit import Actor, audit
 from cardsvc.registry.duty_models import TerminationReport
 from cardsvc.registry.errors import RegistryError
@@ -27,6 +28,19 @@ from cardsvc.registry.models import Permit
 from cardsvc.rules.status import PermitStatus
 
 REPORT_WORKING_DAYS = 7  # ZZ Art.25 ¶1-2
+
+
+def report_due_on(ended_on: date) -> date | None:
+    """The last day of a timely report (ZZ Art.25 ¶1-2), or None while the calendar lacks its year."""
+    try:
+        return add_working_days(ended_on, REPORT_WORKING_DAYS, field="ended_on")
+    except CalendarNotCoveredError:
+        return None
+
+
+def is_late(reported_on: date, due_on: date | None) -> bool | None:
+    """Late, on time, or None: undetermined while the due date is pending."""
+    return None if due_on is None else reported_on > due_on
 
 
 class Reporter(StrEnum):
@@ -40,14 +54,14 @@ def report_termination(session: Session, actor: Actor, permit_number: str, repor
     if ended_on > today:
         raise RegistryError(f"ended_on: {ended_on.isoformat()} is in the future", field="ended_on")
     permit = permit_by_number(session, permit_number)
-    due = add_working_days(ended_on, REPORT_WORKING_DAYS, field="ended_on")
+    due = report_due_on(ended_on)
     row = TerminationReport(permit_id=permit.id, reporter=reporter.value, ended_on=ended_on, reported_on=today,
                             due_on=due, created_at=at)
     session.add(row)
-    late = "late" if today > due else "on time"
+    timeliness = ("due date pending: the working-day calendar does not hold its year yet" if due is None
+                  else f"{'late' if today > due else 'on time'} (due {due.isoformat()})")
     audit(session, actor, "permit.residence_ended", at=at, permit_number=permit_number,
-          reason=f"ZZ Art.25: {reporter.value} report, residence ended {ended_on.isoformat()}, {late} "
-                 f"(due {due.isoformat()})")
+          reason=f"ZZ Art.25: {reporter.value} report, residence ended {ended_on.isoformat()}, {timeliness}")
     session.flush()
     return row
 
@@ -59,11 +73,11 @@ class CancelItem:
     reporter: str
     ended_on: date
     reported_on: date
-    due_on: date
+    due_on: date | None  # None: pending until the calendar holds the year
 
     @property
-    def late(self) -> bool:
-        return self.reported_on > self.due_on
+    def late(self) -> bool | None:
+        return is_late(self.reported_on, self.due_on)
 
 
 def cancel_worklist(session: Session) -> list[CancelItem]:
@@ -72,5 +86,6 @@ def cancel_worklist(session: Session) -> list[CancelItem]:
             .join(Permit, Permit.id == TerminationReport.permit_id)
             .where(Permit.status != PermitStatus.CANCELLED.value)
             .order_by(TerminationReport.ended_on, TerminationReport.id))
-    return [CancelItem(number, status, r.reporter, r.ended_on, r.reported_on, r.due_on)
+    return [CancelItem(number, status, r.reporter, r.ended_on, r.reported_on,
+                       r.due_on if r.due_on is not None else report_due_on(r.ended_on))
             for r, number, status in session.execute(stmt)]

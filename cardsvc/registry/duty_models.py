@@ -75,5 +75,6 @@ class TerminationReport(Base):
     reporter: Mapped[str] = mapped_column(String(16))  # landlord, employer
     ended_on: Mapped[date] = mapped_column(Date)
     reported_on: Mapped[date] = mapped_column(Date)
-    due_on: Mapped[date] = mapped_column(Date)  # the 7th working day after ended_on
+    # the 7th working day after ended_on; None while the calendar lacks that year's holiday notice
+    due_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]

@@ -61,14 +61,24 @@ def test_the_deadline_skips_the_national_day_week(build: Builder, session: Sessi
     assert item.late is late
 
 
-def test_a_deadline_in_a_year_the_calendar_does_not_hold_is_refused(build: Builder, session: Session,
-                                                                   actor: Actor) -> None:
-    from cardsvc.duties.workdays import CalendarNotCoveredError, covered_years
+def test_a_deadline_in_a_year_the_calendar_does_not_hold_is_pending(build: Builder, session: Session, actor: Actor,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """ZZ Art.25 ¶1-2: the due date of a residence that ended on the calendar's last 28 December falls in a
+    year whose holiday notice the calendar lacks: the report is kept with the due date pending (never a
+    Monday-Friday guess), and the worklist counts it once the calendar holds that year."""
+    from cardsvc.duties import workdays
+    from cardsvc.duties.workdays import covered_years
 
     last = covered_years().stop - 1
     number, _ = build.issued_permit("zz", issued=at_day(last - 1, 8, 5))
-    with pytest.raises(CalendarNotCoveredError) as e:
-        report_termination(session, actor, number, Reporter.LANDLORD, date(last, 12, 28),
-                           at=at_day(last, 12, 29))
-    assert e.value.field == "ended_on" and str(last + 1) in e.value.reason
-    assert cancel_worklist(session) == []
+    row = report_termination(session, actor, number, Reporter.LANDLORD, date(last, 12, 28),
+                             at=at_day(last, 12, 29))
+    assert row.due_on is None
+    [item] = cancel_worklist(session)
+    assert item.permit_number == number and item.due_on is None and item.late is None
+    # The next year's notice arrives (here: every weekday of it a working day): the same report is counted.
+    real = workdays.is_working_day
+    monkeypatch.setattr(workdays, "is_working_day", lambda day, field="date": (
+        day.weekday() < 5 if day.year > last else real(day, field=field)))
+    [item] = cancel_worklist(session)
+    assert item.due_on is not None and item.due_on > date(last, 12, 28) and item.late is False

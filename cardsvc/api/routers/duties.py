@@ -32,7 +32,7 @@ from cardsvc.duties.lease import last_runs
 from cardsvc.duties.overdue import overdue_permits
 from cardsvc.duties.papers import city_name, materials_notice, receipt_pdf
 from cardsvc.duties.residence import certificate, residence_record
-from cardsvc.duties.termination import Reporter, cancel_worklist, report_termination
+from cardsvc.duties.termination import Reporter, cancel_worklist, is_late, report_termination
 from cardsvc.registry.audit import audit
 from cardsvc.registry.lookup import local_date, permit_by_number
 from cardsvc.registry.models import FeeRecord
@@ -104,7 +104,7 @@ def termination(permit_number: PermitNumberPath, body: TerminationIn, principal:
     r = report_termination(session, principal.actor, permit_number, Reporter(body.reporter), body.ended_on,
                            at=ctx.clock())
     return CancelItemOut(permit_number=permit_number, permit_status="", reporter=r.reporter, ended_on=r.ended_on,
-                         reported_on=r.reported_on, due_on=r.due_on, late=r.reported_on > r.due_on)
+                         reported_on=r.reported_on, due_on=r.due_on, late=is_late(r.reported_on, r.due_on))
 
 
 @router.get("/terminations", summary="ZZ Art.25 ¶3: the worklist of permits to cancel")

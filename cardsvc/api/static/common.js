@@ -27,7 +27,7 @@ const I18N = {
     overdue_by_county: "各县逾期数", days_overdue: "逾期天数", late_until: "可补签至", reregister: "需重新申报暂住登记",
     to_cancel: "待注销（终止居住报告）", reporter: "报告人", landlord: "房屋出租人", employer: "用人单位",
     ended_on: "终止居住日期", papers: "打印文书", residence_certificate: "居住年限证明", materials_notice: "补充材料告知书",
-    fee_id: "收费编号", fee_receipt: "工本费收据", reported_late: "逾期报告", active: "有效", duty_runs: "职责运行记录", duty: "职责", last_run: "上次运行", outcome: "结果", refresh: "刷新", nothing: "无",
+    fee_id: "收费编号", fee_receipt: "工本费收据", reported_late: "逾期报告", due_pending: "待定（工作日历尚无该年）", active: "有效", duty_runs: "职责运行记录", duty: "职责", last_run: "上次运行", outcome: "结果", refresh: "刷新", nothing: "无",
   },
   en: {
     title_counter: "Residence permit · Counter", title_print: "Residence permit · Print station",
@@ -59,7 +59,7 @@ const I18N = {
     overdue_by_county: "Overdue per county", days_overdue: "Days overdue", late_until: "Late endorsement until",
     reregister: "Re-registration required", to_cancel: "To cancel (residence ended)", reporter: "Reported by",
     landlord: "Landlord", employer: "Employer", papers: "Papers", residence_certificate: "Residence-years certificate",
-    materials_notice: "Notice of missing materials", fee_id: "Fee no.", fee_receipt: "Fee receipt", ended_on: "Residence ended", reported_late: "reported late",
+    materials_notice: "Notice of missing materials", fee_id: "Fee no.", fee_receipt: "Fee receipt", ended_on: "Residence ended", reported_late: "reported late", due_pending: "pending (the working-day calendar lacks that year)",
     active: "active", duty_runs: "Duty runs", duty: "Duty", last_run: "Last run",
     outcome: "Outcome", refresh: "Refresh", nothing: "none",
   },

@@ -21,7 +21,7 @@ function render() {
   document.getElementById("cancel").replaceChildren(head("permit_number", "reporter", "ended_on", "due", "state"),
     ...cancel.map(r => el("tr", { "data-testid": "cancel-" + r.permit_number, class: r.late ? "overdue" : "" },
       el("td", {}, r.permit_number), el("td", {}, t(r.reporter)), el("td", {}, r.ended_on),
-      el("td", {}, r.due_on + (r.late ? ` (${t("reported_late")})` : "")), el("td", {}, t(r.permit_status)))));
+      el("td", {}, r.due_on === null ? t("due_pending") : r.due_on + (r.late ? ` (${t("reported_late")})` : "")), el("td", {}, t(r.permit_status)))));
   document.getElementById("runs").replaceChildren(head("duty", "last_run", "outcome"),
     ...runs.map(r => el("tr", { "data-testid": "run-" + r.name }, el("td", {}, r.name),
       el("td", {}, r.last_run_at ? chinaTime(r.last_run_at) : "—"), el("td", {}, r.last_outcome || "—"))));
