@@ -49,21 +49,28 @@ def run_overdue(session: Session, actor: Actor, rules_by_city: dict[str, CityRul
     """The duty itself: flushes, the caller commits."""
     today = local_date(at)
     out = OverdueOutcome(suspended=suspend_overdue(session, actor, at=at))  # SMX Art.19(3)
-    marked = set(session.scalars(select(DutyMark.permit_id).where(DutyMark.kind == REREGISTER)))
+    # One mark row per permit (unique); it belongs to the lapse whose A + grace is its `since`. After a
+    # re-registration endorsement (SMX Art.18) a later lapse moves the same row to its own date.
+    marks = {m.permit_id: m for m in session.scalars(select(DutyMark).where(DutyMark.kind == REREGISTER))}
     overdue = session.scalars(select(Permit).where(
         Permit.status == PermitStatus.SUSPENDED.value,
         Permit.suspension_reason == SuspensionReason.ENDORSEMENT_OVERDUE.value).order_by(Permit.id))
     for permit in overdue:
         rules = rules_by_city.get(permit.city)
-        if rules is None or permit.id in marked:
+        if rules is None:
             continue
         since = reregister_from(rules, permit.anchor_on, permit.years)
-        if since is not None and today >= since:
+        mark = marks.get(permit.id)
+        if since is None or today < since or (mark is not None and mark.since == since):
+            continue
+        if mark is None:
             session.add(DutyMark(permit_id=permit.id, kind=REREGISTER, since=since, article=REREGISTER_ARTICLE,
                                  created_at=at))
-            audit(session, actor, "permit.reregistration_required", at=at, permit_number=permit.permit_number,
-                  reason=f"{REREGISTER_ARTICLE} (from {since.isoformat()})")
-            out.marked.append(permit.permit_number)
+        else:
+            mark.since, mark.created_at = since, at
+        audit(session, actor, "permit.reregistration_required", at=at, permit_number=permit.permit_number,
+              reason=f"{REREGISTER_ARTICLE} (from {since.isoformat()})")
+        out.marked.append(permit.permit_number)
     session.flush()
     return out
 
@@ -89,6 +96,8 @@ def overdue_permits(session: Session, rules_by_city: dict[str, CityRules], on: d
         due = anniversary(permit.anchor_on, permit.years)
         rules = rules_by_city.get(permit.city)
         late_until = None if rules is None else window(rules, due).late_until
+        mark = marks.get(permit.id)  # a mark of an earlier lapse (since before this A) is not this one's
         rows.append(OverdueRow(permit.permit_number, permit.city, permit.county_code, due,
-                               max((on - due).days + 1, 0), late_until, marks.get(permit.id)))
+                               max((on - due).days + 1, 0), late_until,
+                               mark if mark is not None and mark > due else None))
     return sorted(rows, key=lambda r: (r.due, r.permit_number))

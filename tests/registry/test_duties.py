@@ -21,10 +21,13 @@ from cardsvc.duties.overdue import overdue_permits
 from cardsvc.layout import builtin_layouts
 from cardsvc.registry import Actor, session_factory
 from cardsvc.registry.duty_models import DutyMark
+from cardsvc.registry.endorsements import endorse
 from cardsvc.registry.lifecycle import card_status
 from cardsvc.registry.lookup import permit_by_number
 from cardsvc.registry.publication import listed_rows
+from cardsvc.registry.registrations import register_for_permit
 from cardsvc.rules import SuspensionReason
+from cardsvc.rules.registration import Registration
 from cardsvc.status_list.model import ListStatus
 
 from .conftest import Builder, at_day
@@ -84,6 +87,37 @@ def test_overdue_duty_marks_reregistration_after_half_a_year(build: Builder, ses
     marks = session.scalars(select(DutyMark)).all()
     assert [(m.kind, m.since) for m in marks] == ([("reregister", date(2026, 2, 5))] if marked else [])
     assert permit_by_number(session, number).status == "suspended"
+
+
+def test_a_later_lapse_after_reregistration_is_marked_anew(build: Builder, session: Session, engine: Engine,
+                                                          actor: Actor) -> None:
+    """SMX Art.18: 超过半年…需重新申报暂住登记, and the late endorsement then restores use with the years
+    counted from that day. The mark of that lapse does not stand for the next one: a year later the permit
+    is overdue again (Art.19(3)) without a mark, and marked afresh at its own A + 6 months."""
+    number, _ = issued(build, session)
+    ctx = duty_ctx(engine)
+    run_duty(ctx, "overdue", at=at_day(2025, 8, 5))
+    assert run_duty(ctx, "overdue", at=at_day(2026, 2, 5)).outcome.endswith("marked for re-registration 1")
+    layout = next(x for x in builtin_layouts() if x.id == "smx")
+    session.expire_all()
+    register_for_permit(session, actor, number, layout.rules, Registration(
+        "411202", date(2026, 2, 10), date(2026, 2, 10), 730), at=at_day(2026, 2, 10))
+    endorse(session, actor, number, data={}, at=at_day(2026, 2, 10), layout=layout)
+    session.commit()
+    assert permit_by_number(session, number).status == "active"
+    session.rollback()  # end the read: the duty takes the registry's write lock
+    suspended = run_duty(ctx, "overdue", at=at_day(2027, 2, 10))  # the new anniversary A' = 2027-02-10
+    assert suspended.outcome == "suspended 1, marked for re-registration 0"
+    session.expire_all()
+    [row] = overdue_permits(session, ctx.rules_by_city, date(2027, 2, 10))
+    assert (row.due, row.reregister_since) == (date(2027, 2, 10), None)
+    session.rollback()
+    assert run_duty(ctx, "overdue", at=at_day(2027, 8, 9)).outcome.endswith("re-registration 0")  # A' + 6 m − 1
+    assert run_duty(ctx, "overdue", at=at_day(2027, 8, 10)).outcome.endswith("re-registration 1")  # A' + 6 m
+    session.expire_all()
+    [row] = overdue_permits(session, ctx.rules_by_city, date(2027, 8, 10))
+    assert row.reregister_since == date(2027, 8, 10)
+    assert [(m.kind, m.since) for m in session.scalars(select(DutyMark))] == [("reregister", date(2027, 8, 10))]
 
 
 def test_zz_sets_no_late_limit_so_no_reregistration(build: Builder, session: Session, engine: Engine) -> None:
