@@ -359,6 +359,8 @@ class CardStatusOut(Model):
     chip_key_sha256: str | None = Field(default=None, description="SHA-256 (hex) of the recorded EF.CHIPKEY")
     endorsements_written: int = 0
     endorsements_recorded: int = 0
+    changes_written: int = 0  # ZZ Art.14 change records of this card
+    changes_recorded: int = 0
 
 
 class AuditOut(Model):

@@ -24,7 +24,7 @@ from sqlalchemy.sql import ColumnElement
 
 from cardsvc.qr.cose import parse_sign1
 from cardsvc.registry.errors import NotFoundError, RefusedError
-from cardsvc.registry.models import Card, CardSync, Endorsement, Permit, StatusPublication
+from cardsvc.registry.models import Card, CardSync, ChangeRecord, Endorsement, Permit, StatusPublication
 from cardsvc.rules.status import CardStatus, SuspensionReason
 from cardsvc.status_list.cache import Binding, OnlineStatus
 from cardsvc.status_list.compact import StatusDelta, decode_full
@@ -119,13 +119,15 @@ def online_status(conn: Connection | Session, card_number: str, now: dt.datetime
     row = conn.execute(_online_query(dialect), {"card_number": card_number}).first()
     if row is None:
         return None
-    status, reason, key, written, pending, carried, at_issue = row
+    status, reason, key, written, pending, carried, at_issue, changes_written, changes_pending = row
     # Records the card was issued with: the permit record's endorsements and (issue 12) every registry
     # endorsement recorded for an earlier card of the permit, carried onto this generation at
     # personalization; then those the registry added to this card since.
     written = int(at_issue or 0) + int(carried) + int(written)
     return OnlineStatus(*listed_status(status, reason), now,
-                        Binding(None if key is None else hashlib.sha256(key).digest(), written, written + int(pending)))
+                        Binding(None if key is None else hashlib.sha256(key).digest(), written, written + int(pending),
+                                # ZZ Art.14 change records belong to one card: no carrying across generations
+                                int(changes_written), int(changes_written) + int(changes_pending)))
 
 
 @functools.cache
@@ -135,8 +137,11 @@ def _online_query(dialect: str) -> Select[tuple[Any, ...]]:
               .correlate(Card).scalar_subquery() for sync in CardSync}
     carried = (select(func.count()).where(Endorsement.permit_id == Card.permit_id, Endorsement.card_id != Card.id)
                .correlate(Card).scalar_subquery())
+    changes = {sync: select(func.count()).where(ChangeRecord.card_id == Card.id, ChangeRecord.card_sync == sync.value)
+               .correlate(Card).scalar_subquery() for sync in (CardSync.WRITTEN, CardSync.PENDING)}
     return (select(Card.status, Permit.suspension_reason, Card.chip_public_key, counts[CardSync.WRITTEN],
-                   counts[CardSync.PENDING], carried, _endorsements_at_issue(dialect))
+                   counts[CardSync.PENDING], carried, _endorsements_at_issue(dialect), changes[CardSync.WRITTEN],
+                   changes[CardSync.PENDING])
             .join(Permit, Permit.id == Card.permit_id).where(Card.card_number == bindparam("card_number")))
 
 

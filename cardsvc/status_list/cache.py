@@ -51,11 +51,14 @@ class StatusSource(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Binding:
     """What only the online registry knows about a card (design §7): the chip it was issued to and how
-    many endorsement records it should hold (written to the card; recorded, some maybe still pending)."""
+    many endorsement records, and change records (ZZ Art.14), it should hold (written to the card; recorded,
+    some maybe still pending)."""
 
     chip_key_sha256: bytes | None  # SHA-256 of the EF.CHIPKEY bytes recorded; None: no chip recorded
     endorsements_written: int
     endorsements_recorded: int
+    changes_written: int = 0
+    changes_recorded: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,9 +154,11 @@ _STATUS_RESULT = {
 }
 
 
-def binding(answer: StatusAnswer, chip_key: bytes | None, endorsements: int | None) -> str | None:
+def binding(answer: StatusAnswer, chip_key: bytes | None, endorsements: int | None,
+            changes: int | None = None) -> str | None:
     """Online only (design §7): the chip proved must be the one recorded for this card number, and the card
-    must hold every endorsement written to it and none the registry lacks. The finding, or None."""
+    must hold every endorsement and change record (ZZ Art.14) written to it and none the registry lacks.
+    The finding, or None."""
     bound = answer.binding
     if bound is None:
         return None
@@ -167,14 +169,18 @@ def binding(answer: StatusAnswer, chip_key: bytes | None, endorsements: int | No
     if endorsements is not None and not bound.endorsements_written <= endorsements <= bound.endorsements_recorded:
         return (f"card holds {endorsements} endorsement record(s), the registry {bound.endorsements_written} "
                 f"written ({bound.endorsements_recorded} recorded)")
+    if changes is not None and not bound.changes_written <= changes <= bound.changes_recorded:
+        return (f"card holds {changes} change record(s), the registry {bound.changes_written} "
+                f"written ({bound.changes_recorded} recorded)")
     return None
 
 
 def status(lookup: StatusLookup | None, card_number: str, now: dt.datetime, *, chip_key: bytes | None = None,
-           endorsements: int | None = None) -> CheckResult:
+           endorsements: int | None = None, changes: int | None = None) -> CheckResult:
     """Lost, suspended (with its reason), revoked or cancelled; an unknown or stale ACTIVE fails closed.
     An online answer also binds the card to the registry (`binding`): `chip_key` is the EF.CHIPKEY the
-    chip proved (None when chip authentication did not pass), `endorsements` the records on the card."""
+    chip proved (None when chip authentication did not pass), `endorsements` the records on the card,
+    `changes` the change records (ZZ Art.14; None when the layout has no such file)."""
     check = Check.STATUS
     if lookup is None:
         return CheckResult.not_run(check, Result.STATUS_UNKNOWN, "no status source configured")
@@ -192,7 +198,7 @@ def status(lookup: StatusLookup | None, card_number: str, now: dt.datetime, *, c
         if not answer.fresh:
             return CheckResult.failed(check, Result.STATUS_UNKNOWN,
                                       f"status basis is {answer.age} old, beyond the city's limit ({basis})")
-        mismatch = binding(answer, chip_key, endorsements)
+        mismatch = binding(answer, chip_key, endorsements, changes)
         if mismatch is not None:
             return CheckResult.failed(check, Result.NOT_ISSUED, f"{mismatch} ({basis})")
         if answer.past_next_update:  # stale beyond next_update, not beyond the grace: say so

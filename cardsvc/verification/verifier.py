@@ -105,7 +105,10 @@ def _judge(read: CardRead, layout: Layout, trust: TrustStore, status: assess.Sta
         chip = next(c for c in checks if c.check is Check.CHIP_AUTH)
         proved = read.files.get(CHIPKEY_EF) if chip.outcome is Outcome.PASS else None
         on_card = len(read.records["endorse"]) if "endorse" in read.records else None
-        checks.append(assess.status(status, data.card_number, now, chip_key=proved, endorsements=on_card))
+        changes_on_card = len(read.records[changes.name]) if changes is not None and changes.name in read.records \
+            else None
+        checks.append(assess.status(status, data.card_number, now, chip_key=proved, endorsements=on_card,
+                                    changes=changes_on_card))
     else:
         checks.append(CheckResult.blocked(Check.STATUS, upstream))
     photo = data.values.get("photo")

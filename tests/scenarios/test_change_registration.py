@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+from cardsvc.api.auth import Role
 from tests.api.conftest import Service
 from tests.scenarios.support import TODAY, apply_ok, endorse, issue_ok, set_day, verify
 
@@ -96,3 +97,30 @@ def test_service_place_change_door(svc: Service) -> None:
     set_day(svc, MOVED)
     r = endorse(svc, smx, kind="service_place_change", service_place="三门峡某公司", changed_on=MOVED.isoformat())
     assert r.status_code == 422 and r.json()["field"] == "service_place", r.text
+
+
+def test_a_removed_change_record_is_refused_online(svc: Service) -> None:
+    """ZZ Art.14: the change registration is on the card and in the registry; a card whose change record was
+    removed (every remaining record still correctly signed, the old service place shows) disagrees with the
+    registry, and the online counter says so (design §7: the card holds every record written to it)."""
+    from applets.fs import RecordEf
+    from cardsvc.layout import builtin_layout
+    from tests.api.conftest import READERS
+
+    zz = builtin_layout("zz")
+    number = apply_ok(svc, "zz", 74, TODAY)
+    card_number = issue_ok(svc, number)
+    set_day(svc, MOVED + timedelta(days=1))
+    r = endorse(svc, number, kind="service_place_change", service_place=SERVICE_PLACE, changed_on=MOVED.isoformat())
+    assert r.status_code == 201 and r.json()["card_sync"] == "written", r.text
+    assert verify(svc)["result"] == "genuine_valid"
+    status = svc.call(Role.COUNTER, "GET", f"/api/status/{card_number}").json()
+    assert (status["changes_written"], status["changes_recorded"]) == (1, 1), status
+    card = svc.ctx.hub.desk.card_in(READERS[0])  # type: ignore[union-attr]
+    ef = card.state.mf.child(zz.df("permit").fid).child(zz.ef("changes").fid)
+    assert isinstance(ef, RecordEf) and ef.count == 1
+    ef.slots.pop()
+    v = verify(svc)
+    assert v["result"] != "genuine_valid" and not v["valid"], v
+    detail = next(c["detail"] for c in v["checks"] if c["check"] == "status")
+    assert "card holds 0 change record(s), the registry 1 written" in detail, detail

@@ -117,7 +117,8 @@ def card_status(ctx: AppContext, card_number: str) -> CardStatusOut:
                          reason=None if online.reason is None else online.reason.value, source="registry",
                          chip_key_sha256=None if bound.chip_key_sha256 is None else bound.chip_key_sha256.hex(),
                          endorsements_written=bound.endorsements_written,
-                         endorsements_recorded=bound.endorsements_recorded)
+                         endorsements_recorded=bound.endorsements_recorded,
+                         changes_written=bound.changes_written, changes_recorded=bound.changes_recorded)
 
 
 class RegistryStatus:
