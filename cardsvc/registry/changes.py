@@ -13,7 +13,7 @@ Services flush, the caller commits.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -23,9 +23,10 @@ from cardsvc.layout.schema import Content, Layout
 from cardsvc.permit.record import dump_permit, load_permit
 from cardsvc.permit.validate import validate_endorsement_data
 from cardsvc.registry.audit import Actor, audit
+from cardsvc.registry.card_sync import Reconciliation, compare_with_card, confirm_written, reconcile_reason
 from cardsvc.registry.errors import NotFoundError, RefusedError
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
-from cardsvc.registry.models import Card, CardSync, ChangeKind, ChangeRecord, Endorsement
+from cardsvc.registry.models import CardSync, ChangeKind, ChangeRecord, Endorsement
 from cardsvc.rules.changes import ChangeAssessment, assess_registered_change
 from cardsvc.rules.status import CardStatus, PermitStatus
 
@@ -78,30 +79,15 @@ def changes_of(session: Session, card_id: int) -> list[ChangeRecord]:
                                 .order_by(ChangeRecord.seq)))
 
 
-@dataclass(frozen=True)
-class ChangeReconciliation:
-    confirmed: tuple[int, ...]  # seqs now marked written (they were on the card)
-    to_write: tuple[ChangeRecord, ...]  # registry records the card lacks
-    unknown_on_card: tuple[int, ...]  # record numbers on the card the registry never committed
-
-
 def reconcile_changes(session: Session, actor: Actor, card_number: str, seqs_on_card: Iterable[int], *,
-                      at: datetime) -> ChangeReconciliation:
+                      at: datetime) -> Reconciliation[ChangeRecord]:
     card = card_by_number(session, card_number, lock=True)
     on_card = set(seqs_on_card)
     rows = changes_of(session, card.id)
-    confirmed = []
-    for r in rows:
-        if r.seq in on_card and r.card_sync != CardSync.WRITTEN.value:
-            r.card_sync = CardSync.WRITTEN.value
-            confirmed.append(r.seq)
-    result = ChangeReconciliation(tuple(confirmed), tuple(r for r in rows if r.seq not in on_card),
-                                  tuple(sorted(on_card - {r.seq for r in rows})))
+    result = compare_with_card(rows, on_card)
     if rows or on_card:
         audit(session, actor, "change.reconcile", at=at, card_number=card_number,
-              permit_number=card.permit.permit_number,
-              reason=f"confirmed {list(result.confirmed)}, to write {[r.seq for r in result.to_write]}, "
-                     f"unknown on card {list(result.unknown_on_card)}")
+              permit_number=card.permit.permit_number, reason=reconcile_reason(result))
     session.flush()
     return result
 
@@ -110,11 +96,5 @@ def mark_change_written(session: Session, actor: Actor, change_id: int, *, at: d
     row = session.get(ChangeRecord, change_id)
     if row is None:
         raise NotFoundError(f"change_id: no change record {change_id}", field="change_id")
-    if row.card_sync != CardSync.WRITTEN.value:
-        row.card_sync = CardSync.WRITTEN.value
-        card = session.get(Card, row.card_id)
-        assert card is not None
-        audit(session, actor, "change.written", at=at, card_number=card.card_number,
-              permit_number=card.permit.permit_number, reason=f"change record {row.seq} on card")
-        session.flush()
+    confirm_written(session, actor, row, "change.written", f"change record {row.seq} on card", at=at)
     return row

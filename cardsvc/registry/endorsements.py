@@ -8,7 +8,7 @@ appends it to the card's EF.ENDORSE and confirms with `mark_written`.  If either
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from cardsvc.permit.model import Authority
 from cardsvc.permit.model import Endorsement as PermitEndorsement
 from cardsvc.permit.validate import validate_endorsement_data
 from cardsvc.registry.audit import Actor, audit, record_status
+from cardsvc.registry.card_sync import Reconciliation, compare_with_card, confirm_written, reconcile_reason
 from cardsvc.registry.errors import NotFoundError, RefusedError, StateConflictError
 from cardsvc.registry.lifecycle import suspend
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
@@ -169,47 +170,21 @@ def mark_written(session: Session, actor: Actor, endorsement_id: int, *, at: dat
     row = session.get(Endorsement, endorsement_id)
     if row is None:
         raise NotFoundError(f"endorsement_id: no endorsement {endorsement_id}", field="endorsement_id")
-    if row.card_sync != CardSync.WRITTEN.value:
-        row.card_sync = CardSync.WRITTEN.value
-        card = session.get(Card, row.card_id)
-        assert card is not None
-        audit(session, actor, "endorsement.written", at=at, card_number=card.card_number,
-              permit_number=card.permit.permit_number, reason=f"seq {row.seq} on card")
-        session.flush()
+    confirm_written(session, actor, row, "endorsement.written", f"seq {row.seq} on card", at=at)
     return row
 
 
-@dataclass(frozen=True)
-class Reconciliation:
-    confirmed: tuple[int, ...]  # seqs now marked written (they were on the card)
-    to_write: tuple[Endorsement, ...]  # registry records the card lacks: write them
-    unknown_on_card: tuple[int, ...]  # seqs on the card that the registry never committed
-
-
 def reconcile(session: Session, actor: Actor, card_number: str, seqs_on_card: Iterable[int], *,
-              at: datetime) -> Reconciliation:
+              at: datetime) -> Reconciliation[Endorsement]:
     """Issue 12: a card generation carries every endorsement of the permit (records 1..n, see
     `carried_endorsements`), so the card is compared with all of the permit's records, not only those
     first written to this card."""
     card = card_by_number(session, card_number, lock=True)
-    on_card = set(seqs_on_card)
     rows = list(session.scalars(select(Endorsement).where(Endorsement.permit_id == card.permit_id)
                                 .order_by(Endorsement.seq)))
-    known = {r.seq for r in rows}
-    confirmed = []
-    for r in rows:
-        if r.seq in on_card and r.card_sync != CardSync.WRITTEN.value:
-            r.card_sync = CardSync.WRITTEN.value
-            confirmed.append(r.seq)
-    result = Reconciliation(
-        confirmed=tuple(confirmed),
-        to_write=tuple(r for r in rows if r.seq not in on_card),
-        unknown_on_card=tuple(sorted(on_card - known)),
-    )
+    result = compare_with_card(rows, seqs_on_card)
     audit(session, actor, "endorsement.reconcile", at=at, card_number=card_number,
-          permit_number=card.permit.permit_number,
-          reason=f"confirmed {list(result.confirmed)}, to write {[r.seq for r in result.to_write]}, "
-                 f"unknown on card {list(result.unknown_on_card)}")
+          permit_number=card.permit.permit_number, reason=reconcile_reason(result))
     session.flush()
     return result
 
