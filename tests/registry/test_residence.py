@@ -59,8 +59,8 @@ RESTART = "跨县迁居满半年后签注，重新起算 (SMX Art.17 ¶2, Art.18
 
 
 def _move_across_counties(build: Builder, session: Session, actor: Actor, *, complete: bool) -> str:
-    from cardsvc.registry.registrations import register_for_permit
     from cardsvc.registry.endorsements import change_address
+    from cardsvc.registry.registrations import register_for_permit
     from cardsvc.rules.registration import Registration
 
     number, _ = build.issued_permit(issued=at_day(2024, 8, 5))
