@@ -57,9 +57,8 @@ class BenchEnv:
         authorities = [(a.code, a.name) for layout in all_layouts for a in layout.authorities]
         roles = sorted({r for layout in all_layouts for r in layout_key_roles(layout)})
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        store = EncryptedFileKeyStore(keystore)
-        ceremony.init_key_ceremony(store, authorities, roles=roles, not_before=now - dt.timedelta(days=1),
-                                   suite=suite)
+        store = EncryptedFileKeyStore(keystore, suite=suite)
+        ceremony.init_key_ceremony(store, authorities, roles=roles, not_before=now - dt.timedelta(days=1))
         ceremony.refresh_crl(store, now - dt.timedelta(hours=1))
         return cls(base, suite)
 
@@ -73,7 +72,7 @@ class BenchEnv:
 
     @cached_property
     def keys(self) -> StationKeys:
-        return StationKeys(EncryptedFileKeyStore(self.keystore_dir, cache_private_keys=True))
+        return StationKeys(EncryptedFileKeyStore(self.keystore_dir, cache_private_keys=True, suite=self.suite))
 
 
 def bench_permit(layout: Layout, seed: int, *, photo_bytes: int | None = PHOTO_BYTES,

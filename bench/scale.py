@@ -127,7 +127,7 @@ def _database(env: BenchEnv, url: str, loaded: Loaded, lookups: int) -> list[Fig
         out.append(Figure(SECTION, "print queue query (pending permits), p99", p99, "ms",
                           note=f"p50 {p50:.2f} ms; GET /api/permits?status=pending&limit=50"))
         # Full list generation, size, counter load + verify.
-        store = EncryptedFileKeyStore(env.keystore_dir, cache_private_keys=True)
+        store = EncryptedFileKeyStore(env.keystore_dir, cache_private_keys=True, suite=env.suite)
         name = signer_name(SignerRole.DOCUMENT, scope.signer_authority)
         key, cert = store.private_key(name), store.certificate(name)
         lifetime = dt.timedelta(hours=24)

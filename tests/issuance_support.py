@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from applets.fs import DedicatedFile, TransparentEf
 from applets.security.module import install
+from cardsvc.iso7816.fcp import ALWAYS, DfOp, Fcp, FileStructure, LifeCycle, SecurityAttributes
 from cardsvc.iso7816.tlv import tlv_map
 from cardsvc.issuance.demo import register_permit
 from cardsvc.issuance.jobs import IssueRequest
@@ -29,7 +30,9 @@ from cardsvc.registry import Actor, make_engine, migrate, session_factory
 from cardsvc.samples import generate_permit, photo_of_size
 from cardsvc.security import ceremony
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
+from cardsvc.session import CardSession
 from simulator import VirtualCard
+from simulator.transport import InProcessConnection
 
 LAYOUTS = ("zz", "smx")
 ACTOR = Actor(station_id="ZZ-JS-PRINT-01", operator="op1", role="print_station")
@@ -43,7 +46,7 @@ def layouts() -> list[Layout]:
 def make_station_keys(path: Path) -> StationKeys:
     """A ceremony for every authority and key role of both layouts (about a second)."""
     os.environ.setdefault(PASSPHRASE_ENV, "issuance tests passphrase")
-    store = EncryptedFileKeyStore(path, cache_private_keys=True)
+    store = EncryptedFileKeyStore.for_layouts(path, layouts(), cache_private_keys=True)
     authorities = [(a.code, a.name) for layout in layouts() for a in layout.authorities]
     roles = sorted({r for layout in layouts() for r in layout_key_roles(layout)})
     ceremony.init_key_ceremony(store, authorities, roles=roles)
@@ -103,6 +106,18 @@ def blank_card() -> VirtualCard:
     install(card.os)  # idempotent: VirtualCard installs the card OS security module itself
     card.power_on()
     return card
+
+
+def personalising_session() -> CardSession:
+    """A blank virtual card with one application DF still in initialisation (anyone may create in it): where
+    GENERATE ASYMMETRIC KEY PAIR is allowed."""
+    card = VirtualCard.blank()
+    card.power_on()
+    session = CardSession(InProcessConnection(card))
+    session.create_file(Fcp(0x1001, FileStructure.DF, df_name=bytes.fromhex("D1560000990001"),
+                            lifecycle=LifeCycle.INITIALISATION,
+                            security=SecurityAttributes({DfOp.CREATE_EF: ALWAYS, DfOp.ACTIVATE: ALWAYS})))
+    return session
 
 
 def card_number_on(card: VirtualCard, layout: Layout) -> str:

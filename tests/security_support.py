@@ -45,9 +45,9 @@ def make_issuer(path: Path, secret: str = "correct horse battery staple",
     """A ceremony in `path` (GM suite unless told); `roles=None` makes every role's master key (scrypt
     per key: slower)."""
     with passphrase(secret):
-        store = EncryptedFileKeyStore(path)
+        store = EncryptedFileKeyStore(path, suite=suite)
         if roles is None:
-            result = ceremony.init_key_ceremony(store, AUTHORITIES, not_before=T0, suite=suite)
+            result = ceremony.init_key_ceremony(store, AUTHORITIES, not_before=T0)
         else:
-            result = ceremony.init_key_ceremony(store, AUTHORITIES, roles=roles, not_before=T0, suite=suite)
+            result = ceremony.init_key_ceremony(store, AUTHORITIES, roles=roles, not_before=T0)
     return Issuer(path, store, result)

@@ -39,11 +39,11 @@ def make_keys(path: Path, suite: Suite = GM) -> StationKeys:
     """Root, signers for every authority of both layouts, a CRL, master keys of every layout role (GM
     suite, both layouts' default, unless told)."""
     os.environ.setdefault(PASSPHRASE_ENV, "verification tests passphrase")
-    store = EncryptedFileKeyStore(path)
+    store = EncryptedFileKeyStore(path, suite=suite)
     layouts = [builtin_layout("zz"), builtin_layout("smx")]
     authorities = [(a.code, a.name) for layout in layouts for a in layout.authorities]
     roles = sorted({r for layout in layouts for r in layout_key_roles(layout)})
-    ceremony.init_key_ceremony(store, authorities, roles=roles, not_before=NOW - dt.timedelta(days=1), suite=suite)
+    ceremony.init_key_ceremony(store, authorities, roles=roles, not_before=NOW - dt.timedelta(days=1))
     ceremony.refresh_crl(store, NOW - dt.timedelta(hours=1))
     return StationKeys(store)
 

@@ -1,7 +1,8 @@
 """Security commands of the card OS.
 
 GET CHALLENGE 84, MUTUAL AUTHENTICATE 82 (ISO 7816-4 §11.5), INTERNAL AUTHENTICATE 88 (chip key signs
-the challenge), GENERATE ASYMMETRIC KEY PAIR 46 (ISO 7816-8 §5.1; public key out, private stays), and the
+the challenge), GENERATE ASYMMETRIC KEY PAIR 46 (ISO 7816-8 §5.1; public key out, private stays; an SM2
+key keeps the signer ID the host sends in tag 81, GB/T 32918.2 §5.5 ID_A, the layout's), and the
 proprietary PUT KEY (CLA 80, INS D8, GlobalPlatform-style) that loads a role key at personalization.
 
 Loading keys is guarded like creating an EF in the key's DF (the DF's CREATE_EF rule, which binds once
@@ -17,7 +18,16 @@ from applets.context import Context, Handler, Reply
 from applets.errors import SwError, wrong_length, wrong_p1p2
 from applets.security.keys import KeyKind, KeyObject, load_key, scope_for, set_tries, store_key, tries_left
 from applets.security.mutual import CRYPTOGRAM, NONCE, card_mutual_authenticate
-from applets.security.primitives import SIGN_ECDSA_P256, SIGN_LEGACY_P256, SIGNATURES, generate_signing_key, sign_raw
+from applets.security.primitives import (
+    SIGN_ECDSA_P256,
+    SIGN_LEGACY_P256,
+    SIGN_SM2,
+    SIGNATURES,
+    SM2_DEFAULT_ID,
+    SM2_MAX_ID,
+    generate_signing_key,
+    sign_raw,
+)
 from cardsvc.iso7816.errors import TlvError
 from cardsvc.iso7816.fcp import DfOp, LifeCycle
 from cardsvc.iso7816.ins import INS
@@ -26,6 +36,7 @@ from cardsvc.iso7816.tlv import encode_tlv, tlv_map
 
 CHIP_AUTH_CONTEXT = b"cardsvc chip authentication v1\x00"  # same constant as the host's chip.py
 CHALLENGE_KEY = "challenge"
+SCALAR = 32  # the chip key object's material: scalar (32 bytes), then an SM2 key's signer ID
 _PERSONALISING = (LifeCycle.CREATION, LifeCycle.INITIALISATION)
 SESSION_KEY = "sm"
 
@@ -81,23 +92,33 @@ def internal_authenticate(ctx: Context) -> Reply:
     key = load_key(ctx, scope, ref, KeyKind.CHIP_EC)
     if key.cipher not in SIGNATURES:
         raise SwError(SW.REFERENCE_DATA_NOT_USABLE, f"chip key {ref}: unknown algorithm {key.cipher:02X}")
-    return Reply(sign_raw(key.cipher, key.material, CHIP_AUTH_CONTEXT + apdu.data))
+    scalar, signer_id = key.material[:SCALAR], key.material[SCALAR:] or SM2_DEFAULT_ID  # older objects: no ID
+    return Reply(sign_raw(key.cipher, scalar, CHIP_AUTH_CONTEXT + apdu.data, signer_id))
 
 
-def _key_algorithm(data: bytes) -> int:
-    """GENERATE ASYMMETRIC KEY PAIR data: empty (P-256) or the algorithm reference 80 01 xx."""
+def _key_algorithm(data: bytes) -> tuple[int, bytes]:
+    """GENERATE ASYMMETRIC KEY PAIR data: empty (P-256), the algorithm reference 80 01 xx, and for SM2 the
+    signer ID 81 L ID (1..SM2_MAX_ID bytes; absent: the GB/T 35276 default, as hosts before the ID sent)."""
     if not data:
-        return SIGN_ECDSA_P256
+        return SIGN_ECDSA_P256, b""
     try:
         fields = tlv_map(data)
     except TlvError as exc:
         raise SwError(SW.INCORRECT_DATA, f"GENERATE ASYMMETRIC KEY PAIR data: {exc}") from None
     algorithm = fields.get(0x80, b"")
-    if set(fields) != {0x80} or len(algorithm) != 1 or algorithm[0] == SIGN_LEGACY_P256 \
+    if not {0x80} <= set(fields) <= {0x80, 0x81} or len(algorithm) != 1 or algorithm[0] == SIGN_LEGACY_P256 \
             or algorithm[0] not in SIGNATURES:
-        raise SwError(SW.INCORRECT_DATA,
-                      "GENERATE ASYMMETRIC KEY PAIR data: expected 80 01 01 (P-256) or 80 01 02 (SM2)")
-    return algorithm[0]
+        raise SwError(SW.INCORRECT_DATA, "GENERATE ASYMMETRIC KEY PAIR data: expected 80 01 01 (P-256) or "
+                                         "80 01 02 (SM2) [81 L signer ID]")
+    if algorithm[0] != SIGN_SM2:
+        if 0x81 in fields:
+            raise SwError(SW.INCORRECT_DATA, "GENERATE ASYMMETRIC KEY PAIR data: a signer ID (81) is for SM2 only")
+        return algorithm[0], b""
+    signer_id = fields.get(0x81, SM2_DEFAULT_ID)
+    if not 1 <= len(signer_id) <= SM2_MAX_ID:
+        raise SwError(SW.INCORRECT_DATA, f"GENERATE ASYMMETRIC KEY PAIR data: signer ID (81) of {len(signer_id)} "
+                                         f"bytes, must be 1..{SM2_MAX_ID}")
+    return algorithm[0], signer_id
 
 
 def generate_key_pair(ctx: Context) -> Reply:
@@ -112,9 +133,9 @@ def generate_key_pair(ctx: Context) -> Reply:
         raise SwError(SW.CONDITIONS_OF_USE_NOT_SATISFIED,
                       f"GENERATE ASYMMETRIC KEY PAIR: DF {scope.fid:04X} is past personalization")
     ctx.require(scope, DfOp.CREATE_EF, "GENERATE ASYMMETRIC KEY PAIR in")
-    algorithm = _key_algorithm(apdu.data)
+    algorithm, signer_id = _key_algorithm(apdu.data)
     scalar, point = generate_signing_key(algorithm)
-    store_key(ctx, scope, ref, KeyObject(KeyKind.CHIP_EC, algorithm, 1, scalar))
+    store_key(ctx, scope, ref, KeyObject(KeyKind.CHIP_EC, algorithm, 1, scalar + signer_id))
     return Reply(encode_tlv(0x7F49, encode_tlv(0x86, point)))
 
 

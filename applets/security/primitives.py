@@ -33,7 +33,8 @@ SIGN_LEGACY_P256 = 0x00
 SIGN_ECDSA_P256 = 0x01
 SIGN_SM2 = 0x02
 SIGNATURES = {SIGN_LEGACY_P256: "ECDSA P-256", SIGN_ECDSA_P256: "ECDSA P-256", SIGN_SM2: "SM2"}
-SM2_DEFAULT_ID = b"1234567812345678"  # GB/T 35276 §5.4
+SM2_DEFAULT_ID = b"1234567812345678"  # GB/T 35276 §5.4: a chip key made before hosts named the ID
+SM2_MAX_ID = 1023  # the host layout's limit, 8191 bits (GB/T 32918.2 §5.5 ENTL: bits, in two bytes)
 
 
 def block_cipher(cipher_id: int, key: bytes) -> BlockCipherAlgorithm:
@@ -116,10 +117,11 @@ def generate_signing_key(algorithm: int) -> tuple[bytes, bytes]:
     return private.private_numbers().private_value.to_bytes(32, "big"), point
 
 
-def sign_raw(algorithm: int, scalar: bytes, message: bytes) -> bytes:
-    """r || s (64 bytes) over `message`: SM2-with-SM3 (default signer ID) or ECDSA-SHA-256."""
+def sign_raw(algorithm: int, scalar: bytes, message: bytes, signer_id: bytes) -> bytes:
+    """r || s (64 bytes) over `message`: SM2-with-SM3 under `signer_id` (the ID the host gave the key) or
+    ECDSA-SHA-256 (`signer_id` unused)."""
     if algorithm == SIGN_SM2:
-        signature: bytes = SM2(sk=scalar, uid=SM2_DEFAULT_ID, rnd_fn=os.urandom).sign(message)
+        signature: bytes = SM2(sk=scalar, uid=signer_id, rnd_fn=os.urandom).sign(message)
         return signature
     private = ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
     r, s = decode_dss_signature(private.sign(message, ec.ECDSA(hashes.SHA256())))

@@ -86,8 +86,9 @@ class AppContext:
                 raise ApiError(503, "no-keys", f"key store: {self.settings.keystore_dir} does not exist; run "
                                "'cardsvc keys init' (the dev bring-up does it)")
             try:
-                self._keystore = EncryptedFileKeyStore(self.settings.keystore_dir, cache_private_keys=True)
-            except KeyStoreError as exc:
+                self._keystore = EncryptedFileKeyStore.for_layouts(
+                    self.settings.keystore_dir, self.layouts.values(), cache_private_keys=True)
+            except (KeyStoreError, ValueError) as exc:  # ValueError: the layouts name different suites
                 raise ApiError(503, "no-keys", f"key store: {exc}") from None
         return self._keystore
 

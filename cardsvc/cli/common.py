@@ -123,7 +123,7 @@ def station_keys(s: Settings) -> StationKeys:
     from cardsvc.issuance.keys import StationKeys
     from cardsvc.security.keystore import EncryptedFileKeyStore
 
-    return StationKeys(EncryptedFileKeyStore(s.keystore_dir, cache_private_keys=True))
+    return StationKeys(EncryptedFileKeyStore.for_layouts(s.keystore_dir, s.layouts().values(), cache_private_keys=True))
 
 
 def actor(s: Settings, role: str) -> Actor:

@@ -58,8 +58,8 @@ def layout_ceremony(store_dir: Path, layouts: Iterable[Layout], root_out: Path |
             super().generate_secret(*args, **kwargs)
             self._made()
 
-    return ceremony.init_key_ceremony(CountingStore(store_dir), authorities, roles=roles,
-                                      suite=common_suite(layouts),  # the layouts' `suite` (gm by default)
+    store = CountingStore(store_dir, suite=common_suite(layouts))  # the layouts' suite and SM2 signer ID
+    return ceremony.init_key_ceremony(store, authorities, roles=roles,
                                       root_out=root_out or default_root_out(store_dir))
 
 

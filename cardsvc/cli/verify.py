@@ -39,10 +39,10 @@ def counter_options(f: click.decorators.FC) -> click.decorators.FC:
     return f
 
 
-def _store(s: Settings) -> KeyStore | None:
+def _store(s: Settings, lay: Layout) -> KeyStore | None:
     from cardsvc.security.keystore import EncryptedFileKeyStore
 
-    return EncryptedFileKeyStore(s.keystore_dir) if s.named("keystore_dir") else None
+    return EncryptedFileKeyStore.for_layouts(s.keystore_dir, [lay]) if s.named("keystore_dir") else None
 
 
 def _terminal_keys(store: KeyStore | None) -> TerminalKeys | None:
@@ -76,7 +76,7 @@ def verify(reader: str | None, card: Path | None, wait: float, layout_id: str, k
     s = settings(keystore_dir=keystore, station_id=station, operator=operator)
     lay = layout(s, layout_id)
     try:
-        store = _store(s)
+        store = _store(s, lay)
         if store is None:
             return fail("verify", "--keystore is needed for the trust anchors")
         trust = ceremony.trust_store(store)
@@ -130,7 +130,7 @@ def read(reader: str | None, card: Path | None, wait: float, layout_id: str, key
     s = settings(keystore_dir=keystore)
     lay = layout(s, layout_id)
     try:
-        store = _store(s)
+        store = _store(s, lay)
         connection, _ = connect_one(reader, card, wait, create=False)
     except (CardError, OSError, ValueError) as exc:
         return fail("read", str(exc))

@@ -40,7 +40,7 @@ from cardsvc.layout.vocabulary import CHIPKEY_EF, PERMIT_DF, SOD_EF
 from cardsvc.security.chip import CHIP_KEY_REF as CHIP_KEY_REF  # re-exported: the plan's chip key reference
 from cardsvc.security.chip import generate_key_pair_command
 from cardsvc.security.kdf import SymmetricCipher, key_store_role
-from cardsvc.security.suite import SuiteName, layout_suite
+from cardsvc.security.suite import INTL, Suite, layout_suite
 from cardsvc.verification.verifier import required_files
 
 EF_ATR_FID = 0x2F01  # card capabilities, written by the card manufacturer
@@ -108,7 +108,7 @@ class Plan:
     signed_efs: tuple[str, ...]  # names of the EFs EF.SOD covers (permit ADF, transparent, non-empty)
     card_number: str
     keys: tuple[KeyLoad, ...] = field(repr=False)
-    suite: SuiteName = SuiteName.INTL  # the layout's: chip key algorithm, role-key cipher
+    suite: Suite = INTL  # the layout's: chip key algorithm and SM2 signer ID, role-key cipher
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)
@@ -237,7 +237,7 @@ def build_plan(image: CardImage, layout: Layout, key_values: Mapping[str, bytes]
         steps.extend(Step(Op.PUT_KEY, k.name, put_key_command(k), secret=True, unit=df.name) for k in df_keys)
         if df.name == PERMIT_DF:
             steps.append(Step(Op.GENERATE_CHIP_KEY, CHIPKEY_EF, generate_key_pair_command(
-                CHIP_KEY_REF, suite=layout_suite(layout).name), unit=df.name))
+                CHIP_KEY_REF, suite=layout_suite(layout)), unit=df.name))
             steps.append(Step(Op.WRITE_CHIP_KEY, CHIPKEY_EF, unit=df.name))
             steps.append(Step(Op.WRITE_SOD, SOD_EF, unit=df.name))
     # 4. Activation: departments; the MF with its issuer key (ACTIVATE without data: the MF is current);
@@ -252,7 +252,7 @@ def build_plan(image: CardImage, layout: Layout, key_values: Mapping[str, bytes]
     steps.append(Step(Op.ACTIVATE, mf.name, cmd.activate_file(), unit=mf.name))
     steps.append(Step(Op.ACTIVATE, dfs[-1].name, cmd.activate_file(dfs[-1].fid), unit=dfs[-1].name))
     return Plan(image, tuple(steps), signed_ef_names(layout, image), card_number_of(image, layout), tuple(keys),
-                layout_suite(layout).name)
+                layout_suite(layout))
 
 
 def mf_of(image: CardImage) -> CardFile:

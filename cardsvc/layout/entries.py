@@ -298,3 +298,17 @@ class LayoutInfo(_Strict):
     # Crypto suite (cardsvc/security/suite.py): "gm" = SM2/SM3/SM4 (GB/T 32918/32905/32907, ZZ Art.5's
     # national standards), "intl" = ECDSA P-256/SHA-256/AES. Chip key, role-key cipher, secure messaging.
     suite: Literal["gm", "intl"] = "gm"
+    # The SM2 signer's distinguishing ID (GB/T 32918.2 §5.5 ID_A, hashed into Z before every message) for
+    # every SM2 signature of this layout's PKI, records, QR, status list and chip key; absent: GB/T 35276
+    # §5.4's 1234567812345678. Printable ASCII, so characters are bytes: 1..1023 bytes (1..8191 bits; ENTL
+    # itself, two bytes, would allow 65535 bits).
+    sm2_distid: str | None = Field(default=None, min_length=1, max_length=1023, pattern=r"^[ -~]+$",
+                                   description="SM2 signer distinguishing ID (suite gm only); "
+                                               "default 1234567812345678")
+
+    @model_validator(mode="after")
+    def _distid_is_gm(self) -> LayoutInfo:
+        if self.sm2_distid is not None and self.suite != "gm":
+            raise ValueError(f'sm2_distid: an SM2 signer ID needs suite = "gm", this layout\'s suite is '
+                             f'"{self.suite}"')
+        return self

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cardsvc.qr.cose import CoseError, parse_sign1, sign1, verify_sign1
 from cardsvc.security.errors import SignerProfileError
-from cardsvc.security.pki import SignerRole, TrustStore, certificate_public_key
+from cardsvc.security.pki import SignerRole, TrustStore, certificate_spki
 from cardsvc.security.suite import PrivateKey, as_private_key
 
 
@@ -31,9 +31,9 @@ def signer_kid(cert: x509.Certificate) -> bytes:
 def sign_with_certificate(payload: bytes, key: PrivateKey | ec.EllipticCurvePrivateKey,
                           cert: x509.Certificate) -> bytes:
     """COSE_Sign1 over `payload` by `key`, identified by `cert`; refuses a key that is not the cert's."""
-    try:
-        matches = as_private_key(key).public_key() == certificate_public_key(cert)
-    except (ValueError, SignerProfileError):
+    try:  # the same key is the same SubjectPublicKeyInfo
+        matches = as_private_key(key).public_key().spki() == certificate_spki(cert)
+    except ValueError:
         matches = False
     if not matches:
         raise CoseError("signing key: does not belong to the given signer certificate")
@@ -54,6 +54,6 @@ def open_signed(data: bytes, trust: TrustStore, role: SignerRole, at: dt.datetim
     """
     message = parse_sign1(data)
     cert = trust.find_signer(message.kid)
-    verify_sign1(message, certificate_public_key(cert))
+    verify_sign1(message, trust.public_key(cert))  # SM2: the trust store's (layouts') signer ID
     trust.check_signer(cert, role, at)
     return Opened(message.payload, cert)

@@ -30,9 +30,10 @@ from cardsvc.security.pki import (
     build_crl,
     issue_signer,
     make_root_ca,
+    verify_issued_by,
 )
 from cardsvc.security.sod import HashAlgorithm, build_sod
-from cardsvc.security.suite import GM, PrivateKey, Suite
+from cardsvc.security.suite import PrivateKey
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,11 @@ class CeremonyResult:
 
 def init_key_ceremony(store: KeyStore, authorities: Sequence[tuple[str, str]],
                       roles: Iterable[str] = tuple(KeyRole), root_common_name: str = "河南省居住证根证书",
-                      not_before: dt.datetime | None = None, suite: Suite = GM,
+                      not_before: dt.datetime | None = None,
                       root_out: Path | None = None) -> CeremonyResult:
     """Create the root CA, per authority a document and an endorsement signer, an empty CRL and one
-    master key per role, every key pair of `suite` (the layouts' `suite`). Refuses to overwrite anything
-    already in the store (KeyExists).
+    master key per role, every key pair of the store's suite (the layouts' `suite` and SM2 signer ID, the
+    one the store was opened with). Refuses to overwrite anything already in the store (KeyExists).
 
     `root_out`: the root CA's private key leaves the store for this file (encrypted) at the end, for the
     operator to move offline; the service's store then holds only signers, the root certificate and the
@@ -70,7 +71,8 @@ def init_key_ceremony(store: KeyStore, authorities: Sequence[tuple[str, str]],
     parsed = [Authority(code, name) for code, name in authorities]
     if len({a.code for a in parsed}) != len(parsed):
         raise ValueError("authorities: an authority code is listed twice")
-    store.generate_key(ROOT, suite)
+    suite = store.suite
+    store.generate_key(ROOT)
     root_key = store.private_key(ROOT)
     root = make_root_ca(root_key, root_common_name, not_before=not_before)
     store.put_certificate(ROOT, root)
@@ -78,7 +80,7 @@ def init_key_ceremony(store: KeyStore, authorities: Sequence[tuple[str, str]],
     for authority in parsed:
         for signer_role in SignerRole:
             name = signer_name(signer_role, authority.code)
-            cert = issue_signer(root_key, root, store.generate_key(name, suite), authority, signer_role,
+            cert = issue_signer(root_key, root, store.generate_key(name), authority, signer_role,
                                 not_before=not_before)
             store.put_certificate(name, cert)
             signers[name] = cert
@@ -136,9 +138,16 @@ def refresh_crl(store: KeyStore, when: dt.datetime | None = None, *,
 
 
 def trust_store(store: KeyStore, require_crl: bool = True) -> TrustStore:
-    """A verifier's trust store from the key store's public objects."""
+    """A verifier's trust store from the key store's public objects, in the store's suite. The root must
+    verify itself under that suite: a store opened for layouts whose SM2 signer ID is not the one its key
+    ceremony used is refused here, by name, rather than making every card look forged."""
+    root = store.certificate(ROOT)
+    if not verify_issued_by(root, root, store.suite):
+        raise KeyStoreError(f"key store: its root certificate does not verify under SM2 signer ID "
+                            f"{store.suite.distid.decode('ascii', 'replace')!r}: the layouts name another ID than "
+                            "its key ceremony used; run a key ceremony for them")
     signers = [store.certificate(n) for n in store.names("certs") if n != ROOT]
-    return TrustStore([store.certificate(ROOT)], [store.crl(ROOT_CRL)], signers, require_crl=require_crl)
+    return TrustStore([root], [store.crl(ROOT_CRL)], signers, require_crl=require_crl, suite=store.suite)
 
 
 def card_key(store: KeyStore, role: str, card_number: str, cipher: SymmetricCipher | None = None) -> bytes:

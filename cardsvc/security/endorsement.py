@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 
 from cardsvc.security.errors import EndorsementBindingError, EndorsementFormatError, EndorsementSignatureError
 from cardsvc.security.kdf import check_card_number
-from cardsvc.security.pki import SignerRole, TrustStore, certificate_public_key
+from cardsvc.security.pki import SignerRole, TrustStore
 from cardsvc.security.suite import der_signature, raw_signature
 
 RECORD_VERSION = 0
@@ -96,7 +96,7 @@ def verify_endorsement(record: bytes, card_number: str, record_no: int, trust: T
         raise EndorsementBindingError(f"record {record_no}: signed as record {rec_no} (moved or reordered)")
     signer = trust.find_signer(key_id)
     trust.check_signer(signer, SignerRole.ENDORSEMENT, at)
-    key = certificate_public_key(signer)
+    key = trust.public_key(signer)  # SM2: the trust store's (layouts') signer ID
     try:
         key.verify(tbs_der, der_signature(signature))
     except InvalidSignature:

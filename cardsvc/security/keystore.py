@@ -9,8 +9,10 @@
 - symmetric master keys: AES key wrap with padding (RFC 5649) under a key from scrypt(passphrase, salt);
 - certificates and CRLs: PEM beside them (public).
 A PKCS#11 backend implements the same Protocol later; callers sign and derive through the store, so
-non-extractable keys fit. Keys are the crypto suite's (cardsvc/security/suite.py): `generate_key(name,
-suite)`. Only the key ceremony and the service's QR / status-list signing call `private_key`.
+non-extractable keys fit. A store is opened for the `Suite` of the layouts it serves (`common_suite`):
+its keys are made in that suite and its SM2 keys load with the layouts' signer ID (`sm2_distid`), so
+they sign what the layouts' verifiers check. Only the key ceremony and the service's QR / status-list
+signing call `private_key`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -38,7 +41,16 @@ from cardsvc.security.errors import (
 )
 from cardsvc.security.kdf import SymmetricCipher, sp800_108_cmac
 from cardsvc.security.pkcs8 import decrypt_pkcs8, encrypt_pkcs8
-from cardsvc.security.suite import INTL, EcdsaPrivateKey, PrivateKey, PublicKey, Suite, load_private_key
+from cardsvc.security.suite import (
+    INTL,
+    EcdsaPrivateKey,
+    LayoutLike,
+    PrivateKey,
+    PublicKey,
+    Suite,
+    SuiteName,
+    common_suite,
+)
 
 PBKDF2_ITERATIONS = 600_000  # private keys at rest (OWASP 2023 for PBKDF2-HMAC-SHA256); ~70 ms per key
 
@@ -53,7 +65,14 @@ _SCRYPT_N = 2**14  # RFC 7914 interactive-use cost; one derivation per store ope
 class KeyStore(Protocol):
     """Operations the rest of the code needs; keys are named, e.g. "root", "ds-411202"."""
 
-    def generate_key(self, name: str, suite: Suite = INTL) -> PublicKey: ...
+    @property
+    def suite(self) -> Suite:
+        """The suite (and SM2 signer ID) of the layouts this store serves."""
+        ...
+
+    def generate_key(self, name: str, suite: Suite | None = None) -> PublicKey:
+        """A key pair of `suite`, by default the store's."""
+        ...
 
     def generate_ec_key(self, name: str) -> PublicKey:
         """An intl-suite (P-256) key; `generate_key` chooses the suite."""
@@ -103,8 +122,9 @@ class EncryptedFileKeyStore:
         "keys": ".p8.pem", "secrets": ".wrapped.json", "certs": ".crt.pem", "crls": ".crl.pem"}
 
     def __init__(self, root: Path | str, passphrase_env: str = PASSPHRASE_ENV,
-                 cache_private_keys: bool = False) -> None:
-        """`cache_private_keys`: keep keys unlocked in process memory after first use (a printing
+                 cache_private_keys: bool = False, *, suite: Suite) -> None:
+        """`suite`: the layouts' (`cardsvc.security.suite.common_suite`), which makes keys and gives SM2 keys
+        their signer ID. `cache_private_keys`: keep keys unlocked in process memory after first use (a printing
         station signing many cards; decrypting PKCS#8 costs ~2.5 ms per signature otherwise), master
         secrets too (reading and unwrapping one costs ~0.1 ms, eight times per card for its keys)."""
         passphrase = os.environ.get(passphrase_env, "")
@@ -112,14 +132,25 @@ class EncryptedFileKeyStore:
             raise KeyStorePassphraseMissing(f"environment variable {passphrase_env} is unset or empty")
         self._passphrase = passphrase.encode("utf-8")
         self._root = Path(root)
+        self._suite = suite
         self._keks: dict[bytes, bytes] = {}  # salt → KEK: scrypt once per file per process
         self._unlocked: dict[str, PrivateKey] | None = {} if cache_private_keys else None
         self._secrets: dict[str, tuple[bytes, SymmetricCipher]] | None = {} if cache_private_keys else None
         for kind in self._SUFFIX:
             (self._root / kind).mkdir(parents=True, exist_ok=True, mode=0o700)
 
+    @classmethod
+    def for_layouts(cls, root: Path | str, layouts: Iterable[LayoutLike], *, cache_private_keys: bool = False,
+                    passphrase_env: str = PASSPHRASE_ENV) -> EncryptedFileKeyStore:
+        """The store of the PKI that serves `layouts`, in their common suite and SM2 signer ID."""
+        return cls(root, passphrase_env, cache_private_keys, suite=common_suite(layouts))
+
     def __repr__(self) -> str:
         return f"EncryptedFileKeyStore({str(self._root)!r})"
+
+    @property
+    def suite(self) -> Suite:
+        return self._suite
 
     def _path(self, kind: str, name: str) -> Path:
         return self._root / kind / (_check_name(name) + self._SUFFIX[kind])
@@ -176,7 +207,11 @@ class EncryptedFileKeyStore:
         """A key `export_private_key` wrote (the offline root, brought back for a CRL or a new signer)."""
         return self._load_private_key(path.name, Path(path).read_bytes())
 
-    def generate_key(self, name: str, suite: Suite = INTL) -> PublicKey:
+    def generate_key(self, name: str, suite: Suite | None = None) -> PublicKey:
+        suite = suite or self._suite
+        if suite.name is SuiteName.GM and suite != self._suite:  # it would load with another ID than it signs
+            raise KeyStoreError(f"key {name!r}: SM2 signer ID {suite.distid!r} is not this store's "
+                                f"{self._suite.distid!r}")
         key = suite.generate_key()
         self.import_private_key(name, key)
         return key.public_key()
@@ -197,7 +232,7 @@ class EncryptedFileKeyStore:
             key = serialization.load_pem_private_key(pem, self._passphrase)
         except UnsupportedAlgorithm:  # an SM2 key: cryptography knows no SM2 curve
             try:
-                return load_private_key(decrypt_pkcs8(pem, self._passphrase))
+                return self._suite.load_private_key(decrypt_pkcs8(pem, self._passphrase))
             except ValueError:
                 raise KeyStoreDecryptError(f"private key {name!r} does not decrypt (wrong passphrase?)") from None
         except (ValueError, TypeError):

@@ -1,10 +1,12 @@
 """Issuer PKI: one provincial root CA, per issuing authority a document signer and an endorsement
 signer (X.509), a CRL for the signers, and the trust check verifiers run. Keys are the layout suite's
 (cardsvc/security/suite.py): gm certificates and CRLs are SM2-with-SM3 (GM/T 0015; OID 1.2.156.10197.1.501,
-no parameters, signer ID 1234567812345678 as GB/T 35276 and OpenSSL 3 expect), intl ones ECDSA P-256 +
-SHA-256. cryptography builds and parses both (it parses any algorithm); it cannot sign with SM2, so a gm
-certificate is built with a placeholder key and its key, algorithm and signature are then replaced with
-asn1crypto (`_finish`) — the only hand-written part. Signatures are checked through the suite's keys.
+no parameters, the layout's SM2 signer ID: GB/T 35276's 1234567812345678 unless the layout names another
+with `sm2_distid`), intl ones ECDSA P-256 + SHA-256. cryptography builds and parses both (it parses any
+algorithm); it cannot sign with SM2, so a gm certificate is built with a placeholder key and its key,
+algorithm and signature are then replaced with asn1crypto (`_finish`) — the only hand-written part.
+Signatures are checked through the suite's keys: a `TrustStore` holds the layouts' `Suite`, and every
+certificate key it checks is loaded through it.
 
 Permits are issued by county-level public security organs (SMX Art.14/15), so each authority (GB/T 2260
 county code + name) gets its own signer certificates; endorsements are signed by the endorsing authority
@@ -50,10 +52,12 @@ from cardsvc.security.suite import (
     EcdsaPublicKey,
     PrivateKey,
     PublicKey,
+    Suite,
+    SuiteName,
     as_private_key,
     as_public_key,
     key_identifier,
-    load_public_key,
+    spki_suite,
 )
 
 ROOT_VALIDITY = dt.timedelta(days=20 * 365)
@@ -149,13 +153,24 @@ def _finish_crl(builder: x509.CertificateRevocationListBuilder, issuer: PrivateK
     return x509.load_der_x509_crl(signed.dump())
 
 
-def certificate_public_key(cert: x509.Certificate) -> PublicKey:
-    """The subject's key through the suite (cryptography's `public_key()` knows no SM2 curve)."""
-    tbs = asn1_x509.TbsCertificate.load(cert.tbs_certificate_bytes)
+def certificate_spki(cert: x509.Certificate) -> bytes:
+    """The subject's DER SubjectPublicKeyInfo, as signed in the certificate."""
+    spki: bytes = asn1_x509.TbsCertificate.load(cert.tbs_certificate_bytes)["subject_public_key_info"].dump()
+    return spki
+
+
+def certificate_public_key(cert: x509.Certificate, suite: Suite) -> PublicKey:
+    """The subject's key through the layouts' suite, which gives an SM2 key its signer ID (cryptography's
+    `public_key()` knows no SM2 curve)."""
     try:
-        return load_public_key(tbs["subject_public_key_info"].dump())
+        return suite.load_public_key(certificate_spki(cert))
     except ValueError as exc:
         raise SignerProfileError(f"certificate key: {exc}") from None
+
+
+def certificate_suite(cert: x509.Certificate) -> SuiteName:
+    """Which suite's curve the subject key is on (the algorithms it implies; no key is built)."""
+    return spki_suite(certificate_spki(cert))
 
 
 def _signed_by(tbs: bytes, algorithm: x509.ObjectIdentifier, signature: bytes, key: PublicKey) -> bool:
@@ -168,15 +183,15 @@ def _signed_by(tbs: bytes, algorithm: x509.ObjectIdentifier, signature: bytes, k
     return True
 
 
-def verify_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+def verify_issued_by(cert: x509.Certificate, issuer: x509.Certificate, suite: Suite) -> bool:
     """True when `issuer`'s key signed `cert` with its suite's algorithm (names are checked by callers)."""
     return _signed_by(cert.tbs_certificate_bytes, cert.signature_algorithm_oid, cert.signature,
-                      certificate_public_key(issuer))
+                      certificate_public_key(issuer, suite))
 
 
-def crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+def crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate, suite: Suite) -> bool:
     return _signed_by(crl.tbs_certlist_bytes, crl.signature_algorithm_oid, crl.signature,
-                      certificate_public_key(issuer))
+                      certificate_public_key(issuer, suite))
 
 
 def make_root_ca(root_key: AnyPrivateKey, common_name: str = "河南省居住证根证书",
@@ -274,11 +289,13 @@ def authority_code(cert: x509.Certificate) -> str:
 
 
 class TrustStore:
-    """Roots, the roots' CRLs and (for endorsement lookups by key identifier) known signer certificates."""
+    """Roots, the roots' CRLs and (for endorsement lookups by key identifier) known signer certificates,
+    with the `suite` of the layouts they serve: every certificate, CRL and signed-object key is loaded
+    through it, so SM2 signatures are checked under the layouts' signer ID."""
 
     def __init__(self, roots: Sequence[x509.Certificate],
                  crls: Sequence[x509.CertificateRevocationList] = (),
-                 signers: Sequence[x509.Certificate] = (), require_crl: bool = True) -> None:
+                 signers: Sequence[x509.Certificate] = (), require_crl: bool = True, *, suite: Suite) -> None:
         if not roots:
             raise PkiError("a trust store needs at least one root certificate")
         for root in roots:
@@ -289,6 +306,21 @@ class TrustStore:
         self._crls = list(crls)
         self._signers = {self._key_id(c): c for c in signers}
         self._require_crl = require_crl
+        self._suite = suite
+
+    @property
+    def suite(self) -> Suite:
+        return self._suite
+
+    def with_suite(self, suite: Suite) -> TrustStore:
+        """The same anchors checked under `suite` (a verifier binds them to the layout it judges)."""
+        if suite == self._suite:
+            return self
+        return TrustStore(self._roots, self._crls, list(self._signers.values()), self._require_crl, suite=suite)
+
+    def public_key(self, cert: x509.Certificate) -> PublicKey:
+        """A signer's key, with this store's SM2 signer ID (SignerProfileError if not P-256 or SM2)."""
+        return certificate_public_key(cert, self._suite)
 
     @staticmethod
     def _key_id(cert: x509.Certificate) -> bytes:
@@ -317,7 +349,7 @@ class TrustStore:
         for root in self._roots:
             if root.subject != cert.issuer:
                 continue
-            if verify_issued_by(cert, root):
+            if verify_issued_by(cert, root, self._suite):
                 return root
         raise UntrustedSignerError(f"signer {_describe(cert)} was not issued by a trusted root")
 
@@ -325,7 +357,7 @@ class TrustStore:
         best: x509.CertificateRevocationList | None = None
         best_number = -1
         for crl in self._crls:
-            if crl.issuer != root.subject or not crl_signed_by(crl, root):
+            if crl.issuer != root.subject or not crl_signed_by(crl, root, self._suite):
                 continue
             number_ext = _ext_crl_number(crl)
             if number_ext > best_number:
@@ -352,7 +384,7 @@ class TrustStore:
         eku = _ext(cert, x509.ExtendedKeyUsage)
         if not isinstance(eku, x509.ExtendedKeyUsage) or role.eku not in eku:
             raise SignerProfileError(f"signer certificate is not a {role.value} (extended key usage)")
-        certificate_public_key(cert)  # a P-256 or SM2 key, else SignerProfileError
+        self.public_key(cert)  # a P-256 or SM2 key, else SignerProfileError
         for c, what in ((root, "root"), (cert, role.value)):
             if not c.not_valid_before_utc <= when <= c.not_valid_after_utc:
                 raise SignerExpiredError(

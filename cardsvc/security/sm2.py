@@ -2,8 +2,10 @@
 
 We compute the signer's Z value (GB/T 32918.2 §5.5) and e = SM3(Z || M) here, with the curve as data, and
 hand e to the primitive library's digest signing. Z is where the distinguishing ID enters (default
-`1234567812345678`, GB/T 35276 §5.4), so the ID is ours to choose per layout, and the same `z_value`
-reproduces the standard's Annex A example on its own test curve (tests/unit/test_security_gm_vectors.py).
+`1234567812345678`, GB/T 35276 §5.4; a layout may name another, `sm2_distid`): every key here is made
+with the ID its caller names (`cardsvc.security.suite.Suite`, built from the layout), never a default,
+and the same `z_value` reproduces the standard's Annex A example on its own test curve
+(tests/unit/test_security_gm_vectors.py).
 
 Library: gmalglib (C, measured ~7,000 sign/s and ~1,500 verify/s on one core here; see pyproject.toml).
 Its default nonce source is not a CSPRNG, so every signing and key generation passes `rnd_fn=os.urandom`.
@@ -59,7 +61,7 @@ def _sm3(data: bytes) -> bytes:
     return h.finalize()
 
 
-def z_value(point: bytes, distid: bytes = DEFAULT_DISTID, curve: Curve = SM2P256V1) -> bytes:
+def z_value(point: bytes, distid: bytes, curve: Curve = SM2P256V1) -> bytes:
     """GB/T 32918.2 §5.5: Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA), ENTL = bit length of ID."""
     if len(point) != 1 + 2 * COORDINATE or point[0] != 0x04:
         raise ValueError("SM2 public point: expected 65 bytes 04 || X || Y")
@@ -99,19 +101,19 @@ def is_sm2_pkcs8(der: bytes) -> bool:
 @dataclass(frozen=True, slots=True, eq=False)
 class Sm2PublicKey:
     _point: bytes
-    distid: bytes = DEFAULT_DISTID
+    distid: bytes  # the signer's ID (no default here: the layout's Suite always names it)
     suite: SuiteName = SuiteName.GM
     _z: bytes = field(default=b"", repr=False)
     _impl: _Sm2 = field(default=None, repr=False)
 
     @classmethod
-    def from_point(cls, point: bytes, distid: bytes = DEFAULT_DISTID) -> Sm2PublicKey:
+    def from_point(cls, point: bytes, distid: bytes) -> Sm2PublicKey:
         if len(point) != 1 + 2 * COORDINATE or point[0] != 0x04 or not _Sm2.is_pk_valid(point):
             raise ValueError("SM2 public key: not an uncompressed point on sm2p256v1")
         return cls(point, distid, SuiteName.GM, z_value(point, distid), _Sm2(pk=point, uid=distid))
 
     @classmethod
-    def from_spki(cls, der: bytes, distid: bytes = DEFAULT_DISTID) -> Sm2PublicKey:
+    def from_spki(cls, der: bytes, distid: bytes) -> Sm2PublicKey:
         info = asn1_keys.PublicKeyInfo.load(der)
         if info.dump() != der or not is_sm2_spki(der):
             raise ValueError("SM2 public key: not a DER SubjectPublicKeyInfo on sm2p256v1")
@@ -150,19 +152,19 @@ class Sm2PrivateKey:
     _impl: _Sm2 = field(default=None, repr=False)
 
     @classmethod
-    def from_scalar(cls, scalar: bytes, distid: bytes = DEFAULT_DISTID) -> Sm2PrivateKey:
+    def from_scalar(cls, scalar: bytes, distid: bytes) -> Sm2PrivateKey:
         if len(scalar) != COORDINATE or not _Sm2.is_sk_valid(scalar):
             raise ValueError("SM2 private key: scalar outside 1..n-2")
         public = Sm2PublicKey.from_point(_Sm2.get_pk(scalar), distid)
         return cls(scalar, public, SuiteName.GM, _Sm2(sk=scalar, uid=distid, rnd_fn=os.urandom))
 
     @classmethod
-    def generate(cls, distid: bytes = DEFAULT_DISTID) -> Sm2PrivateKey:
+    def generate(cls, distid: bytes) -> Sm2PrivateKey:
         scalar, _ = _Sm2(rnd_fn=os.urandom).generate_keypair()
         return cls.from_scalar(scalar, distid)
 
     @classmethod
-    def from_pkcs8(cls, der: bytes, distid: bytes = DEFAULT_DISTID) -> Sm2PrivateKey:
+    def from_pkcs8(cls, der: bytes, distid: bytes) -> Sm2PrivateKey:
         if not is_sm2_pkcs8(der):
             raise ValueError("SM2 private key: not a PKCS#8 key on sm2p256v1")
         inner = asn1_keys.PrivateKeyInfo.load(der)["private_key"].parsed

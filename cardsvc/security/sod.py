@@ -13,7 +13,7 @@ The SignedData carries the issuing authority's document signer certificate; one 
 (issuerAndSerialNumber) with signed attributes contentType, signingTime and messageDigest. The signer's
 key decides the algorithms (cardsvc/security/suite.py): gm uses the GM/T 0010 algorithm identifiers,
 digestAlgorithm sm3 (1.2.156.10197.1.401) and signatureAlgorithm SM2-with-SM3 (1.2.156.10197.1.501,
-signer ID 1234567812345678); intl sha256 + ecdsa-with-SHA256. The ContentInfo keeps RFC 5652's
+the layout's signer ID, by default 1234567812345678); intl sha256 + ecdsa-with-SHA256. The ContentInfo keeps RFC 5652's
 id-signedData (not GM/T 0010's 1.2.156.10197.6.1.4.2.2) so standard CMS tools (`openssl cms -cmsout
 -print`) parse it. cryptography cannot parse SignedData or sign non-id-data content, so asn1crypto
 encodes/decodes the structure and the suite does every hash and signature. Verification hashes the EF
@@ -44,8 +44,8 @@ from cardsvc.security.errors import (
     SodFormatError,
     SodSignatureError,
 )
-from cardsvc.security.pki import SignerRole, TrustStore, authority_code, certificate_public_key
-from cardsvc.security.suite import SuiteName
+from cardsvc.security.pki import SignerRole, TrustStore, authority_code, certificate_public_key, certificate_suite
+from cardsvc.security.suite import Suite, SuiteName
 
 SOD_VERSION = 0
 MAX_EFS = 64
@@ -126,7 +126,7 @@ _PROFILES = {SuiteName.GM: _Profile(HashAlgorithm.SM3, oids.SM2_WITH_SM3),
 
 @functools.lru_cache(maxsize=64)
 def _signer_suite(cert_der: bytes) -> SuiteName:
-    return certificate_public_key(x509.load_der_x509_certificate(cert_der)).suite
+    return certificate_suite(x509.load_der_x509_certificate(cert_der))
 
 
 def build_sod(ef_contents: Mapping[int, bytes], signer_cert: x509.Certificate,
@@ -185,17 +185,18 @@ def _attr(attrs: object, name: str) -> object:
     return found[0]["values"][0]
 
 
-def parse_sod(der: bytes) -> SecurityObject:
-    """Decode EF.SOD and verify its signature with the certificate it carries (trust comes later)."""
+def parse_sod(der: bytes, suite: Suite) -> SecurityObject:
+    """Decode EF.SOD and verify its signature with the certificate it carries (trust comes later); an SM2
+    signer's key with `suite`'s signer ID (the layout's, e.g. `TrustStore.suite`)."""
     try:
-        return _parse(der)
+        return _parse(der, suite)
     except (SodFormatError, SodSignatureError):
         raise
     except Exception as exc:  # untrusted bytes: asn1crypto/cryptography raise many types; all mean "malformed"
         raise SodFormatError(f"EF.SOD is not a valid SignedData: {type(exc).__name__}: {exc}") from None
 
 
-def _parse(der: bytes) -> SecurityObject:
+def _parse(der: bytes, suite: Suite) -> SecurityObject:
     info = cms.ContentInfo.load(der, strict=True)
     if info["content_type"].native != "signed_data":
         raise SodFormatError(f"contentType is {info['content_type'].dotted}, not signedData")
@@ -234,7 +235,7 @@ def _parse(der: bytes) -> SecurityObject:
     _ = (signer.version, signer.subject.rfc4514_string(), signer.issuer.rfc4514_string(),
          len(signer.extensions))
     try:
-        key = certificate_public_key(signer)
+        key = certificate_public_key(signer, suite)
     except SignerProfileError as exc:
         raise SodFormatError(f"document signer {exc}") from None
     profile = _PROFILES[key.suite]  # the signer's key decides the algorithms; nothing else may differ
@@ -306,7 +307,7 @@ def verify_sod(der: bytes, ef_contents: Mapping[int, bytes], trust: TrustStore,
     """Passive authentication: signature, signer trust (root, validity, CRL), then every EF hash.
 
     `ef_contents` must hold exactly the EFs listed in EF.SOD, as read from the card."""
-    sod = parse_sod(der)
+    sod = parse_sod(der, trust.suite)
     trust.check_signer(sod.signer, SignerRole.DOCUMENT, at)
     listed = {fid for fid, _ in sod.ef_hashes}
     for fid in sorted(listed - set(ef_contents)):

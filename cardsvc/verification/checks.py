@@ -25,9 +25,9 @@ from cardsvc.security.errors import (
     SodError,
     UntrustedSignerError,
 )
-from cardsvc.security.pki import SignerRole, TrustStore, certificate_public_key
+from cardsvc.security.pki import SignerRole, TrustStore
 from cardsvc.security.sod import SecurityObject, parse_sod
-from cardsvc.security.suite import PublicKey
+from cardsvc.security.suite import PublicKey, Suite
 from cardsvc.verification.reader import CardRead, ProblemKind
 from cardsvc.verification.verdict import Check, CheckResult, Result
 
@@ -50,16 +50,16 @@ def _damaged_copy_of_ours(cert: x509.Certificate, trust: TrustStore) -> bool:
         except (x509.ExtensionNotFound, ValueError):
             continue
     try:
-        key = certificate_public_key(cert)
+        key = trust.public_key(cert)
     except SignerProfileError:
         key = None
-    return any(s.serial_number == cert.serial_number or (key is not None and _same_key(s, key))
+    return any(s.serial_number == cert.serial_number or (key is not None and _same_key(s, key, trust))
                for s in trust.signers)
 
 
-def _same_key(cert: x509.Certificate, key: PublicKey) -> bool:
+def _same_key(cert: x509.Certificate, key: PublicKey, trust: TrustStore) -> bool:
     try:
-        return certificate_public_key(cert) == key
+        return trust.public_key(cert) == key
     except SignerProfileError:
         return False
 
@@ -104,7 +104,7 @@ def passive_auth(read: CardRead, trust: TrustStore, at: dt.datetime,
         why = "EF.SOD is empty" if der is not None else "EF.SOD was not read"
         return PassiveAuth(CheckResult.not_run(check, Result.UNREADABLE, why), None, frozenset())
     try:
-        sod = parse_sod(der)
+        sod = parse_sod(der, trust.suite)
     except SodError as exc:
         return PassiveAuth(CheckResult.failed(check, Result.TAMPERED, f"EF.SOD: {exc}"), None, frozenset())
     try:
@@ -150,8 +150,9 @@ def passive_auth(read: CardRead, trust: TrustStore, at: dt.datetime,
     return PassiveAuth(CheckResult.passed(check, detail), sod, frozenset(authentic))
 
 
-def chip_auth(read: CardRead, passive: PassiveAuth) -> CheckResult:
-    """The chip signed our fresh challenge with the key in EF.CHIPKEY (which EF.SOD must vouch for)."""
+def chip_auth(read: CardRead, passive: PassiveAuth, suite: Suite) -> CheckResult:
+    """The chip signed our fresh challenge with the key in EF.CHIPKEY (which EF.SOD must vouch for); an SM2
+    chip key under `suite`'s signer ID (the layout's, given to the card at personalization)."""
     check = Check.CHIP_AUTH
     if CHIPKEY_EF not in passive.authentic:
         if passive.result.result is not None:
@@ -169,7 +170,7 @@ def chip_auth(read: CardRead, passive: PassiveAuth) -> CheckResult:
                                   f"INTERNAL AUTHENTICATE answered {len(read.chip_signature)} bytes, "
                                   f"not a {SIGNATURE_LENGTH}-byte signature")
     try:
-        verify_chip_response(read.files[CHIPKEY_EF], read.chip_challenge, read.chip_signature)
+        verify_chip_response(read.files[CHIPKEY_EF], read.chip_challenge, read.chip_signature, suite)
     except ChipKeyFormatError as exc:
         return CheckResult.failed(check, Result.UNREADABLE, str(exc))
     except ChipAuthenticationFailed as exc:

@@ -26,6 +26,7 @@ from cardsvc.permit.model import Endorsement
 from cardsvc.security.chip import CHIP_KEY_REF
 from cardsvc.security.kdf import SymmetricCipher
 from cardsvc.security.pki import TrustStore
+from cardsvc.security.suite import layout_suite
 from cardsvc.session import CardSession
 from cardsvc.transport.base import Connection
 from cardsvc.verification import assess, audit
@@ -72,10 +73,12 @@ def _times(today: dt.date | None, now: dt.datetime | None) -> tuple[dt.date, dt.
 
 def _judge(read: CardRead, layout: Layout, trust: TrustStore, status: assess.StatusLookup | None,
            today: dt.date, now: dt.datetime) -> Verdict:
+    suite = layout_suite(layout)
+    trust = trust.with_suite(suite)  # every SM2 signature of this card is checked under the layout's signer ID
     checks: list[CheckResult] = [read_check(read)]
     passive = passive_auth(read, trust, now, required_files(layout))
     checks.append(passive.result)
-    checks.append(chip_auth(read, passive))
+    checks.append(chip_auth(read, passive, suite))
     data = assess.decode_data(read.files, layout, passive.sod)
     checks.append(data.result)
     trusted = passive.result.outcome is Outcome.PASS and data.result.outcome is Outcome.PASS

@@ -38,7 +38,7 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     layouts = builtin_layouts()
     authorities = sorted({(a.code, a.name) for layout in layouts for a in layout.authorities})
     roles = sorted({r for layout in layouts for r in layout_key_roles(layout)})
-    ceremony.init_key_ceremony(EncryptedFileKeyStore(path), authorities, roles=roles)
+    ceremony.init_key_ceremony(EncryptedFileKeyStore.for_layouts(path, layouts), authorities, roles=roles)
     return path
 
 

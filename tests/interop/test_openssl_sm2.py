@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from cardsvc.security import pki
-from cardsvc.security.suite import GM, load_private_key, load_public_key
+from cardsvc.security.suite import GM
 
 DISTID = "1234567812345678"
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
@@ -70,13 +70,13 @@ def test_openssl_key_and_signature_accepted_by_us(tmp_path: Path) -> None:
     (tmp_path / "msg").write_bytes(b"made by openssl")
     openssl("pkeyutl", "-sign", "-inkey", tmp_path / "k.pem", "-rawin", "-digest", "sm3",
             "-pkeyopt", f"distid:{DISTID}", "-in", tmp_path / "msg", "-out", tmp_path / "sig")
-    public = load_public_key((tmp_path / "pub.der").read_bytes())
+    public = GM.load_public_key((tmp_path / "pub.der").read_bytes())
     signature = (tmp_path / "sig").read_bytes()
     public.verify(b"made by openssl", signature)
     with pytest.raises(InvalidSignature):
         public.verify(b"made by openssl!", signature)
     # OpenSSL's PKCS#8 loads as our key, with the same public point.
-    ours = load_private_key((tmp_path / "k.der").read_bytes())
+    ours = GM.load_private_key((tmp_path / "k.der").read_bytes())
     assert ours.public_key() == public
 
 
@@ -112,7 +112,7 @@ def test_our_sm2_crl_parses_and_its_signature_verifies_in_openssl(tmp_path: Path
     assert "SM2-with-SM3" in text and f"{signer.serial_number:X}" in text.replace(":", "").upper()
     (tmp_path / "tbs").write_bytes(crl.tbs_certlist_bytes)
     (tmp_path / "sig").write_bytes(crl.signature)
-    (tmp_path / "root.der").write_bytes(pki.certificate_public_key(root).spki())
+    (tmp_path / "root.der").write_bytes(pki.certificate_public_key(root, GM).spki())
     ok = openssl("pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", tmp_path / "root.der", "-rawin",
                  "-digest", "sm3", "-pkeyopt", f"distid:{DISTID}", "-in", tmp_path / "tbs",
                  "-sigfile", tmp_path / "sig", check=False)
@@ -140,10 +140,10 @@ def test_openssl_made_sm2_certificate_accepted_by_our_chain_check(tmp_path: Path
             "-set_serial", "7", "-out", tmp_path / "leaf.pem")
     ca = x509.load_pem_x509_certificate((tmp_path / "ca.pem").read_bytes())
     leaf = x509.load_pem_x509_certificate((tmp_path / "leaf.pem").read_bytes())
-    assert pki.verify_issued_by(leaf, ca)
-    assert pki.verify_issued_by(ca, ca)
+    assert pki.verify_issued_by(leaf, ca, GM)
+    assert pki.verify_issued_by(ca, ca, GM)
     _, our_root, _ = _gm_pki()
-    assert not pki.verify_issued_by(leaf, our_root)
+    assert not pki.verify_issued_by(leaf, our_root, GM)
 
 
 def test_gm_ef_sod_parses_in_openssl_and_its_signer_info_verifies_with_pkeyutl(tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ def test_gm_ef_sod_parses_in_openssl_and_its_signer_info_verifies_with_pkeyutl(t
     si = sd["signer_infos"][0]
     (tmp_path / "attrs").write_bytes(b"\x31" + si["signed_attrs"].dump()[1:])  # RFC 5652 §5.4: as SET OF
     (tmp_path / "sig").write_bytes(si["signature"].native)
-    (tmp_path / "ds.der").write_bytes(pki.certificate_public_key(signer).spki())
+    (tmp_path / "ds.der").write_bytes(pki.certificate_public_key(signer, GM).spki())
     ok = openssl("pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", tmp_path / "ds.der", "-rawin",
                  "-digest", "sm3", "-pkeyopt", f"distid:{DISTID}", "-in", tmp_path / "attrs",
                  "-sigfile", tmp_path / "sig", check=False)
@@ -185,7 +185,7 @@ def test_openssl_reads_our_encrypted_sm2_key_file(tmp_path: Path) -> None:
 
     env = {**os.environ, PASSPHRASE_ENV: "store passphrase"}
     with passphrase("store passphrase"):
-        store = EncryptedFileKeyStore(tmp_path / "store")
+        store = EncryptedFileKeyStore(tmp_path / "store", suite=GM)
     public = store.generate_key("ds-411202", GM)
     run = subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "store" / "keys" / "ds-411202.p8.pem"),
                           "-passin", f"env:{PASSPHRASE_ENV}", "-pubout", "-outform", "DER"],

@@ -55,7 +55,7 @@ def service(tmp_path: Path, keys_dir: Path) -> Iterator[tuple[TestClient, dict[s
 
 
 def _issued_card_in_reader(keys_dir: Path, insert_card: InsertCard, port: int) -> str:
-    keys = StationKeys(EncryptedFileKeyStore(keys_dir))
+    keys = StationKeys(EncryptedFileKeyStore.for_layouts(keys_dir, [LAYOUT]))
     permit = permit_for(LAYOUT, 61)
     card = blank_card()
     personalize(CardSession(InProcessConnection(card)), make_plan(permit, LAYOUT, keys), keys,
@@ -102,7 +102,7 @@ def test_departments_write_update_read_through_pcscd(service: tuple[TestClient, 
 def test_card_refuses_another_departments_key_through_pcscd(keys_dir: Path, insert_card: InsertCard,
                                                            reader_names: dict[int, str]) -> None:
     number = _issued_card_in_reader(keys_dir, insert_card, 35963)
-    keys = StationKeys(EncryptedFileKeyStore(keys_dir))
+    keys = StationKeys(EncryptedFileKeyStore.for_layouts(keys_dir, [LAYOUT]))
     target, other = "housing", "education"
     ef = record_efs(LAYOUT, target)[0]
     with connect(reader_names[35963], wait=10) as conn:

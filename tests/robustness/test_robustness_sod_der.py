@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cardsvc.security import oids
 from cardsvc.security.pki import Authority, SignerRole, issue_signer, make_root_ca
 from cardsvc.security.sod import HashAlgorithm, _PermitSecurityObject, build_sod, parse_sod
+from cardsvc.security.suite import GM
 
 
 def reference_sod(ef_contents: dict[int, bytes], cert: x509.Certificate, sign: Callable[[bytes], bytes],
@@ -86,5 +87,5 @@ def test_real_signature_parses_and_verifies(signers: list[tuple[x509.Certificate
     cert, key = signers[0]
     contents = {0x0001: b"card", 0x0004: bytes(15_000)}
     sod = build_sod(contents, cert, lambda d: key.sign(d, ec.ECDSA(hashes.SHA256())))
-    parsed = parse_sod(sod)
+    parsed = parse_sod(sod, GM)
     assert parsed.signer == cert and dict(parsed.ef_hashes)[0x0004] == HashAlgorithm.SHA256.digest(bytes(15_000))

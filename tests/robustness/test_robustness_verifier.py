@@ -64,6 +64,7 @@ def test_certificate_bit_string_padding_in_sod_is_refused(bench_env: BenchEnv, c
     BIT STRING parsed and verified, so a card with that byte altered read as genuine."""
     from cardsvc.security.errors import SodFormatError
     from cardsvc.security.sod import parse_sod
+    from cardsvc.security.suite import GM
 
     genuine = cards[0].read.files["sod"]
     # SM2-with-SM3 (GM suite, the layouts' default) or ecdsa-with-SHA256, then the signature BIT STRING
@@ -76,7 +77,7 @@ def test_certificate_bit_string_padding_in_sod_is_refused(bench_env: BenchEnv, c
         sod[at + 2] = unused
         with warnings.catch_warnings(), pytest.raises(SodFormatError):
             warnings.simplefilter("ignore")
-            parse_sod(bytes(sod))
+            parse_sod(bytes(sod), GM)
 
 
 def test_sod_padding_taken_in_by_a_longer_envelope_is_refused(cards: list[Genuine]) -> None:
@@ -84,12 +85,13 @@ def test_sod_padding_taken_in_by_a_longer_envelope_is_refused(cards: list[Genuin
     zero padding, and asn1crypto parsed the zeros after the last part, so the card read as genuine."""
     from cardsvc.security.errors import SodFormatError
     from cardsvc.security.sod import parse_sod
+    from cardsvc.security.suite import GM
 
     genuine = cards[0].read.files["sod"]
     assert genuine[:2] == b"\x30\x82"  # SEQUENCE, two length bytes
     length = int.from_bytes(genuine[2:4], "big")
-    parse_sod(genuine)
+    parse_sod(genuine, GM)
     for extra in (2, 16, 256):
         padded = genuine[:2] + (length + extra).to_bytes(2, "big") + genuine[4:] + bytes(extra)
         with pytest.raises(SodFormatError, match="after the last part"):
-            parse_sod(padded)
+            parse_sod(padded, GM)

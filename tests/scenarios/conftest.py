@@ -29,7 +29,7 @@ def scenario_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     layouts = builtin_layouts()
     authorities = sorted({(a.code, a.name) for layout in layouts for a in layout.authorities})
     roles = sorted({r for layout in layouts for r in layout_key_roles(layout)})
-    store = EncryptedFileKeyStore(path)
+    store = EncryptedFileKeyStore.for_layouts(path, layouts)
     ceremony.init_key_ceremony(store, authorities, roles=roles)
     store.put_crl(ceremony.ROOT_CRL, build_crl(store.private_key(ceremony.ROOT), store.certificate(ceremony.ROOT),
                                                [], number=2, validity=timedelta(days=8 * 366)))

@@ -25,7 +25,8 @@ def main(url: str, keydir: str, layout_id: str, seed: int, count: int) -> None:
     base = sample_permit(layout, seed)
     permits = {p.card_number: p for p in (variant(base, layout, n) for n in range(1, count + 1))}
     factory = session_factory(make_engine(url))
-    service = IssuanceService(factory, ACTOR, StationKeys(EncryptedFileKeyStore(keydir, cache_private_keys=True)))
+    store = EncryptedFileKeyStore.for_layouts(keydir, [layout], cache_private_keys=True)
+    service = IssuanceService(factory, ACTOR, StationKeys(store))
     owner = f"queue-worker:{os.getpid()}"
     while True:
         with factory.begin() as s:

@@ -39,6 +39,7 @@ from cardsvc.security.kdf import KeyRole, SymmetricCipher
 from cardsvc.security.mutual_auth import MutualAuthentication, authenticate, get_challenge_command
 from cardsvc.security.sm import SecureMessagingProcessor, SmSession
 from cardsvc.security.sod import verify_sod
+from cardsvc.security.suite import INTL
 from simulator import VirtualCard
 from simulator.faults import When
 from simulator.transport import CardMuteError, InProcessConnection
@@ -170,7 +171,7 @@ def counter_verification(env: Env) -> None:
     verify_sod(sod, efs, ceremony.trust_store(env.issuer.store), AT)
     challenge = chip.new_challenge()
     signature = ok(sm.send(chip.internal_authenticate_command(challenge, CHIP)))
-    chip.verify_chip_response(efs[0x0106], challenge, signature)
+    chip.verify_chip_response(efs[0x0106], challenge, signature, INTL)
 
 
 def test_genuine_card_verifies(env: Env) -> None:
@@ -215,7 +216,7 @@ def test_cloned_card_fails_chip_authentication(env: Env) -> None:
     challenge = chip.new_challenge()
     signature = ok(cenv.plain(chip.internal_authenticate_command(challenge, CHIP)))
     with pytest.raises(ChipAuthenticationFailed):
-        chip.verify_chip_response(efs[0x0106], challenge, signature)
+        chip.verify_chip_response(efs[0x0106], challenge, signature, INTL)
 
 
 def test_wrong_terminal_key_blocks_and_block_survives_power_off(env: Env) -> None:

@@ -16,7 +16,6 @@ from asn1crypto import cms
 
 from applets.fs import DedicatedFile, RecordEf, TransparentEf
 from cardsvc.iso7816.apdu import CommandApdu
-from cardsvc.iso7816.fcp import ALWAYS, DfOp, Fcp, FileStructure, LifeCycle, SecurityAttributes
 from cardsvc.iso7816.sw import SW
 from cardsvc.issuance.jobs import make_plan
 from cardsvc.issuance.keys import StationKeys
@@ -33,7 +32,7 @@ from cardsvc.status_list.model import ListStatus
 from cardsvc.verification import Result, Verdict, read_card, verify_card
 from simulator import VirtualCard
 from simulator.transport import InProcessConnection
-from tests.issuance_support import blank_card
+from tests.issuance_support import blank_card, personalising_session
 from tests.verify_support import NOW, TODAY, FixedStatus, make_keys, permit_for
 
 SUITES = {"gm": GM, "intl": INTL}
@@ -80,8 +79,8 @@ def test_issued_card_verifies_with_the_suites_algorithms(world: tuple[Suite, Lay
     verdict = verify(card, layout, keys)
     assert verdict.result is Result.GENUINE_VALID, verdict.summary()
     files = read_card(InProcessConnection(card), layout, keys=keys.card_key).files
-    assert decode_chip_public_key(files["chipkey"]).suite is suite.name  # the card made a key of the suite
-    sod = parse_sod(files["sod"])
+    assert decode_chip_public_key(files["chipkey"], suite).suite is suite.name  # the card made a key of the suite
+    sod = parse_sod(files["sod"], suite)
     assert sod.hash_algorithm is (HashAlgorithm.SM3 if suite.name is SuiteName.GM else HashAlgorithm.SHA256)
     signer_info = cms.ContentInfo.load(files["sod"])["content"]["signer_infos"][0]
     assert signer_info["signature_algorithm"]["algorithm"].dotted == suite.signature_oid
@@ -139,23 +138,18 @@ def test_a_signed_status_list_in_the_suite_reports_a_lost_card(
 
 
 @pytest.mark.parametrize(("data", "sw", "curve"), [
-    (bytes.fromhex("800102"), SW.OK, SuiteName.GM), (bytes.fromhex("800101"), SW.OK, SuiteName.INTL),
-    (b"", SW.OK, SuiteName.INTL),  # no algorithm reference: a P-256 key, as cards made before suites
+    (bytes.fromhex("800102"), SW.OK, GM), (bytes.fromhex("800101"), SW.OK, INTL),
+    (b"", SW.OK, INTL),  # no algorithm reference: a P-256 key, as cards made before suites
     (bytes.fromhex("800107"), SW.INCORRECT_DATA, None), (bytes.fromhex("800100"), SW.INCORRECT_DATA, None),
     (bytes.fromhex("80020102"), SW.INCORRECT_DATA, None), (bytes.fromhex("8101028001ff"), SW.INCORRECT_DATA, None),
 ])
-def test_the_card_makes_the_chip_key_the_command_names(data: bytes, sw: int, curve: SuiteName | None) -> None:
+def test_the_card_makes_the_chip_key_the_command_names(data: bytes, sw: int, curve: Suite | None) -> None:
     """GENERATE ASYMMETRIC KEY PAIR with the algorithm reference 80 01 xx (ISO/IEC 7816-8 §5.1); an unknown
     or malformed reference is refused with 6A80, never a key of another algorithm."""
-    card = VirtualCard.blank()
-    card.power_on()
-    session = CardSession(InProcessConnection(card))
-    session.create_file(Fcp(0x1001, FileStructure.DF, df_name=bytes.fromhex("D1560000990001"),
-                            lifecycle=LifeCycle.INITIALISATION,
-                            security=SecurityAttributes({DfOp.CREATE_EF: ALWAYS, DfOp.ACTIVATE: ALWAYS})))
+    session = personalising_session()
     command = chip.generate_key_pair_command(chip.CHIP_KEY_REF)
     response = session.pipeline.send(CommandApdu(command.cla, command.ins, command.p1, command.p2, data, le=256))
     assert response.sw == sw
     if curve is not None:
         public = chip.parse_generated_public_key(response.data, curve)
-        assert public.suite is curve
+        assert public.suite is curve.name

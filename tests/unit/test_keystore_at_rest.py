@@ -15,12 +15,13 @@ from cardsvc.security import ceremony
 from cardsvc.security.errors import KeyNotFound
 from cardsvc.security.keystore import PASSPHRASE_ENV, EncryptedFileKeyStore
 from cardsvc.security.pki import crl_signed_by
+from cardsvc.security.suite import GM
 
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EncryptedFileKeyStore:
     monkeypatch.setenv(PASSPHRASE_ENV, "key store at rest test")
-    return EncryptedFileKeyStore(tmp_path / "ks")
+    return EncryptedFileKeyStore(tmp_path / "ks", suite=GM)
 
 
 def iterations(pem: bytes) -> int:
@@ -47,7 +48,7 @@ def test_the_ceremony_moves_the_root_key_offline(store: EncryptedFileKeyStore, t
         ceremony.refresh_crl(store)
     root_key = store.load_exported_key(offline)  # the operator brings it back for the CRL
     crl = ceremony.refresh_crl(store, dt.datetime.now(dt.UTC), root_key=root_key)
-    assert crl_signed_by(crl, store.certificate(ceremony.ROOT))  # either suite's root (SM2 by default)
+    assert crl_signed_by(crl, store.certificate(ceremony.ROOT), GM)  # either suite's root (SM2 by default)
     assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 2
     assert store.crl(ceremony.ROOT_CRL) == crl
     trust = ceremony.trust_store(store)  # the counter's trust: root certificate, CRL, signers

@@ -52,6 +52,7 @@ from cardsvc.security.pki import (
     issue_signer,
     make_root_ca,
 )
+from cardsvc.security.suite import GM
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(days=30)
@@ -82,7 +83,7 @@ class Pki:
         crls = [build_crl(self.root_key, self.root,
                           [RevokedEntry(c.serial_number, START + dt.timedelta(days=1)) for c in revoked],
                           1, NOW - dt.timedelta(days=1))] if with_crl else []
-        return TrustStore([self.root], crls, signers or [self.signer])
+        return TrustStore([self.root], crls, signers or [self.signer], suite=GM)
 
 
 def _pki(name: str = "河南省居住证根证书") -> Pki:
@@ -223,7 +224,7 @@ def test_foreign_signer_known_but_chaining_to_foreign_root(pki: Pki) -> None:
     foreign = _pki("伪造根证书")
     text = encode_qr_text(_payload(), foreign.signer_key, foreign.signer)
     crl = build_crl(pki.root_key, pki.root, [], 1, NOW - dt.timedelta(days=1))
-    trust = TrustStore([pki.root], [crl], [pki.signer, foreign.signer])
+    trust = TrustStore([pki.root], [crl], [pki.signer, foreign.signer], suite=GM)
     with pytest.raises(UntrustedSignerError) as info:
         verify_qr_text(text, trust, NOW)
     assert type(info.value) is UntrustedSignerError

@@ -31,7 +31,7 @@ from cardsvc.security.errors import (
     UnknownSignerError,
 )
 from cardsvc.security.pki import TrustStore
-from cardsvc.security.suite import SuiteName
+from cardsvc.security.suite import GM, INTL
 from tests.security_support import T0, Issuer, make_issuer, passphrase
 
 AT = T0 + dt.timedelta(days=1)
@@ -47,10 +47,10 @@ def test_genuine_chip_passes_and_clone_fails() -> None:
     chip_key = ec.generate_private_key(ec.SECP256R1())
     ef_chipkey = chip.encode_chip_public_key(chip_key.public_key())
     challenge = chip.new_challenge()
-    chip.verify_chip_response(ef_chipkey, challenge, chip_sign(chip_key, challenge))
+    chip.verify_chip_response(ef_chipkey, challenge, chip_sign(chip_key, challenge), INTL)
     clone_key = ec.generate_private_key(ec.SECP256R1())  # files copied, key not
     with pytest.raises(ChipAuthenticationFailed, match="cloned"):
-        chip.verify_chip_response(ef_chipkey, challenge, chip_sign(clone_key, challenge))
+        chip.verify_chip_response(ef_chipkey, challenge, chip_sign(clone_key, challenge), INTL)
 
 
 def test_replayed_chip_answer_fails_for_a_fresh_challenge() -> None:
@@ -59,23 +59,24 @@ def test_replayed_chip_answer_fails_for_a_fresh_challenge() -> None:
     old = chip.new_challenge()
     recorded = chip_sign(chip_key, old)
     with pytest.raises(ChipAuthenticationFailed):
-        chip.verify_chip_response(ef_chipkey, chip.new_challenge(), recorded)
+        chip.verify_chip_response(ef_chipkey, chip.new_challenge(), recorded, INTL)
     with pytest.raises(ChipAuthenticationFailed, match="64"):
-        chip.verify_chip_response(ef_chipkey, old, recorded[:-1])
+        chip.verify_chip_response(ef_chipkey, old, recorded[:-1], INTL)
 
 
 def test_chip_key_formats() -> None:
     key = ec.generate_private_key(ec.SECP256R1()).public_key()
     der = chip.encode_chip_public_key(key)
-    assert chip.decode_chip_public_key(der).point() == key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    point = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    assert chip.decode_chip_public_key(der, INTL).point() == point
     for bad in (der + b"\x00", der[:-1], b"\x30\x03\x02\x01\x00", b""):
         with pytest.raises(ChipKeyFormatError, match=r"EF\.CHIPKEY"):
-            chip.decode_chip_public_key(bad)
+            chip.decode_chip_public_key(bad, INTL)
     p384 = ec.generate_private_key(ec.SECP384R1()).public_key()
     with pytest.raises(ChipKeyFormatError, match="P-256"):
         chip.encode_chip_public_key(p384)
     with pytest.raises(ChipKeyFormatError, match="P-256"):
-        chip.decode_chip_public_key(p384.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+        chip.decode_chip_public_key(p384.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo), INTL)
 
 
 def test_generated_public_key_template() -> None:
@@ -96,26 +97,28 @@ def test_generated_public_key_template() -> None:
 def test_card_chip_key_verifies_on_the_host_and_a_clone_does_not(algorithm: int) -> None:
     """The applet's key generation and signing (its own library access) against the host's check: for SM2
     the card's library computes Z itself, the host computes it in cardsvc/security/sm2.py."""
-    suite = SuiteName.GM if algorithm == primitives.SIGN_SM2 else SuiteName.INTL
+    suite = GM if algorithm == primitives.SIGN_SM2 else INTL
     scalar, point = primitives.generate_signing_key(algorithm)
     public = chip.parse_generated_public_key(encode_tlv(0x7F49, encode_tlv(0x86, point)), suite)
-    assert public.suite is suite
+    assert public.suite is suite.name
     ef_chipkey = chip.encode_chip_public_key(public)
-    assert chip.decode_chip_public_key(ef_chipkey) == public
+    assert chip.decode_chip_public_key(ef_chipkey, suite) == public
     challenge = chip.new_challenge()
     chip.verify_chip_response(ef_chipkey, challenge,
-                              primitives.sign_raw(algorithm, scalar, chip.chip_auth_message(challenge)))
+                              primitives.sign_raw(algorithm, scalar, chip.chip_auth_message(challenge), suite.distid),
+                              suite)
     clone_scalar, _ = primitives.generate_signing_key(algorithm)
     with pytest.raises(ChipAuthenticationFailed, match="cloned"):
-        chip.verify_chip_response(ef_chipkey, challenge,
-                                  primitives.sign_raw(algorithm, clone_scalar, chip.chip_auth_message(challenge)))
-    with pytest.raises(ChipKeyFormatError, match="sm2p256v1" if suite is SuiteName.GM else "P-256"):
+        chip.verify_chip_response(ef_chipkey, challenge, primitives.sign_raw(
+            algorithm, clone_scalar, chip.chip_auth_message(challenge), suite.distid), suite)
+    with pytest.raises(ChipKeyFormatError, match="sm2p256v1" if suite is GM else "P-256"):
         chip.parse_generated_public_key(encode_tlv(0x7F49, encode_tlv(0x86, b"\x04" + b"\x01" * 64)), suite)
 
 
 def test_generate_command_names_the_suite_algorithm() -> None:
-    assert chip.generate_key_pair_command(2, suite=SuiteName.GM).data == bytes.fromhex("800102")
-    assert chip.generate_key_pair_command(2, suite=SuiteName.INTL).data == bytes.fromhex("800101")
+    # an SM2 key is always told its signer ID (81 L ID), here the GB/T 35276 default
+    assert chip.generate_key_pair_command(2, suite=GM).data == bytes.fromhex("800102" "8110") + b"1234567812345678"
+    assert chip.generate_key_pair_command(2, suite=INTL).data == bytes.fromhex("800101")
 
 
 def test_chip_commands() -> None:

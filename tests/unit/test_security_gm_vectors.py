@@ -102,7 +102,7 @@ def test_z_value_matches_the_library_on_sm2p256v1() -> None:
     """Our e = SM3(Z || M) fed to the library's digest signing is what its whole-message signing does."""
     from gmalglib.core import SM2
 
-    key = sm2.Sm2PrivateKey.generate()
+    key = sm2.Sm2PrivateKey.generate(sm2.DEFAULT_DISTID)
     raw = raw_signature(key.sign(b"message digest"))
     assert SM2(pk=key.public_key().point(), uid=sm2.DEFAULT_DISTID).verify(b"message digest", raw)
     assert not SM2(pk=key.public_key().point(), uid=b"another id").verify(b"message digest", raw)

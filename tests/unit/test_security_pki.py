@@ -30,7 +30,7 @@ from cardsvc.security.kdf import KeyRole, SymmetricCipher, diversify_key
 from cardsvc.security.keystore import EncryptedFileKeyStore, KeyStore
 from cardsvc.security.pkcs8 import decrypt_pkcs8
 from cardsvc.security.pki import Authority, SignerRole, TrustStore, issue_signer, make_root_ca
-from cardsvc.security.suite import load_private_key
+from cardsvc.security.suite import GM
 from tests.security_support import T0, Issuer, make_issuer, passphrase
 
 AT = T0 + dt.timedelta(days=1)
@@ -120,18 +120,18 @@ def test_revoked_signer_and_crl_currency(tmp_path: Path) -> None:
 
 def test_crl_from_another_root_does_not_count(issuer: Issuer, tmp_path: Path) -> None:
     other = make_issuer(tmp_path)
-    trust = TrustStore([issuer.result.root], [other.store.crl("crl-root")])
+    trust = TrustStore([issuer.result.root], [other.store.crl("crl-root")], suite=GM)
     with pytest.raises(CrlError, match="no CRL"):
         trust.check_signer(issuer.store.certificate("ds-411202"), SignerRole.DOCUMENT, AT)
-    lenient = TrustStore([issuer.result.root], [], require_crl=False)
+    lenient = TrustStore([issuer.result.root], [], require_crl=False, suite=GM)
     lenient.check_signer(issuer.store.certificate("ds-411202"), SignerRole.DOCUMENT, AT)
 
 
 def test_trust_store_refuses_non_ca_root_and_finds_signers(issuer: Issuer) -> None:
     with pytest.raises(SignerProfileError, match="not a CA"):
-        TrustStore([issuer.store.certificate("ds-411202")])
+        TrustStore([issuer.store.certificate("ds-411202")], suite=GM)
     with pytest.raises(PkiError):
-        TrustStore([])
+        TrustStore([], suite=GM)
     trust = ceremony.trust_store(issuer.store)
     cert = issuer.store.certificate("es-411202")
     ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
@@ -154,9 +154,9 @@ def test_private_oids_are_under_the_uuid_arc() -> None:
 # --- key store ----------------------------------------------------------------------------------------
 def test_store_needs_passphrase(tmp_path: Path) -> None:
     with passphrase(None), pytest.raises(KeyStorePassphraseMissing, match="CARDSVC_KEYSTORE_PASSPHRASE"):
-        EncryptedFileKeyStore(tmp_path)
+        EncryptedFileKeyStore(tmp_path, suite=GM)
     with passphrase(""), pytest.raises(KeyStorePassphraseMissing):
-        EncryptedFileKeyStore(tmp_path)
+        EncryptedFileKeyStore(tmp_path, suite=GM)
 
 
 def test_private_keys_are_encrypted_pkcs8_and_private(issuer: Issuer) -> None:
@@ -165,8 +165,8 @@ def test_private_keys_are_encrypted_pkcs8_and_private(issuer: Issuer) -> None:
     # with make_issuer's it loads as the key of the document signer certificate.
     with pytest.raises(ValueError):
         decrypt_pkcs8(pem, b"not the passphrase")
-    key = load_private_key(decrypt_pkcs8(pem, b"correct horse battery staple"))
-    assert key.public_key() == pki.certificate_public_key(issuer.store.certificate("ds-411202"))
+    key = GM.load_private_key(decrypt_pkcs8(pem, b"correct horse battery staple"))
+    assert key.public_key() == pki.certificate_public_key(issuer.store.certificate("ds-411202"), GM)
     assert stat.S_IMODE((issuer.path / "keys" / "ds-411202.p8.pem").stat().st_mode) == 0o600
     secret = (issuer.path / "secrets" / "master-issuer.wrapped.json").read_text()
     assert "scrypt" in secret and "aes-kwp" in secret
@@ -174,7 +174,7 @@ def test_private_keys_are_encrypted_pkcs8_and_private(issuer: Issuer) -> None:
 
 def test_wrong_passphrase_is_reported(issuer: Issuer) -> None:
     with passphrase("not the passphrase"):
-        other = EncryptedFileKeyStore(issuer.path)
+        other = EncryptedFileKeyStore(issuer.path, suite=GM)
     with pytest.raises(KeyStoreDecryptError, match="ds-411202"):
         other.sign("ds-411202", b"x")
     with pytest.raises(KeyStoreDecryptError, match="master-issuer"):
@@ -184,7 +184,7 @@ def test_wrong_passphrase_is_reported(issuer: Issuer) -> None:
 
 def test_store_signs_and_derives(issuer: Issuer) -> None:
     sig = issuer.store.sign("ds-411202", b"message")
-    pki.certificate_public_key(issuer.store.certificate("ds-411202")).verify(b"message", sig)
+    pki.certificate_public_key(issuer.store.certificate("ds-411202"), GM).verify(b"message", sig)
     a = ceremony.card_key(issuer.store, "issuer", "4112020000000001")  # the GM master key's SM4-CMAC
     b = ceremony.card_key(issuer.store, "issuer", "4112020000000002")
     c = ceremony.card_key(issuer.store, "issuer", "4112020000000001", SymmetricCipher.AES)
@@ -195,7 +195,7 @@ def test_store_signs_and_derives(issuer: Issuer) -> None:
 
 def test_store_matches_plain_diversification(tmp_path: Path) -> None:
     with passphrase("p"):
-        store = EncryptedFileKeyStore(tmp_path)
+        store = EncryptedFileKeyStore(tmp_path, suite=GM)
     master = bytes(range(16))
     store.import_secret("master-counter", master)
     assert ceremony.card_key(store, "counter", "41010500A0000042") == diversify_key(master, "41010500A0000042",
@@ -204,7 +204,7 @@ def test_store_matches_plain_diversification(tmp_path: Path) -> None:
 
 def test_store_names_overwrite_and_missing(tmp_path: Path) -> None:
     with passphrase("p"):
-        store = EncryptedFileKeyStore(tmp_path)
+        store = EncryptedFileKeyStore(tmp_path, suite=GM)
     store.generate_ec_key("k1")
     with pytest.raises(KeyExists):
         store.generate_ec_key("k1")
@@ -226,7 +226,7 @@ def test_ceremony_refuses_to_overwrite_and_duplicate_codes(issuer: Issuer, tmp_p
     with pytest.raises(KeyExists):
         ceremony.init_key_ceremony(issuer.store, [("411221", "渑池县公安局")])
     with passphrase("p"):
-        fresh = EncryptedFileKeyStore(tmp_path)
+        fresh = EncryptedFileKeyStore(tmp_path, suite=GM)
     with pytest.raises(ValueError, match="twice"):
         ceremony.init_key_ceremony(fresh, [("411221", "a"), ("411221", "b")])
     assert fresh.names("keys") == []
@@ -234,9 +234,9 @@ def test_ceremony_refuses_to_overwrite_and_duplicate_codes(issuer: Issuer, tmp_p
 
 def test_unlocked_key_cache(issuer: Issuer) -> None:
     with passphrase("correct horse battery staple"):
-        cached = EncryptedFileKeyStore(issuer.path, cache_private_keys=True)
+        cached = EncryptedFileKeyStore(issuer.path, cache_private_keys=True, suite=GM)
     first = cached.private_key("ds-411202")
     assert cached.private_key("ds-411202") is first
     assert issuer.store.private_key("ds-411202") is not issuer.store.private_key("ds-411202")
     sig = cached.sign("ds-411202", b"m")
-    pki.certificate_public_key(issuer.store.certificate("ds-411202")).verify(b"m", sig)
+    pki.certificate_public_key(issuer.store.certificate("ds-411202"), GM).verify(b"m", sig)

@@ -30,7 +30,7 @@ from cardsvc.security.errors import (
 )
 from cardsvc.security.pki import Authority, SignerRole, TrustStore, issue_signer
 from cardsvc.security.sod import HashAlgorithm, build_sod, parse_sod, verify_sod
-from cardsvc.security.suite import INTL
+from cardsvc.security.suite import GM, INTL
 from tests.security_support import T0, Issuer, make_issuer, passphrase
 
 AT = T0 + dt.timedelta(days=1)
@@ -119,7 +119,7 @@ def test_sod_with_substituted_certificate_fails_signature(issuer: Issuer) -> Non
     cert = issuer.store.certificate("ds-411202")
     forged = build_sod(EFS, cert, functools.partial(issuer.store.sign, "ds-410105"))
     with pytest.raises(SodSignatureError):
-        parse_sod(forged)
+        parse_sod(forged, GM)
 
 
 def test_sod_by_expired_and_revoked_signer(tmp_path: Path) -> None:
@@ -154,14 +154,14 @@ def test_sm3_hashes(issuer: Issuer) -> None:
 @pytest.mark.parametrize("blob", [b"", b"\x30\x00", b"\x30\x80\x00\x00", os.urandom(64), b"\x04\x03abc"])
 def test_garbage_is_a_format_error(blob: bytes) -> None:
     with pytest.raises(SodFormatError):
-        parse_sod(blob)
+        parse_sod(blob, GM)
 
 
 def test_id_data_signed_data_is_not_a_security_object(issuer: Issuer, sod: bytes) -> None:
     info = cms.ContentInfo.load(sod)
     info["content"]["encap_content_info"]["content_type"] = "data"
     with pytest.raises(SodFormatError, match="eContentType"):
-        parse_sod(info.dump(force=True))
+        parse_sod(info.dump(force=True), GM)
 
 
 def test_build_refuses_bad_input(issuer: Issuer) -> None:
@@ -180,7 +180,7 @@ def test_sod_from_plain_key_objects() -> None:
     root = make_root_ca(key, not_before=T0)
     cert = issue_signer(key, root, key.public_key(), Authority("411202", "x"), SignerRole.DOCUMENT, not_before=T0)
     der = build_sod({1: b"a"}, cert, lambda data: key.sign(data, ec.ECDSA(hashes.SHA256())))
-    assert parse_sod(der).hash_of(1) == HashAlgorithm.SHA256.digest(b"a")
+    assert parse_sod(der, GM).hash_of(1) == HashAlgorithm.SHA256.digest(b"a")
 
 
 OPENSSL = shutil.which("openssl")

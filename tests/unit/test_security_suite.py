@@ -22,8 +22,6 @@ from cardsvc.security.suite import (
     SuiteName,
     common_suite,
     der_signature,
-    load_private_key,
-    load_public_key,
     raw_signature,
     suite,
 )
@@ -46,9 +44,9 @@ def test_sign_verify_and_a_changed_byte(s: Suite) -> None:
 @pytest.mark.parametrize("s", SUITES, ids=lambda s: s.name.value)
 def test_keys_round_trip_through_spki_and_pkcs8(s: Suite) -> None:
     key = s.generate_key()
-    public = load_public_key(key.public_key().spki())
+    public = s.load_public_key(key.public_key().spki())
     assert public == key.public_key() and public.suite is s.name
-    again = load_private_key(key.pkcs8())
+    again = s.load_private_key(key.pkcs8())
     public.verify(b"m", again.sign(b"m"))
 
 
@@ -58,8 +56,8 @@ def test_suite_choices() -> None:
     assert suite("gm") is GM and suite("intl") is INTL
     with pytest.raises(ValueError, match="suite"):
         suite("rsa")
-    gm = SimpleNamespace(layout=SimpleNamespace(suite="gm"))
-    intl = SimpleNamespace(layout=SimpleNamespace(suite="intl"))
+    gm = SimpleNamespace(layout=SimpleNamespace(suite="gm", sm2_distid=None))
+    intl = SimpleNamespace(layout=SimpleNamespace(suite="intl", sm2_distid=None))
     assert common_suite([gm, gm]) is GM
     with pytest.raises(ValueError, match="differ"):
         common_suite([gm, intl])
@@ -68,7 +66,7 @@ def test_suite_choices() -> None:
 def test_the_sm2_signer_id_enters_the_signature() -> None:
     key = sm2.Sm2PrivateKey.generate(b"ALICE123@YAHOO.COM")
     signature = key.sign(b"m")
-    other_id = sm2.Sm2PublicKey.from_point(key.public_key().point())  # the default ID
+    other_id = sm2.Sm2PublicKey.from_point(key.public_key().point(), sm2.DEFAULT_DISTID)  # the default ID
     with pytest.raises(InvalidSignature):
         other_id.verify(b"m", signature)
     sm2.Sm2PublicKey.from_point(key.public_key().point(), b"ALICE123@YAHOO.COM").verify(b"m", signature)
@@ -85,11 +83,11 @@ def test_signature_forms_convert_and_refuse_bad_input() -> None:
 
 def test_bad_public_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="sm2p256v1"):
-        sm2.Sm2PublicKey.from_point(b"\x04" + b"\x01" * 64)
+        sm2.Sm2PublicKey.from_point(b"\x04" + b"\x01" * 64, sm2.DEFAULT_DISTID)
     with pytest.raises(ValueError):
-        load_public_key(b"\x30\x03\x02\x01\x00")
+        GM.load_public_key(b"\x30\x03\x02\x01\x00")
     with pytest.raises(ValueError, match="scalar"):
-        sm2.Sm2PrivateKey.from_scalar(bytes(32))
+        sm2.Sm2PrivateKey.from_scalar(bytes(32), sm2.DEFAULT_DISTID)
 
 
 @pytest.mark.parametrize(("s", "alg"), [(GM, ALG_SM2_SM3), (INTL, ALG_ES256)], ids=["gm", "intl"])
@@ -110,14 +108,14 @@ def test_encrypted_pkcs8_of_an_sm2_key() -> None:
     assert kind == "ENCRYPTED PRIVATE KEY"
     assert asn1_keys.EncryptedPrivateKeyInfo.load(der)["encryption_algorithm"]["algorithm"].native == "pbes2"
     assert key.pkcs8() not in der  # RFC 5958 §3: only the encrypted form leaves
-    assert load_private_key(decrypt_pkcs8(pem, b"pass")).public_key() == key.public_key()
+    assert GM.load_private_key(decrypt_pkcs8(pem, b"pass")).public_key() == key.public_key()
     with pytest.raises(ValueError):
         decrypt_pkcs8(pem, b"wrong")
 
 
 def test_key_store_keeps_each_suites_keys_and_master_key_cipher(tmp_path: os.PathLike[str]) -> None:
     with passphrase("p"):
-        store = EncryptedFileKeyStore(tmp_path)
+        store = EncryptedFileKeyStore(tmp_path, suite=GM)
     gm_public = store.generate_key("g", GM)
     intl_public = store.generate_key("i", INTL)
     assert (gm_public.suite, intl_public.suite) == (SuiteName.GM, SuiteName.INTL)

@@ -13,6 +13,7 @@ from cardsvc.permit.permit_number import make_card_number
 from cardsvc.rules.status import SuspensionReason
 from cardsvc.security.errors import SignatureInvalidError
 from cardsvc.security.pki import Authority, RevokedEntry, SignerRole, TrustStore, build_crl, issue_signer, make_root_ca
+from cardsvc.security.suite import GM
 from cardsvc.status_list import (
     ListStatus,
     OnlineStatus,
@@ -52,7 +53,7 @@ class Pki:
     def trust(self, revoked: tuple[x509.Certificate, ...] = ()) -> TrustStore:
         crl = build_crl(self.root_key, self.root, [RevokedEntry(c.serial_number, START) for c in revoked], 1,
                         NOW - dt.timedelta(days=1))
-        return TrustStore([self.root], [crl], [self.cert])
+        return TrustStore([self.root], [crl], [self.cert], suite=GM)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from cardsvc.security.errors import (
     UntrustedSignerError,
 )
 from cardsvc.security.pki import Authority, RevokedEntry, SignerRole, TrustStore, build_crl, issue_signer, make_root_ca
+from cardsvc.security.suite import GM
 from cardsvc.status_list import (
     ListStatus,
     StatusEntry,
@@ -60,7 +61,7 @@ class Pki:
     def trust(self, *signers: x509.Certificate, revoked: tuple[x509.Certificate, ...] = ()) -> TrustStore:
         crl = build_crl(self.root_key, self.root, [RevokedEntry(c.serial_number, START) for c in revoked], 1,
                         NOW - dt.timedelta(days=1))
-        return TrustStore([self.root], [crl], signers or [self.cert])
+        return TrustStore([self.root], [crl], signers or [self.cert], suite=GM)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,7 @@ def test_foreign_root_signer(pki: Pki) -> None:
     with pytest.raises(UnknownSignerError):
         verify_status_list(blob, pki.trust(), NOW)  # kid unknown
     both = TrustStore([pki.root], [build_crl(pki.root_key, pki.root, [], 1, NOW - dt.timedelta(days=1))],
-                      [pki.cert, foreign.cert])
+                      [pki.cert, foreign.cert], suite=GM)
     with pytest.raises(UntrustedSignerError):
         verify_status_list(blob, both, NOW)  # known, but not issued by a trusted root
 

@@ -18,6 +18,7 @@ from cardsvc.qr.signed import sign_with_certificate
 from cardsvc.rules.status import SuspensionReason
 from cardsvc.security.errors import SignatureInvalidError, SignedDataError
 from cardsvc.security.pki import Authority, SignerRole, TrustStore, build_crl, issue_signer, make_root_ca
+from cardsvc.security.suite import GM
 from cardsvc.status_list import (
     ListStatus,
     StatusDelta,
@@ -64,7 +65,7 @@ class Pki:
 
     def trust(self) -> TrustStore:
         crl = build_crl(self.root_key, self.root, [], 1, NOW - dt.timedelta(days=1))
-        return TrustStore([self.root], [crl], [self.cert])
+        return TrustStore([self.root], [crl], [self.cert], suite=GM)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from cardsvc.layout import Layout, builtin_layout
 from cardsvc.rules.status import SuspensionReason
 from cardsvc.security import ceremony
 from cardsvc.security.pki import RevokedEntry, TrustStore, build_crl
+from cardsvc.security.suite import GM
 from cardsvc.status_list.model import ListStatus
 from cardsvc.verification import (
     AuditRecord,
@@ -165,7 +166,7 @@ def _trust_with_crl(keys: StationKeys, revoked: list[x509.Certificate], at: dt.d
     crl = build_crl(store.private_key(ceremony.ROOT), root, [RevokedEntry(c.serial_number, at) for c in revoked],
                     number=1000, this_update=at)
     signers = [store.certificate(n) for n in store.names("certs") if n != ceremony.ROOT]
-    return TrustStore([root], [crl], signers)
+    return TrustStore([root], [crl], signers, suite=GM)
 
 
 def test_signer_revoked_expired_and_revocation_unknown(card: HostCard, keys: StationKeys) -> None:
@@ -174,7 +175,7 @@ def test_signer_revoked_expired_and_revocation_unknown(card: HostCard, keys: Sta
     assert judge(card, keys, trust=revoked).result is Result.SIGNER_REVOKED
     later = signer.not_valid_after_utc + dt.timedelta(days=1)
     assert judge(card, keys, now=later).result is Result.SIGNER_EXPIRED
-    no_crl = TrustStore([keys.store.certificate(ceremony.ROOT)], [], [])
+    no_crl = TrustStore([keys.store.certificate(ceremony.ROOT)], [], [], suite=GM)
     assert judge(card, keys, trust=no_crl).result is Result.REVOCATION_UNKNOWN
 
 
