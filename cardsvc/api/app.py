@@ -19,7 +19,7 @@ from cardsvc.api.auth import authenticate, hash_token, needs_touch, touch
 from cardsvc.api.context import AppContext
 from cardsvc.api.middleware import Door
 from cardsvc.api.readers import ReaderHub
-from cardsvc.api.routers import admin, cards, departments, duties, issuance, pages, readers, registry
+from cardsvc.api.routers import admin, cards, departments, duties, issuance, pages, readers, registrations, registry
 from cardsvc.api.schemas import Problem
 from cardsvc.cardside import CardSide
 from cardsvc.duties import DutyContext
@@ -28,8 +28,8 @@ from cardsvc.registry.db import read_only_session
 from cardsvc.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-ROUTERS = (admin.router, readers.router, registry.router, issuance.router, cards.router, departments.router,
-           duties.router, pages.router)
+ROUTERS = (admin.router, readers.router, registry.router, registrations.router, issuance.router, cards.router,
+           departments.router, duties.router, pages.router)
 STATIC = Path(__file__).with_name("static")
 
 DESCRIPTION = """Residence-permit (居住证) card service: applications, issuance at printing stations,

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cardsvc.api.auth import Role
+from cardsvc.api.registration_schemas import RegistrationIn, RegistrationOut
 from cardsvc.rules.fees import CardEvent
 from cardsvc.rules.materials import Ground, Material
 from cardsvc.rules.status import SuspensionReason
@@ -128,25 +129,11 @@ class LayoutOut(Model):
 
 
 # --- applications and permits -------------------------------------------------------------------------
-class RegistrationIn(Model):
-    county_code: str = Field(pattern=_COUNTY)
-    arrived_on: date
-    registered_on: date
-    intended_stay_days: int = Field(ge=1, le=36500)
-
-
 class GuardianIn(Model):
     """SMX Art.10: a guardian (under 16) or agent (elderly, disabled) applying for the holder; optional."""
 
     citizen_id: str = Field(pattern=r"^\d{17}[\dXx]$", description="GB 11643, the guardian's or agent's own")
     name: str = Field(min_length=1, max_length=64)
-
-
-class RegistrationOut(Model):
-    id: int
-    county_code: str
-    arrived_on: date
-    registered_on: date
 
 
 class ApplicantIn(Model):
@@ -169,7 +156,9 @@ class ApplicantIn(Model):
 class ApplicationIn(Model):
     layout_id: str = Field(min_length=1, max_length=16)
     applicant: ApplicantIn
-    registration: RegistrationIn
+    registration: RegistrationIn | None = Field(default=None, description="recorded first; or registration_id")
+    registration_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                        description="the applicant's recorded registration (POST /api/registrations)")
     grounds: list[Ground] = Field(max_length=3)
     materials: list[Material] = Field(max_length=10)
     via_agent: bool = False
@@ -222,6 +211,8 @@ class PermitOut(PermitSummary):
     data: dict[str, Any] = Field(description="permit fields (photo separately)")
     suspension_reason: str | None
     valid_until: date | None
+    registrations: list[RegistrationOut] = Field(default_factory=list,
+                                                 description="the holder's temporary registrations, oldest first")
 
 
 class DepartmentDataOut(Model):
@@ -287,13 +278,18 @@ class JobOut(Model):
 # --- endorsements ------------------------------------------------------------------------------------
 class EndorsementIn(Model):
     permit_number: str = _PERMIT_NUMBER
-    kind: Literal["yearly", "address_change"] = "yearly"
+    kind: Literal["yearly", "address_change", "service_place_change"] = "yearly"
     residence_address: str | None = Field(default=None, min_length=1, max_length=128)
     new_county: str | None = Field(default=None, pattern=_COUNTY)
     moved_on: date | None = None
+    # service_place_change (ZZ Art.14 变更登记): the new service place and the day it changed
+    service_place: str | None = Field(default=None, min_length=1, max_length=128)
+    changed_on: date | None = None
     reader: str | None = Field(default=None, max_length=128, description="write to the card in this reader")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"permit_number": "41120220260000001", "kind": "yearly", "reader": "Virtual Reader 0"},
+        {"permit_number": "41010520260000016", "kind": "service_place_change", "service_place": "郑州某物流有限公司",
+         "changed_on": "2026-11-20", "reader": "Virtual Reader 0"},
         {"permit_number": "41120220260000001", "kind": "address_change", "new_county": "411202",
          "moved_on": "2026-11-20", "residence_address": "三门峡市湖滨区崤山路8号", "reader": "Virtual Reader 0"}]})
 

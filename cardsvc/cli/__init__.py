@@ -1,7 +1,8 @@
 """`cardsvc`: the one command line of stations, counters and operators (click; one module per command group).
 
 keys (key ceremony), issue, endorse, status: `cardsvc.cli.keys`, `.issue`, `.endorse`, `.status`;
-verify, read: `.verify`; serve, tokens, readers: `.service`; sim: `.sim`; dept: `.dept`; duties: `.duties`.
+verify, read: `.verify`; serve, tokens, readers: `.service`; sim: `.sim`; dept: `.dept`; duties: `.duties`;
+registration (temporary registrations as records): `.registration`.
 Every command takes `--json`.
 Settings come from `cardsvc.settings` (CARDSVC_* environment; options win). Nothing heavy is imported
 before a command runs, so `cardsvc --help` and argument errors stay fast (checked by a test).
@@ -42,6 +43,7 @@ COMMANDS = {
     "status": ("status", "status"), "verify": ("verify", "verify"), "read": ("verify", "read"),
     "serve": ("service", "serve"), "tokens": ("service", "tokens"), "readers": ("service", "readers"),
     "sim": ("sim", "sim"), "dept": ("dept", "dept"), "duties": ("duties", "duties"),
+    "registration": ("registration", "registration"),
 }
 
 

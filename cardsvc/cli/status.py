@@ -66,6 +66,7 @@ def status(permit_number: str | None, card_number: str | None, action: str | Non
 
     from cardsvc.registry.lookup import card_by_number, permit_by_number
     from cardsvc.registry.models import Card, Endorsement, IssuanceJob
+    from cardsvc.registry.registrations import registrations_of
 
     conf = settings(database_url=db, station_id=station, operator=operator)
     factory = registry(conf)
@@ -78,6 +79,7 @@ def status(permit_number: str | None, card_number: str | None, action: str | Non
         jobs = list(s.scalars(select(IssuanceJob).where(IssuanceJob.permit_id == permit.id).order_by(IssuanceJob.id)))
         endorsements = list(s.scalars(select(Endorsement).where(Endorsement.permit_id == permit.id)
                                       .order_by(Endorsement.seq)))
+        registrations = registrations_of(s, permit.applicant_id)
         data: dict[str, Any] = {
             "permit_number": permit.permit_number, "city": permit.city, "status": permit.status,
             "suspension_reason": permit.suspension_reason, "anchor_on": permit.anchor_on, "years": permit.years,
@@ -87,6 +89,10 @@ def status(permit_number: str | None, card_number: str | None, action: str | Non
                       "last_error": j.last_error} for j in jobs],
             "endorsements": [{"seq": e.seq, "kind": e.kind, "endorsed_on": e.endorsed_on,
                               "valid_until": e.valid_until, "on_card": e.card_sync} for e in endorsements],
+            # the holder's temporary registrations (SMX Art.7, 17-18; ZZ Art.10-11): no personal fields
+            "registrations": [{"id": r.id, "county_code": r.county_code, "registered_on": r.registered_on,
+                               "declared_by": r.declared_by, "certificate_number": r.certificate_number,
+                               "ended_on": r.ended_on} for r in registrations],
         }
     if basic_info:  # ZZ Art.33 basic information; every read of personal data is audited (ZZ Art.29)
         from cardsvc.permit.record import basic_information, load_permit
@@ -104,6 +110,10 @@ def status(permit_number: str | None, card_number: str | None, action: str | Non
               + (f" — {j['last_error']}" if j["last_error"] and j["state"] != "issued" else "") for j in data["jobs"]]
     lines += [f"  endorsement {e['seq']} ({e['kind']}) valid until {e['valid_until']}: {e['on_card']}"
               for e in data["endorsements"]]
+    for r in data["registrations"]:
+        ended = f", ended {r['ended_on']}" if r["ended_on"] else ""
+        lines.append(f"  registration {r['id']} county {r['county_code']} from {r['registered_on']} "
+                     f"({r['declared_by']}){ended}")
     if basic_info:
         lines += [f"  {k}: {v}" for k, v in data["basic_information"].items() if v is not None]
     emit(data, "\n".join(lines))

@@ -17,13 +17,13 @@ from cardsvc.permit.model import Permit
 from cardsvc.permit.record import dump_permit
 from cardsvc.registry.applications import (
     ApplicationRequest,
-    add_registration,
     create_permit,
     submit_application,
     upsert_applicant,
 )
 from cardsvc.registry.audit import Actor
 from cardsvc.registry.errors import RefusedError
+from cardsvc.registry.registrations import add_registration
 from cardsvc.rules import Ground, Registration
 
 REGISTERED_DAYS = 200

@@ -1,4 +1,5 @@
-"""Endorsements and address changes on the card, kept in step with the registry (issue 5 item 4).
+"""Endorsements, address changes and change registrations (ZZ Art.14) on the card, kept in step with the
+registry (issue 5 item 4; issue 12).
 
 Order: the registry records the endorsement first (its own transaction, `card_sync` pending); then
 `sync` brings the card up to date: select the permit ADF, read EF.ENDORSE (readable always), let the
@@ -21,15 +22,17 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from cardsvc.iso7816.commands import append_record
-from cardsvc.iso7816.errors import CardError
-from cardsvc.issuance.endorse_records import sign_for_card
+from cardsvc.iso7816.errors import CardError, FileNotFound
+from cardsvc.issuance.endorse_records import sign_change_for_card, sign_for_card
 from cardsvc.issuance.keys import IssuerKeys, key_ref
-from cardsvc.layout.codec import encode_endorsement
+from cardsvc.layout.codec import changes_ef, encode_change, encode_endorsement
 from cardsvc.layout.schema import Content, Layout
 from cardsvc.layout.vocabulary import PERMIT_DF
-from cardsvc.permit.model import Authority, Endorsement
+from cardsvc.permit.model import Authority, Change, Endorsement
+from cardsvc.registry import changes as registry_changes
 from cardsvc.registry import endorsements as registry_endorsements
 from cardsvc.registry.audit import Actor
+from cardsvc.registry.models import ChangeRecord as ChangeRow
 from cardsvc.registry.models import Endorsement as EndorsementRow
 from cardsvc.security.kdf import key_store_role
 from cardsvc.security.mutual_auth import secure_session
@@ -51,6 +54,7 @@ class SyncResult:
     written: tuple[int, ...]  # record numbers appended now
     confirmed: tuple[int, ...]  # record numbers the registry now knows were already on the card
     commands: int
+    changes_written: tuple[int, ...] = ()  # change records (ZZ Art.14) appended now
 
 
 def _endorse_ef(layout: Layout) -> tuple[str, int]:
@@ -68,6 +72,17 @@ def record_for(row: EndorsementRow, layout: Layout, keys: IssuerKeys, card_numbe
         raise EndorsementSyncError(f"endorsement {row.seq}: authority {row.county_code} is not in layout {layout.id}")
     e = Endorsement(row.endorsed_on, residence_address, row.valid_until, Authority(row.county_code, name))
     return encode_endorsement(sign_for_card(e, layout, keys, card_number, row.seq), layout)
+
+
+def change_record_for(row: ChangeRow, layout: Layout, keys: IssuerKeys, card_number: str) -> bytes:
+    """The changes-EF record of a registry change registration (ZZ Art.14), signed for the card and record."""
+    if layout.authority_name(row.county_code) is None:
+        raise EndorsementSyncError(f"change record {row.seq}: authority {row.county_code} is not in layout {layout.id}")
+    value = row.data.get("service_place") if isinstance(row.data, dict) else None
+    if not isinstance(value, str) or not value:
+        raise EndorsementSyncError(f"change record {row.seq}: registry data has no service_place")
+    c = Change(row.registered_on, row.changed_on, value, row.county_code)
+    return encode_change(sign_change_for_card(c, layout, keys, card_number, row.seq), layout)
 
 
 def _address(row: EndorsementRow) -> str:
@@ -107,19 +122,36 @@ class EndorsementService:
                                                           layout=layout)
             return row
 
+    def change_service_place(self, permit_number: str, *, service_place: str, changed_on: dt.date,
+                             layout: Layout) -> ChangeRow:
+        """The registry side of a changed service place (ZZ Art.14): a change record, pending on the card."""
+        with self.factory.begin() as s:
+            _, row = registry_changes.record_service_place(s, self.actor, permit_number, service_place=service_place,
+                                                           changed_on=changed_on, at=self.clock(), layout=layout)
+            return row
+
     def endorse(self, permit_number: str, card_number: str, layout: Layout, card: CardSession,
                 data: Mapping[str, Any]) -> SyncResult:
         self.record(permit_number, data, layout)
         return self.sync(card_number, layout, card)
 
     def sync(self, card_number: str, layout: Layout, card: CardSession) -> SyncResult:
-        """Make the card hold every endorsement the registry has for it (and the registry know it)."""
+        """Make the card hold every endorsement and change record (ZZ Art.14) the registry has for it, and
+        the registry know it: one secure session appends what each file lacks, in record order."""
         ef_name, sfi = _endorse_ef(layout)
+        changes = changes_ef(layout)
         permit = layout.df(PERMIT_DF)
         commands = 1
         card.select_aid(permit.aid)
         on_card = card.read_records(sfi=sfi)
         commands += len(on_card) + 1
+        changes_on_card: list[bytes] = []
+        if changes is not None:
+            try:
+                changes_on_card = card.read_records(sfi=changes.sfi)
+            except FileNotFound:  # a card made before its layout declared the change file
+                changes = None
+            commands += len(changes_on_card) + 1
         with self.factory.begin() as s:
             result = registry_endorsements.reconcile(s, self.actor, card_number, range(1, len(on_card) + 1),
                                                      at=self.clock())
@@ -128,14 +160,23 @@ class EndorsementService:
                                            "card but not in the registry")
             pending = [(r.id, r.seq, record_for(r, layout, self.keys, card_number, _address(r)))
                        for r in result.to_write]
-        expected = len(on_card) + 1
-        for _, seq, _ in pending:
-            if seq != expected:
-                raise EndorsementSyncError(f"card {card_number}: next record on the card is {expected}, "
-                                           f"registry wants record {seq} written")
-            expected += 1
+            pending_changes: list[tuple[int, int, bytes]] = []
+            if changes is None and changes_ef(layout) is not None and \
+                    registry_changes.reconcile_changes(s, self.actor, card_number, (), at=self.clock()).to_write:
+                raise EndorsementSyncError(f"card {card_number}: has no change-registration file (made before "
+                                           "the layout declared it); a new card (换领) carries the service place")
+            if changes is not None:
+                found = registry_changes.reconcile_changes(s, self.actor, card_number,
+                                                           range(1, len(changes_on_card) + 1), at=self.clock())
+                if found.unknown_on_card:
+                    raise EndorsementSyncError(f"card {card_number}: change records {list(found.unknown_on_card)} "
+                                               "are on the card but not in the registry")
+                pending_changes = [(r.id, r.seq, change_record_for(r, layout, self.keys, card_number))
+                                   for r in found.to_write]
+        _in_order(card_number, pending, len(on_card), "")
+        _in_order(card_number, pending_changes, len(changes_on_card), "change ")
         written: list[int] = []
-        if pending:
+        if pending or pending_changes:
             ref = key_ref(layout, "endorsement")
             role_key = self.keys.card_key(key_store_role("endorsement"), card_number)
             with secure_session(card, role_key, ref, layout_suite(layout).cipher):
@@ -148,4 +189,23 @@ class EndorsementService:
                         registry_endorsements.mark_written(s, self.actor, row_id, at=self.clock())
                     written.append(seq)
                     log.info("card %s: endorsement record %d written", card_number, seq)
-        return SyncResult(card_number, len(on_card), tuple(written), result.confirmed, commands)
+                for row_id, seq, record in pending_changes:
+                    assert changes is not None
+                    card.send(append_record(record, sfi=changes.sfi),
+                              context=f"APPEND RECORD {changes.name} record {seq}")
+                    commands += 1
+                    with self.factory.begin() as s:
+                        registry_changes.mark_change_written(s, self.actor, row_id, at=self.clock())
+                    log.info("card %s: change record %d written", card_number, seq)
+        return SyncResult(card_number, len(on_card), tuple(written), result.confirmed, commands,
+                          tuple(seq for _, seq, _ in pending_changes))
+
+
+def _in_order(card_number: str, pending: list[tuple[int, int, bytes]], on_card: int, kind: str) -> None:
+    """The registry's records the card lacks follow the card's last record without a gap."""
+    expected = on_card + 1
+    for _, seq, _ in pending:
+        if seq != expected:
+            raise EndorsementSyncError(f"card {card_number}: next {kind}record on the card is {expected}, "
+                                       f"registry wants {kind}record {seq} written")
+        expected += 1

@@ -1,5 +1,6 @@
 """Endorsement records on the card: the layout's TLV fields plus DF42 = the endorsing authority's
-signature, r || s (64 bytes), as cardsvc.security.endorsement makes it.
+signature, r || s (64 bytes), as cardsvc.security.endorsement makes it. Change-registration records (ZZ
+Art.14) are signed the same way over their record type and bytes (`sign_change_for_card`).
 
 The signature covers DER(tbs) of cardsvc.security.endorsement: card number, record number, the record's
 bytes without DF42 and padding ("body", exactly as stored), and the signer's key identifier. The card
@@ -14,9 +15,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cardsvc.issuance.keys import IssuerKeys
-from cardsvc.layout.codec import encode_endorsement
+from cardsvc.layout.codec import CHANGE_SIGNED_PREFIX, encode_change, encode_endorsement
 from cardsvc.layout.schema import Layout
-from cardsvc.permit.model import Endorsement, Permit
+from cardsvc.permit.model import Change, Endorsement, Permit
 from cardsvc.security.errors import EndorsementFormatError
 
 _DER_SIGNATURE_HEADER = b"\x04\x40"  # OCTET STRING of 64 bytes: the last field of EndorsementRecord
@@ -34,6 +35,15 @@ def sign_for_card(e: Endorsement, layout: Layout, keys: IssuerKeys, card_number:
     body = encode_endorsement(replace(e, signature=b""), layout, signed_part=True)
     der = keys.sign_endorsement(e.authority.code, card_number, record_no, body)
     return replace(e, signature=raw_signature(der))
+
+
+def sign_change_for_card(c: Change, layout: Layout, keys: IssuerKeys, card_number: str, record_no: int) -> Change:
+    """`c` signed for record `record_no` of the changes EF of `card_number` (ZZ Art.14): the same signature
+    as an endorsement record's, over the record type 'DF40 01 43' and the record's bytes, so neither kind of
+    record verifies as the other."""
+    body = CHANGE_SIGNED_PREFIX + encode_change(replace(c, signature=b""), layout, signed_part=True)
+    der = keys.sign_endorsement(c.authority_code, card_number, record_no, body)
+    return replace(c, signature=raw_signature(der))
 
 
 def sign_permit_endorsements(permit: Permit, layout: Layout, keys: IssuerKeys) -> Permit:

@@ -157,8 +157,9 @@ def _check_placement(layout: LayoutParts) -> None:
     missing = [name for name, (_, _, required) in PERMIT_FIELDS.items() if required and name not in placed]
     if missing:
         raise ValueError(f"required permit fields not placed in any EF: {', '.join(missing)}")
-    if sum(1 for ef in layout.efs if ef.content is Content.ENDORSEMENTS) > 1:
-        raise ValueError("at most one endorsements EF")
+    for content in (Content.ENDORSEMENTS, Content.CHANGES):
+        if sum(1 for ef in layout.efs if ef.content is content) > 1:
+            raise ValueError(f"at most one {content.value} EF")
     _check_endorsement_capacity(layout, placed)
     for ef in layout.efs:
         if ef.content is not Content.PERMIT:
@@ -180,7 +181,7 @@ def _check_endorsement_capacity(layout: LayoutParts,
     ZZ Art.13-14) must fit the endorsement record wherever the permit takes it, or the registry would
     record an endorsement the card cannot hold."""
     for ef in layout.efs:
-        if ef.content is not Content.ENDORSEMENTS:
+        if ef.content not in (Content.ENDORSEMENTS, Content.CHANGES):  # ZZ Art.14: a change record too
             continue
         for f in ef.fields:
             if f.max_length is None or f.field not in WRITTEN_BY_ENDORSEMENTS or f.field not in placed:

@@ -25,7 +25,7 @@ from cardsvc.layout.fields import Value
 from cardsvc.layout.image import CardFile, CardImage
 from cardsvc.layout.schema import Content, DfDecl, EfDecl, Layout, Structure
 from cardsvc.permit.gb import Sex
-from cardsvc.permit.model import Authority, DepartmentData, Endorsement, Permit
+from cardsvc.permit.model import Authority, Change, DepartmentData, Endorsement, Permit
 
 log = logging.getLogger(__name__)  # sizes and layout ids only: never field values (design §7)
 
@@ -101,6 +101,46 @@ def decode_endorsement(record: bytes, layout: Layout, number: int | None = None)
     ef = _endorse_ef(layout)
     decoded = fields_codec(layout, ef.name).decode(record, number, padded=_fixed_records(ef))
     return _endorsement(decoded, ef.name, number)
+
+
+# Record type prepended to a change record's bytes when it is signed (not stored): a signature over one
+# record type never verifies as the other, whatever file a record is moved to.
+CHANGE_SIGNED_PREFIX = bytes.fromhex("DF400143")  # DF40 'C': change registration (ZZ Art.14)
+
+
+def change_values(c: Change) -> dict[str, Value | None]:
+    return {"date": c.date, "changed_on": c.changed_on, "service_place": c.service_place,
+            "authority.code": c.authority_code, "signature": c.signature or None}
+
+
+def changes_ef(layout: Layout) -> EfDecl | None:
+    """The layout's change-registration EF (ZZ Art.14), if it declares one."""
+    return next((ef for ef in layout.efs if ef.content is Content.CHANGES), None)
+
+
+def encode_change(c: Change, layout: Layout, *, signed_part: bool = False) -> bytes:
+    """The record appended to the changes EF; `signed_part`: the bytes without the signature and padding."""
+    ef = changes_ef(layout)
+    if ef is None:
+        raise FieldValueError("service_place", f"layout {layout.id} has no change-registration EF")
+    values = change_values(c)
+    if signed_part:
+        values["signature"] = None
+    raw = fields_codec(layout, ef.name).encode(values)
+    return raw if signed_part else _pad_record(ef, raw)
+
+
+def decode_change(record: bytes, layout: Layout, number: int | None = None) -> Change:
+    ef = changes_ef(layout)
+    if ef is None:
+        raise FieldValueError("service_place", f"layout {layout.id} has no change-registration EF")
+    v = fields_codec(layout, ef.name).decode(record, number, padded=_fixed_records(ef)).values
+    where = ef.name + (f" record {number}" if number else "")
+    sig = v.get("signature", b"")
+    return Change(date=_d(_require(v, "date", where, date)), changed_on=_d(_require(v, "changed_on", where, date)),
+                  service_place=str(_require(v, "service_place", where, str)),
+                  authority_code=str(_require(v, "authority.code", where, str)),
+                  signature=sig if isinstance(sig, bytes) else b"")
 
 
 def _fixed_records(ef: EfDecl) -> bool:
@@ -240,7 +280,7 @@ def decode_contents(contents: Mapping[str, bytes | Sequence[bytes]], layout: Lay
     for ef in layout.efs:
         body = contents.get(ef.name)
         if body is None:
-            if ef.content in (Content.STATIC, Content.EMPTY, Content.DIR, Content.DEPARTMENT_RECORD):
+            if ef.content in (Content.STATIC, Content.EMPTY, Content.DIR, Content.DEPARTMENT_RECORD, Content.CHANGES):
                 continue
             raise ImageDecodeError(ef.name, "file content missing", 0)
         if ef.content is Content.PERMIT:
@@ -263,6 +303,9 @@ def decode_contents(contents: Mapping[str, bytes | Sequence[bytes]], layout: Lay
                 decoded = codec.decode(record, number, padded=_fixed_records(ef))
                 unknown += decoded.unknown
                 endorsements.append(_endorsement(decoded, ef.name, number))
+        elif ef.content is Content.CHANGES:  # signed records of their own: cardsvc.verification.endorsements
+            for number, record in enumerate(_records(ef, body), start=1):
+                decode_change(record, layout, number)
         elif ef.content is Content.DIR:
             for number, record in enumerate(_records(ef, body), start=1):
                 decode_dir_record(record, ef.name, number, padded=_fixed_records(ef))

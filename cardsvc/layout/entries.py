@@ -14,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from cardsvc.iso7816.tlv import encode_length, encode_tag
 from cardsvc.layout.vocabulary import (
+    CHANGE_FIELDS,
     DEPARTMENT_ITEM_ENCODINGS,
     DEPARTMENT_RECORD_OVERHEAD,
     DEPARTMENT_RECORD_SLOTS,
@@ -78,6 +79,9 @@ class Structure(StrEnum):
 class Content(StrEnum):
     PERMIT = "permit"  # BER-TLV of permit fields, in declared order
     ENDORSEMENTS = "endorsements"  # one endorsement per record, BER-TLV fields
+    # One change registration per record (ZZ Art.14: a changed service place), BER-TLV fields, signed by the
+    # endorsing authority like an endorsement and appended by the same writer (cardsvc.issuance.endorse).
+    CHANGES = "changes"
     DEPARTMENT = "department"  # BER-TLV of the department's items
     # A department's own record, written by the department after issuance (issue 16): two MAC'd slots,
     # cardsvc.departments.record; personalization leaves it blank.
@@ -218,7 +222,7 @@ class EfDecl(_Strict):
                 raise ValueError(f"{where}: a transparent EF needs size")
             if self.record_length is not None or self.records is not None:
                 raise ValueError(f"{where}: record_length/records apply to record EFs only")
-        record_contents = (Content.ENDORSEMENTS, Content.DIR)
+        record_contents = (Content.ENDORSEMENTS, Content.CHANGES, Content.DIR)
         if (self.content in record_contents) != self.structure.is_record:
             raise ValueError(f"{where}: content {self.content.value} does not go with structure "
                              f"{self.structure.value}")
@@ -230,7 +234,7 @@ class EfDecl(_Strict):
         if (self.content is Content.DEPARTMENT_RECORD) != (self.serves is not None):
             raise ValueError(f"{where}: serves (the article a record serves) is required for department-record "
                              "content and only for it")
-        has_fields = self.content in (Content.PERMIT, Content.ENDORSEMENTS, Content.DEPARTMENT,
+        has_fields = self.content in (Content.PERMIT, Content.ENDORSEMENTS, Content.CHANGES, Content.DEPARTMENT,
                                       Content.DEPARTMENT_RECORD)
         if has_fields != bool(self.fields):
             raise ValueError(f"{where}: fields are required for {self.content.value} content"
@@ -253,7 +257,8 @@ class EfDecl(_Strict):
                     raise ValueError(f"{where}: department item {f.field} must be an identifier with "
                                      f"text, ascii or numeric encoding")
                 continue
-            vocab = PERMIT_FIELDS if self.content is Content.PERMIT else ENDORSEMENT_FIELDS
+            vocab = {Content.PERMIT: PERMIT_FIELDS, Content.CHANGES: CHANGE_FIELDS}.get(self.content,
+                                                                                    ENDORSEMENT_FIELDS)
             if f.field not in vocab:
                 raise ValueError(f"{where}: unknown field {f.field!r} (known: {', '.join(vocab)})")
             kind, digits, _ = vocab[f.field]

@@ -74,6 +74,16 @@ ENDORSEMENT_FIELDS: MappingProxyType[str, tuple[Kind, int | None, bool]] = Mappi
     "signature": (Kind.BYTES, None, False),
 })
 
+# Fields of one change-registration record (ZZ Art.14 变更登记 of the service place): the day it was
+# registered, the day of the change, the new value, the registering authority and its signature.
+CHANGE_FIELDS: MappingProxyType[str, tuple[Kind, int | None, bool]] = MappingProxyType({
+    "date": (Kind.DATE, None, True),
+    "changed_on": (Kind.DATE, None, True),
+    "service_place": (Kind.TEXT, None, True),
+    "authority.code": (Kind.CODE, 6, True),
+    "signature": (Kind.BYTES, None, False),
+})
+
 # Files the issuance pipeline and the counter rely on, by the names a card layout declares them with
 # (design §4): the permit application and, in it, EF.CARD (card number, layout, authority), EF.CHIPKEY
 # (chip public key) and EF.SOD (security object). A layout for encoding only may omit them; the

@@ -53,6 +53,22 @@ class Endorsement:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """A change registration written to the card (ZZ Art.14 变更登记: the service place, 服务处所): one record
+    of the layout's changes EF, signed by the registering authority like an endorsement. `date` is the day it
+    was registered, `changed_on` the day of the change (the 7-day deadline runs from it)."""
+
+    date: dt.date
+    changed_on: dt.date
+    service_place: str
+    authority_code: str
+    signature: bytes = b""
+
+    def __repr__(self) -> str:
+        return f"Change(date={self.date}, changed_on={self.changed_on}, authority={self.authority_code}, <value>)"
+
+
+@dataclass(frozen=True, slots=True)
 class DepartmentData:
     """One department's application data (ZZ Art.6/9/24 "一证通"), items as declared by the layout."""
 

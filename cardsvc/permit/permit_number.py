@@ -1,9 +1,14 @@
 """Permit number (居住证编号) and card number formats: our own design, documented here.
 
 Permit number, 17 characters: the GB/T 2260 code of the issuing county-level authority (6 digits,
-SMX Art.14: issued by the county public security organ) + issue year (4) + serial within that
-authority and year (6) + ISO 7064 MOD 11-2 check character over the 16 digits (0-9 or X).
+SMX Art.14: issued by the county public security organ) + the year the number was allocated (4) + serial
+within that authority and year (6) + ISO 7064 MOD 11-2 check character over the 16 digits (0-9 or X).
 Example: 411202 2017 000123 + check. It stays with the permit across card generations.
+
+The number is allocated when the application is accepted (SMX Art.11 当场受理), before the card is made; the
+issue day (SMX Art.14 签发日期) is the day the first card is made, up to 15 days later in SMX (Art.12) and with
+no limit stated in ZZ. So the year part is the acceptance year: the issue year or, for an application
+accepted in late December and issued in January, an earlier year; never a later one.
 
 Card number (the physical card, a new one per replacement): the layout's prefix (digits) + serial
 (layout-declared number of digits) + ISO 7064 MOD 11-2 check character.

@@ -182,8 +182,8 @@ def _check_issue(permit: Permit, layout: Layout, today: date, problems: _Problem
         if number.authority_code != auth.code:
             problems.add("permit_number", f"authority part {number.authority_code} differs from the "
                                           f"issuing authority {auth.code}")
-        elif number.year != permit.issue_date.year:
-            problems.add("permit_number", f"year part {number.year} differs from the issue year "
+        elif number.year > permit.issue_date.year:  # allocated at acceptance, on or before the issue day
+            problems.add("permit_number", f"year part {number.year} is after the issue year "
                                           f"{permit.issue_date.year}")
     try:
         check_card_number(permit.card_number, layout.card_number.prefix, layout.card_number.serial_digits)
@@ -285,8 +285,9 @@ def _placeholder_card_number(layout: Layout) -> str:
     return make_card_number(layout.card_number.prefix, 0, layout.card_number.serial_digits)
 
 
-def _endorsement_decls(layout: Layout) -> tuple[str, dict[str, FieldDecl]] | None:
-    ef = next((e for e in layout.efs if e.content is Content.ENDORSEMENTS), None)
+def _endorsement_decls(layout: Layout, content: Content = Content.ENDORSEMENTS
+                       ) -> tuple[str, dict[str, FieldDecl]] | None:
+    ef = next((e for e in layout.efs if e.content is content), None)
     return None if ef is None else (ef.name, {f.field: f for f in ef.fields})
 
 
@@ -294,29 +295,36 @@ def _check_capacity(permit: Permit, layout: Layout, problems: _Problems) -> None
     """Issue 12 capacity: a value that is written again later (the residence address in every endorsement
     record, SMX Art.16-17 / ZZ Art.13-14) must fit that record too, or the registry would commit an
     endorsement the card cannot hold."""
-    decls = _endorsement_decls(layout)
-    if decls is None:
-        return
-    ef_name, fields = decls
-    for field in ("residence_address", "service_place"):
-        value = getattr(permit, field)
-        if value is None or field not in fields or problems.has(field):
+    for content in (Content.ENDORSEMENTS, Content.CHANGES):  # ZZ Art.14: a change record writes it too
+        decls = _endorsement_decls(layout, content)
+        if decls is None:
             continue
-        before = len(problems.items)
-        _encode_one(layout, ef_name, fields[field], value, field, problems)
-        if len(problems.items) > before:  # say why a value the permit file takes is refused
-            last = problems.items[-1]
-            problems.items[-1] = FieldProblem(field, f"{last.reason} in the endorsement record {ef_name}, "
-                                                     "where later endorsements write it")
+        ef_name, fields = decls
+        for field in ("residence_address", "service_place"):
+            value = getattr(permit, field)
+            if value is None or field not in fields or problems.has(field):
+                continue
+            before = len(problems.items)
+            _encode_one(layout, ef_name, fields[field], value, field, problems)
+            if len(problems.items) > before:  # say why a value the permit file takes is refused
+                last = problems.items[-1]
+                problems.items[-1] = FieldProblem(field, f"{last.reason} in the record {ef_name}, where later "
+                                                         "endorsements or changes write it")
 
 
-def validate_endorsement_data(layout: Layout, data: Mapping[str, Any], *, prefix: str = "") -> None:
-    """Data an endorsement or address change writes to the card (SMX Art.16-17, ZZ Art.13-14): each
-    value through the endorsement record's codec, plus the text rules; PermitInvalid names the field."""
+def validate_endorsement_data(layout: Layout, data: Mapping[str, Any], *, prefix: str = "",
+                              content: Content = Content.ENDORSEMENTS) -> None:
+    """Data an endorsement or address change writes to the card (SMX Art.16-17, ZZ Art.13-14), or with
+    `content` CHANGES a change registration (ZZ Art.14, the service place): each value through the record's
+    codec, plus the text rules; PermitInvalid names the field."""
     problems = _Problems()
-    decls = _endorsement_decls(layout)
+    decls = _endorsement_decls(layout, content)
     if decls is None:
-        problems.add(f"{prefix}endorsement", f"layout {layout.id} has no endorsement EF")
+        if content is Content.ENDORSEMENTS:
+            problems.add(f"{prefix}endorsement", f"layout {layout.id} has no endorsement EF")
+        else:  # e.g. SMX: its card holds no service place (SMX Art.14)
+            problems.add(f"{prefix}{next(iter(data), 'service_place')}",
+                         f"layout {layout.id} has no change-registration EF for it")
         raise PermitInvalid(tuple(problems.items))
     ef_name, fields = decls
     for key, value in data.items():

@@ -1,4 +1,5 @@
-"""Applicants, temporary registrations, permit applications and permits (issue 5, items 1-2).
+"""Applicants, permit applications and permits (issue 5, items 1-2); the temporary registrations they
+refer to are records of their own (cardsvc.registry.registrations).
 
 Services flush but never commit: the caller owns the transaction (`with factory.begin() as s:`).
 """
@@ -13,14 +14,16 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from cardsvc.layout.schema import Layout
+from cardsvc.permit.citizen_id import parse_citizen_id
 from cardsvc.permit.record import load_permit
 from cardsvc.permit.validate import validate_permit
 from cardsvc.registry.audit import Actor, audit
 from cardsvc.registry.errors import ConflictError, RefusedError, RegistryError
 from cardsvc.registry.lookup import local_date
 from cardsvc.registry.models import Applicant, Card, Permit, PermitApplication, TemporaryRegistration
+from cardsvc.registry.registrations import as_rule
 from cardsvc.rules.city import CityRules
-from cardsvc.rules.eligibility import ApplicationFacts, Decision, Registration, evaluate
+from cardsvc.rules.eligibility import ApplicationFacts, Decision, evaluate
 from cardsvc.rules.materials import Ground, Material
 from cardsvc.rules.status import PermitStatus
 
@@ -36,6 +39,13 @@ def _check_citizen_id(citizen_id: str, birth_date: date) -> str:
     return cid
 
 
+def applicant_for(session: Session, citizen_id: str, *, at: datetime) -> Applicant:
+    """The applicant of a valid GB 11643 number (checked in full; the birth date is the number's), recorded
+    on first sight: a newcomer's temporary registration comes before any application (SMX Art.7-8)."""
+    cid = parse_citizen_id(citizen_id)
+    return upsert_applicant(session, cid.number, cid.birth_date, {}, at=at)
+
+
 def upsert_applicant(
     session: Session, citizen_id: str, birth_date: date, data: dict[str, Any], *, at: datetime
 ) -> Applicant:
@@ -48,42 +58,6 @@ def upsert_applicant(
         applicant.data = {**applicant.data, **data}
     session.flush()
     return applicant
-
-
-def add_registration(
-    session: Session, applicant: Applicant, rules: CityRules, reg: Registration, *, at: datetime
-) -> TemporaryRegistration:
-    if not rules.county_in_city(reg.county_code):
-        raise RegistryError(f"county_code: {reg.county_code} is not in {rules.city} ({rules.city_code})",
-                            field="county_code")
-    row = TemporaryRegistration(
-        applicant_id=applicant.id, city=rules.city, county_code=reg.county_code,
-        arrived_on=reg.arrived_on, registered_on=reg.registered_on,
-        intended_stay_days=reg.intended_stay_days, created_at=at,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def register_for_permit(session: Session, actor: Actor, permit_number: str, rules: CityRules, reg: Registration,
-                        *, at: datetime) -> TemporaryRegistration:
-    """A new temporary registration (暂住登记, SMX Art.7 / ZZ Art.10-11) of a permit holder, e.g. in the
-    county moved to (SMX Art.17 ¶2): eligibility and re-registration are computed from these records."""
-    permit = session.scalars(select(Permit).where(Permit.permit_number == permit_number)).one_or_none()
-    if permit is None:
-        raise RegistryError(f"permit_number: no permit {permit_number}", field="permit_number")
-    today = local_date(at)
-    if reg.registered_on > today:
-        raise RegistryError(f"registered_on: {reg.registered_on.isoformat()} is in the future", field="registered_on")
-    if reg.arrived_on > reg.registered_on:
-        raise RegistryError("arrived_on: is after registered_on", field="arrived_on")
-    applicant = session.get(Applicant, permit.applicant_id)
-    assert applicant is not None  # foreign key
-    row = add_registration(session, applicant, rules, reg, at=at)
-    audit(session, actor, "registration.added", at=at, permit_number=permit_number,
-          reason=f"county {reg.county_code} from {reg.registered_on.isoformat()}")
-    return row
 
 
 @dataclass(frozen=True)
@@ -121,9 +95,7 @@ def submit_application(
     applied_on = local_date(at)
     if registration is not None and registration.applicant_id != applicant.id:
         raise RegistryError("registration: belongs to another applicant", field="registration")
-    reg = None if registration is None else Registration(
-        registration.county_code, registration.registered_on, registration.arrived_on,
-        registration.intended_stay_days)
+    reg = None if registration is None else as_rule(registration)  # the record, not dates typed with the form
     facts = ApplicationFacts(
         applied_on=applied_on, birth_date=applicant.birth_date, registration=reg,
         grounds=request.grounds, materials=request.materials, has_id_card=request.has_id_card,

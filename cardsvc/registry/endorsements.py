@@ -8,8 +8,8 @@ appends it to the card's EF.ENDORSE and confirms with `mark_written`.  If either
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,10 +24,12 @@ from cardsvc.registry.audit import Actor, audit, record_status
 from cardsvc.registry.errors import NotFoundError, RefusedError, StateConflictError
 from cardsvc.registry.lifecycle import suspend
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
-from cardsvc.registry.models import Card, CardSync, Endorsement, EndorsementKind, Permit, TemporaryRegistration
+from cardsvc.registry.models import Card, CardSync, Endorsement, EndorsementKind, Permit
+from cardsvc.registry.registrations import as_rule, registrations_of
 from cardsvc.rules.changes import ChangeAssessment, ChangeKind, assess_address_change
 from cardsvc.rules.city import CityRules
 from cardsvc.rules.endorsement import Timing, anniversary, assess
+from cardsvc.rules.registration import registered_since
 from cardsvc.rules.status import CardStatus, PermitStatus, SuspensionReason
 
 
@@ -84,11 +86,20 @@ def endorse(
                                      f"{latest.valid_until.isoformat()}; next window opens {win.opens.isoformat()}")
         raise RefusedError(f"permit {permit_number}: endorsement window opens {win.opens.isoformat()} "
                            f"(anniversary {win.anniversary.isoformat()}, SMX Art.16 / ZZ Art.13)", (result,))
+    registration = None
     if result.timing is Timing.REREGISTER:
         assert win.late_until is not None
-        raise RefusedError(f"permit {permit_number}: endorsement {result.days_overdue} days overdue, past "
-                           f"{win.late_until.isoformat()}; temporary registration must be made anew (SMX Art.18)",
-                           (result,))
+        since = win.late_until + timedelta(days=1)
+        registration = registered_since(
+            [as_rule(r) for r in registrations_of(session, permit.applicant_id)], since, on)
+        if registration is None:
+            raise RefusedError(f"permit {permit_number}: endorsement {result.days_overdue} days overdue, past "
+                               f"{win.late_until.isoformat()}; temporary registration must be made anew (SMX Art.18): "
+                               f"none made on or after {since.isoformat()} is in force", (result,),
+                               field="permit_number")
+        # SMX Art.18 "超过半年申请补办签注手续的，需重新申报暂住登记": with the new registration the late
+        # endorsement restores use as within half a year, and the residence years count from today.
+        result = replace(result, timing=Timing.LATE, new_anchor=on, new_years=1)
     late = result.timing is Timing.LATE
     permit.anchor_on, permit.years, permit.updated_at = result.new_anchor, result.new_years, at
     row = Endorsement(
@@ -102,7 +113,8 @@ def endorse(
     audit(session, actor, f"endorsement.{row.kind}", at=at, permit_number=permit_number,
           card_number=card.card_number,
           reason=f"seq {row.seq}, valid until {row.valid_until.isoformat()}"
-                 f"{f', {result.days_overdue} days late, count restarts (SMX Art.18)' if late else ''}")
+                 f"{f', {result.days_overdue} days late, count restarts (SMX Art.18)' if late else ''}"
+                 f"{', after re-registration (SMX Art.18)' if registration is not None else ''}")
     if overdue_suspended:
         permit.suspension_reason = None
         record_status(session, actor, permit, PermitStatus.ACTIVE.value, at=at, reason_code="late_endorsement",
@@ -124,7 +136,7 @@ def change_address(
     rules = _rules(permit, data, rules, layout)
     if permit.status == PermitStatus.SUSPENDED.value and \
             permit.suspension_reason == SuspensionReason.CROSS_COUNTY_MOVE.value:
-        return _end_cross_county_move(session, actor, permit, rules, new_county, data, at)
+        return _end_cross_county_move(session, actor, permit, rules, new_county, moved_on, data, at)
     change = assess_address_change(rules, _current_county(session, permit), new_county, moved_on, local_date(at))
     if change.kind is ChangeKind.LEAVES_CITY:
         raise RefusedError(f"permit {permit_number}: county {new_county} is outside the city; cancel the "
@@ -218,20 +230,23 @@ def carried_endorsements(session: Session, permit: Permit, layout: Layout) -> tu
 
 
 def _end_cross_county_move(session: Session, actor: Actor, permit: Permit, rules: CityRules, county: str,
-                           data: dict[str, Any], at: datetime) -> tuple[ChangeAssessment, Endorsement]:
+                           moved_on: date, data: dict[str, Any], at: datetime) -> tuple[ChangeAssessment, Endorsement]:
     """SMX Art.17 ¶2 "应到现居住地登记站申报暂住登记。暂住登记满半年后，再办理签注手续": the suspension of
     Art.19(5) ends with an endorsement carrying the new address and the new county's authority, once the
-    holder's temporary registration in that county is half a year old (the city's `min_registration`)."""
+    holder's temporary registration in that county, made since the move and in force (the registry's
+    records), is half a year old (the city's `min_registration`)."""
     today = local_date(at)
     article = "SMX Art.17 ¶2, Art.19(5)"
-    regs = list(session.scalars(select(TemporaryRegistration).where(
-        TemporaryRegistration.applicant_id == permit.applicant_id, TemporaryRegistration.county_code == county,
-        TemporaryRegistration.ended_on.is_(None)).order_by(TemporaryRegistration.registered_on)))
-    if not regs:
+    if moved_on > today:
+        raise RefusedError(f"moved_on: {moved_on.isoformat()} is after today", field="moved_on")
+    reg = registered_since([as_rule(r) for r in registrations_of(session, permit.applicant_id)], moved_on, today,
+                           county_code=county)
+    if reg is None:
         raise RefusedError(f"new_county: permit {permit.permit_number} moved across counties; no temporary "
-                           f"registration in county {county} is recorded ({article})", field="new_county")
+                           f"registration in county {county} made since {moved_on.isoformat()} and in force "
+                           f"is recorded ({article})", field="new_county")
     held = rules.min_registration
-    since = regs[0].registered_on
+    since = reg.registered_on
     ready = since if held is None else held.add_to(since)
     if today < ready:
         raise RefusedError(f"new_county: the temporary registration in county {county} since {since.isoformat()} "

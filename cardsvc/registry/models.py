@@ -100,6 +100,10 @@ class Applicant(Base):
 
 
 class TemporaryRegistration(Base):
+    """A temporary registration (暂住登记, SMX Art.7, ZZ Art.10-11): the record eligibility (SMX Art.8),
+    re-registration (SMX Art.18) and a cross-county move (SMX Art.17 ¶2) are computed from
+    (cardsvc.rules.registration). Migration 0008 added who declared it, its certificate and its end."""
+
     __tablename__ = "temporary_registration"
     id: Mapped[int] = mapped_column(primary_key=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicant.id"), index=True)
@@ -108,7 +112,11 @@ class TemporaryRegistration(Base):
     arrived_on: Mapped[date] = mapped_column(Date)
     registered_on: Mapped[date] = mapped_column(Date)
     intended_stay_days: Mapped[int] = mapped_column(Integer)
-    ended_on: Mapped[date | None] = mapped_column(Date)
+    declared_by: Mapped[str] = mapped_column(String(24), default="self")  # rules.registration.Declarer
+    certificate_number: Mapped[str | None] = mapped_column(String(16), unique=True)  # None: before 0008
+    valid_until: Mapped[date | None] = mapped_column(Date)  # the certificate's last valid day
+    ended_on: Mapped[date | None] = mapped_column(Date)  # the last day it held
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # rules.registration.EndReason
     created_at: Mapped[datetime]
 
 
@@ -174,6 +182,32 @@ class Endorsement(Base):
     county_code: Mapped[str] = mapped_column(String(6))
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # address etc. as written to the card
+    card_sync: Mapped[str] = mapped_column(String(16), default=CardSync.PENDING.value, index=True)
+    created_at: Mapped[datetime]
+
+
+class ChangeKind(StrEnum):
+    SERVICE_PLACE = "service_place"  # ZZ Art.14 服务处所
+
+
+class ChangeRecord(Base):
+    """A change registration written to the card (ZZ Art.14), one record of the layout's changes EF of
+    `card_id` (record number `seq`): registry first, card_sync pending, then the writer appends it
+    (cardsvc.issuance.endorse). A new card generation carries the current value in its permit data
+    instead (cardsvc.registry.changes), so the records belong to one card."""
+
+    __tablename__ = "change_record"
+    __table_args__ = (UniqueConstraint("card_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    permit_id: Mapped[int] = mapped_column(ForeignKey("permit.id"), index=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))  # ChangeKind
+    changed_on: Mapped[date] = mapped_column(Date)  # the day of the change (the deadline runs from it)
+    registered_on: Mapped[date] = mapped_column(Date)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)  # after the city's deadline (ZZ Art.14: 7 days)
+    county_code: Mapped[str] = mapped_column(String(6))  # the registering authority
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the value as written to the card
     card_sync: Mapped[str] = mapped_column(String(16), default=CardSync.PENDING.value, index=True)
     created_at: Mapped[datetime]
 

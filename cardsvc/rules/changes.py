@@ -42,3 +42,12 @@ def assess_address_change(
         return ChangeAssessment(ChangeKind.REREGISTER, deadline, late, "SMX Art.17 ¶2, Art.19(5)")
     article = "SMX Art.17 ¶1" if rules.cross_county_reregisters else "ZZ Art.14"
     return ChangeAssessment(ChangeKind.ENDORSE, deadline, late, article)
+
+
+def assess_registered_change(rules: CityRules, changed_on: date, reported_on: date) -> ChangeAssessment:
+    """ZZ Art.14 "现居住地址、服务处所等登记事项发生变更的，应当自变更之日起 7 日内…办理变更登记": another
+    registered item (the service place) changed; the same deadline as the address, late flag after it."""
+    if reported_on < changed_on:
+        raise RuleError("changed_on", f"{changed_on.isoformat()} is after today ({reported_on.isoformat()})")
+    deadline = rules.address_change_deadline.add_to(changed_on)
+    return ChangeAssessment(ChangeKind.ENDORSE, deadline, reported_on > deadline, "ZZ Art.14")

@@ -11,6 +11,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from cardsvc.rules.dates import Period
 from cardsvc.rules.materials import DEFAULT_GROUND_PROOFS, Ground, Material, MaterialRule
+from cardsvc.rules.registration import Declarer
 
 
 class CityRules(BaseModel):
@@ -28,6 +29,9 @@ class CityRules(BaseModel):
     cross_county_reregisters: StrictBool = False  # a move to another county needs a new temporary registration
     # --- application (eligibility) ---
     min_registration: Period | None = None  # temporary registration held before applying
+    # who reports a temporary registration (cardsvc.rules.registration), and the article that says so
+    registration_declarers: tuple[Declarer, ...] = (Declarer.SELF,)
+    registration_declarers_article: str = Field(default="", max_length=64)
     requires_ground: StrictBool = False  # one of job / home / school
     permit_min_stay_days: StrictInt | None = Field(default=None, ge=0)  # a permit is for stays over this many days
     short_stay_min_days: StrictInt | None = Field(default=None, ge=0)  # shorter stays register only from this

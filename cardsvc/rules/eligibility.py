@@ -15,11 +15,16 @@ from cardsvc.rules.city import CityRules
 from cardsvc.rules.dates import full_years
 from cardsvc.rules.errors import RuleError
 from cardsvc.rules.materials import Ground, Material
+from cardsvc.rules.registration import Registration
+
+__all__ = ["ApplicationFacts", "Condition", "Decision", "Finding", "MaterialNeed", "Obligation", "Registration",
+           "evaluate", "issue_deadline", "missing_materials", "obligation", "registration_deadline"]
 
 
 class Condition(StrEnum):
     REGISTRATION_MISSING = "registration_missing"
     REGISTRATION_OTHER_CITY = "registration_other_city"
+    REGISTRATION_NOT_IN_FORCE = "registration_not_in_force"  # ended or past its validity (SMX Art.8, ZZ Art.10)
     REGISTRATION_TOO_RECENT = "registration_too_recent"  # SMX Art.8
     NO_GROUND = "no_ground"  # SMX Art.8
     STAY_TOO_SHORT = "stay_too_short"  # ZZ Art.10
@@ -33,24 +38,6 @@ class Obligation(StrEnum):
     MANDATORY = "mandatory"
     OPTIONAL = "optional"
     NOT_APPLICABLE = "not_applicable"
-
-
-@dataclass(frozen=True)
-class Registration:
-    """The applicant's temporary residence registration (暂住登记)."""
-
-    county_code: str
-    registered_on: date
-    arrived_on: date
-    intended_stay_days: int
-
-    def __post_init__(self) -> None:
-        if self.registered_on < self.arrived_on:
-            raise RuleError("registered_on", "is before arrived_on")
-        if self.intended_stay_days < 0:
-            raise RuleError("intended_stay_days", f"must be >= 0, got {self.intended_stay_days}")
-        if len(self.county_code) != 6 or not self.county_code.isdigit():
-            raise RuleError("county_code", f"must be 6 GB/T 2260 digits, got {self.county_code!r}")
 
 
 @dataclass(frozen=True)
@@ -143,6 +130,10 @@ def evaluate(rules: CityRules, facts: ApplicationFacts) -> Decision:
         if not rules.county_in_city(reg.county_code):
             failures.append(Finding(Condition.REGISTRATION_OTHER_CITY, "SMX Art.7 / ZZ Art.10",
                                     f"registration county {reg.county_code} is not in {rules.city_code}"))
+        if not reg.in_force(facts.applied_on):
+            failures.append(Finding(Condition.REGISTRATION_NOT_IN_FORCE, "SMX Art.8 / ZZ Art.10",
+                                    f"the registration last held on {reg.last_day()}; one in force "
+                                    "on the day of application is needed"))
         if rules.min_registration is not None:
             eligible_from = rules.min_registration.add_to(reg.registered_on)
             if facts.applied_on < eligible_from:

@@ -14,7 +14,7 @@ from cardsvc.layout.codec import fields_codec
 from cardsvc.layout.fields import Value
 from cardsvc.layout.schema import Content, Layout
 from cardsvc.layout.vocabulary import CARD_EF, PERMIT_DF
-from cardsvc.permit.model import Endorsement
+from cardsvc.permit.model import Change, Endorsement
 from cardsvc.security.sod import SecurityObject
 from cardsvc.status_list.cache import StatusAnswer
 from cardsvc.status_list.model import ListStatus
@@ -92,6 +92,26 @@ def endorsement_display(e: Endorsement) -> dict[str, str]:
     return {"date": e.date.isoformat(), "residence_address": e.residence_address,
             "valid_until": e.valid_until.isoformat(), "authority.code": e.authority.code,
             "authority.name": e.authority.name}
+
+
+def change_display(c: Change) -> dict[str, str]:
+    return {"date": c.date.isoformat(), "changed_on": c.changed_on.isoformat(), "service_place": c.service_place,
+            "authority.code": c.authority_code}
+
+
+def current_values(values: Mapping[str, Value], endorsements: tuple[Endorsement, ...],
+                   changes: tuple[Change, ...]) -> dict[str, str]:
+    """The holder's current residence address and service place as the card records them (SMX Art.16-17,
+    ZZ Art.13-14): the last verified endorsement record's address and the last verified change record's
+    service place, else the permit's own."""
+    out: dict[str, str] = {}
+    address = endorsements[-1].residence_address if endorsements else values.get("residence_address")
+    if isinstance(address, str):
+        out["current_residence_address"] = address
+    place = changes[-1].service_place if changes else values.get("service_place")
+    if isinstance(place, str):
+        out["current_service_place"] = place
+    return out
 
 
 def validity(layout: Layout, issued_until: dt.date, endorsements: tuple[Endorsement, ...],

@@ -238,6 +238,8 @@ class PermitReader:
             response = self.session.pipeline.send(read_record(number, le=self.session.max_le, sfi=ef.sfi))
             if response.sw == SW.RECORD_NOT_FOUND:
                 break
+            if response.sw == SW.FILE_NOT_FOUND and number == 1 and ef.content is Content.CHANGES:
+                break  # a card made before its layout declared the change file (ZZ Art.14): none recorded
             if response.sw != SW.OK:
                 raise ApduError.from_sw(response.sw, response.data, f"READ RECORD {number}")
             self._read += len(response.data)

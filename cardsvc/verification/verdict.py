@@ -129,6 +129,7 @@ class Verdict:
     card_number: str | None = None  # from EF.CARD (authenticated only when PASSIVE_AUTH passed)
     display: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     endorsements: tuple[Mapping[str, str], ...] = ()
+    changes: tuple[Mapping[str, str], ...] = ()  # change registrations on the card (ZZ Art.14)
     stats: ReadStats | None = None
     verified_at: dt.datetime | None = None
     photo: bytes | None = field(default=None, repr=False)  # JPEG for the clerk's screen
@@ -170,5 +171,6 @@ class Verdict:
         if include_display:
             out["display"] = dict(self.display)
             out["endorsements"] = [dict(e) for e in self.endorsements]
+            out["changes"] = [dict(c) for c in self.changes]
             out["photo_bytes"] = len(self.photo) if self.photo is not None else None
         return out

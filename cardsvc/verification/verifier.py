@@ -20,9 +20,10 @@ import datetime as dt
 import logging
 from dataclasses import replace
 
+from cardsvc.layout.codec import changes_ef
 from cardsvc.layout.schema import Content, Layout, Structure
 from cardsvc.layout.vocabulary import CHIPKEY_EF, PERMIT_DF
-from cardsvc.permit.model import Endorsement
+from cardsvc.permit.model import Change, Endorsement
 from cardsvc.security.chip import CHIP_KEY_REF
 from cardsvc.security.kdf import SymmetricCipher
 from cardsvc.security.pki import TrustStore
@@ -84,13 +85,16 @@ def _judge(read: CardRead, layout: Layout, trust: TrustStore, status: assess.Sta
     trusted = passive.result.outcome is Outcome.PASS and data.result.outcome is Outcome.PASS
     upstream = passive.result if passive.result.outcome is not Outcome.PASS else data.result
     endorsed: tuple[Endorsement, ...] = ()
+    changed: tuple[Change, ...] = ()
+    changes = changes_ef(layout)
     if not trusted:
         endorsement_result = CheckResult.blocked(Check.ENDORSEMENTS, upstream)
     elif "endorse" in read.fids and "endorse" not in read.records:
         endorsement_result = CheckResult.not_run(Check.ENDORSEMENTS, Result.UNREADABLE, "EF.ENDORSE not read")
-    else:
-        found = check_endorsements(read.records.get("endorse", ()), data.card_number, layout, trust, now)
-        endorsement_result, endorsed = found.result, found.endorsements
+    else:  # the endorsement records and the change registrations (ZZ Art.14), each signed for this card
+        found = check_endorsements(read.records.get("endorse", ()), data.card_number, layout, trust, now,
+                                   read.records.get(changes.name, ()) if changes is not None else ())
+        endorsement_result, endorsed, changed = found.result, found.endorsements, found.changes
     checks.append(endorsement_result)
     until = data.values.get("valid_until")
     if trusted and endorsement_result.outcome is Outcome.PASS and isinstance(until, dt.date):
@@ -105,9 +109,12 @@ def _judge(read: CardRead, layout: Layout, trust: TrustStore, status: assess.Sta
     else:
         checks.append(CheckResult.blocked(Check.STATUS, upstream))
     photo = data.values.get("photo")
-    return Verdict.decide(tuple(checks), card_number=data.card_number,
-                          display=assess.display_values(data.values),
+    display = assess.display_values(data.values)
+    if trusted:  # what the clerk sees as current: the latest signed records' (SMX Art.16-17, ZZ Art.13-14)
+        display.update(assess.current_values(data.values, endorsed, changed))
+    return Verdict.decide(tuple(checks), card_number=data.card_number, display=display,
                           endorsements=tuple(assess.endorsement_display(e) for e in endorsed),
+                          changes=tuple(assess.change_display(c) for c in changed),
                           stats=read.stats, verified_at=now, photo=photo if isinstance(photo, bytes) else None)
 
 
@@ -151,7 +158,8 @@ def image_verdict(verdict: Verdict, *, dev: bool) -> Verdict:
                  else CheckResult.not_run(Check.CHIP_AUTH, Result.CLONED, IMAGE_NO_CHIP))
         checks.append(c)
     return Verdict.decide(tuple(checks), card_number=verdict.card_number, display=verdict.display,
-                          endorsements=verdict.endorsements, stats=verdict.stats, verified_at=verdict.verified_at,
+                          endorsements=verdict.endorsements, changes=verdict.changes, stats=verdict.stats,
+                          verified_at=verdict.verified_at,
                           photo=verdict.photo)
 
 

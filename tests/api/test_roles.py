@@ -20,7 +20,8 @@ from tests.api.conftest import Service
 
 PLACEHOLDERS = {"token_id": "999", "card_id": "card-999", "layout_id": "zz", "application_id": "999",
                 "permit_number": "41010520260000001", "job_id": "999", "department": "education",
-                "side": "front.png", "card_number": "4101000000009", "record": "education_enrolment"}
+                "side": "front.png", "card_number": "4101000000009", "record": "education_enrolment",
+                "registration_id": "999"}
 
 
 def _scope(route: APIRoute) -> Scope | None:

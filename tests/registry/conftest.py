@@ -27,13 +27,13 @@ from cardsvc.layout import builtin_layout
 from cardsvc.registry import Actor, make_engine, migrate, session_factory
 from cardsvc.registry.applications import (
     ApplicationRequest,
-    add_registration,
     create_permit,
     submit_application,
     upsert_applicant,
 )
 from cardsvc.registry.jobs import JobState, Verification, advance, record_chip_key, record_issued, start_issuance
 from cardsvc.registry.models import Base, PermitApplication
+from cardsvc.registry.registrations import add_registration
 from cardsvc.rules import CardEvent, Ground, Material, Registration
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

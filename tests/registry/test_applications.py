@@ -11,7 +11,6 @@ from cardsvc.layout import builtin_layout
 from cardsvc.registry import Actor, ConflictError, RefusedError, RegistryError
 from cardsvc.registry.applications import (
     ApplicationRequest,
-    add_registration,
     create_permit,
     overdue_applications,
     submit_application,
@@ -19,6 +18,7 @@ from cardsvc.registry.applications import (
 )
 from cardsvc.registry.audit import audit_trail
 from cardsvc.registry.models import AuditEntry
+from cardsvc.registry.registrations import add_registration
 from cardsvc.rules import Ground, Material, Registration
 
 from .conftest import Builder, at_day, plus

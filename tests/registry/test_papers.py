@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from cardsvc.duties.papers import materials_notice, receipt_pdf
 from cardsvc.layout import builtin_layout, builtin_layouts
 from cardsvc.registry import Actor, NotFoundError, RefusedError
-from cardsvc.registry.applications import ApplicationRequest, add_registration, submit_application, upsert_applicant
+from cardsvc.registry.applications import ApplicationRequest, submit_application, upsert_applicant
 from cardsvc.registry.lifecycle import report_lost
 from cardsvc.registry.models import FeeRecord
+from cardsvc.registry.registrations import add_registration
 from cardsvc.rules import Ground, Material, Registration
 
 from .conftest import Builder, at_day

@@ -88,3 +88,32 @@ def test_cli_basic_information(station: tuple[Path, list[str]]) -> None:
     assert info["citizen_id"] == permit.citizen_id and info["name"] == permit.name
     assert info["contact"] == permit.contact and info["marital_status"] == permit.marital_status
     assert len(reads) == 1 and permit.citizen_id not in reads[0].reason
+
+
+def test_cli_service_place_change(tmp_path: Path) -> None:
+    """ZZ Art.14 "服务处所等登记事项发生变更的，应当自变更之日起 7 日内…办理变更登记": `cardsvc endorse
+    --service-place` records the change and writes its signed record to the card; `cardsvc verify` shows the
+    card's current service place. A value the record cannot hold: one line naming the field, nothing written."""
+    keys = cli("keys", "init", "--keystore", str(tmp_path / "ks"), "--layout", "zz")
+    assert keys.returncode == 0, keys.stderr
+    common = ["--keystore", str(tmp_path / "ks"), "--db", f"sqlite:///{tmp_path / 'registry.sqlite3'}",
+              "--station", "S-04", "--operator", "tester"]
+    card = tmp_path / "zz.cbor"
+    issued = cli("issue", "--layout", "zz", *common, "--card", str(card), "--sample", "1", "--seed", "11",
+                 "--json", "--quiet")
+    assert issued.returncode == 0, issued.stderr
+    number = json.loads(issued.stdout)["cards"][0]["permit_number"]
+    refused = cli("endorse", "--layout", "zz", *common, "--card", str(card), "--permit-number", number,
+                  "--service-place", "郑" * 41)
+    assert refused.returncode != 0 and "service_place" in refused.stderr and "Traceback" not in refused.stderr
+    done = cli("endorse", "--layout", "zz", *common, "--card", str(card), "--permit-number", number,
+               "--service-place", "郑州𠈌园物流有限公司", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["changes_written"] == [1]
+    shown = cli("verify", "--layout", "zz", "--keystore", str(tmp_path / "ks"), "--card", str(card), "--json",
+                "--show-data")
+    verdict = json.loads(shown.stdout)  # no status list given: status_unknown (exit 1), every card check passes
+    assert verdict["result"] == "status_unknown", verdict
+    assert all(c["outcome"] == "pass" for c in verdict["checks"] if c["check"] != "status"), verdict["checks"]
+    assert verdict["display"]["current_service_place"] == "郑州𠈌园物流有限公司"
+    assert [c["service_place"] for c in verdict["changes"]] == ["郑州𠈌园物流有限公司"]

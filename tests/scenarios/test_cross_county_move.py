@@ -60,3 +60,32 @@ def test_cross_county_move(svc: Service) -> None:
                 residence_address="卢氏县城关镇新建路3号")
     assert r.status_code == 201 and r.json()["seq"] == 2, r.text
     assert verify(svc)["result"] == "genuine_valid"
+
+
+def test_cross_county_move_reads_the_registration_records(svc: Service) -> None:
+    """SMX Art.17 ¶2 "应到现居住地登记站申报暂住登记。暂住登记满半年后": only a registration in the new county
+    made since the move and still in force counts; one made before the move, or ended, does not."""
+    number = apply_ok(svc, "smx", 52, TODAY)
+    issue_ok(svc, number)
+    set_day(svc, MOVED + timedelta(days=2))
+    old = svc.call(Role.COUNTER, "POST", f"/api/permits/{number}/registrations", json={
+        "county_code": LUSHI, "arrived_on": (MOVED - timedelta(days=5)).isoformat(),
+        "registered_on": (MOVED - timedelta(days=1)).isoformat(), "intended_stay_days": 730})
+    assert old.status_code == 201, old.text  # the day before the move: not the new registration
+    move = {"kind": "address_change", "new_county": LUSHI, "moved_on": MOVED.isoformat(),
+            "residence_address": "卢氏县城关镇解放路9号"}
+    r = endorse(svc, number, **move)
+    assert r.status_code == 201 and "reregister" in r.json()["note"], r.text
+    new = svc.call(Role.COUNTER, "POST", f"/api/permits/{number}/registrations", json={
+        "county_code": LUSHI, "arrived_on": MOVED.isoformat(), "registered_on": MOVED.isoformat(),
+        "intended_stay_days": 730})
+    assert new.status_code == 201, new.text
+    ready = add_months(MOVED, 6)
+    set_day(svc, ready)
+    # the new registration ended the day before: none in force, refused
+    r = svc.call(Role.COUNTER, "POST", f"/api/registrations/{new.json()['id']}/end",
+                 json={"ended_on": (ready - timedelta(days=1)).isoformat(), "reason": "moved"})
+    assert r.status_code == 200, r.text
+    r = endorse(svc, number, **move)
+    assert r.status_code == 422 and r.json()["field"] == "new_county" and "in force" in r.json()["detail"], r.text
+    assert verify(svc)["result"] == "suspended"

@@ -182,3 +182,56 @@ def test_power_lost_at_every_endorsement_apdu(keys: StationKeys, registry: Regis
         with factory() as s:
             row = s.query(Endorsement).filter(Endorsement.card_id == card_by_number(s, permit.card_number).id).one()
             assert row.card_sync == CardSync.WRITTEN.value, cut
+
+
+@pytest.mark.parametrize("when", [When.MIDDLE, When.AFTER])
+def test_power_lost_at_every_change_record_apdu(keys: StationKeys, registry: Registry, when: When) -> None:
+    """ZZ Art.14 change registration of the service place, torn at every APDU of its write: the card holds
+    the whole signed record or none, the registry says written only once the card holds it, and a retried
+    sync completes it (APPEND RECORD is atomic on the card)."""
+    from datetime import timedelta
+
+    from cardsvc.registry.models import ChangeRecord
+    from cardsvc.verification.endorsements import verify_change_record
+
+    layout = builtin_layout("zz")
+    changes = layout.ef("changes")
+    factory = registry.fresh()
+    base = sample_permit(layout, 4000, endorsements=0)
+
+    def record(service: EndorsementService, permit: Permit, clock: Clock) -> None:
+        service.change_service_place(permit.permit_number, service_place="郑州𠈌园物流有限公司",
+                                     changed_on=clock.now.date() - timedelta(days=2), layout=layout)
+
+    clock = Clock()
+    card = issued_for_endorsement(keys, factory, layout, variant(base, layout, 1), clock)
+    service = EndorsementService(factory, ACTOR, keys, clock=clock)
+    first = variant(base, layout, 1)
+    record(service, first, clock)
+    reference = TearingConnection(card)
+    result = service.sync(first.card_number, layout, CardSession(reference))
+    assert result.changes_written == (1,) and reference.sent >= 5
+    for cut in range(reference.sent):
+        permit = variant(base, layout, 200 + cut)
+        clock = Clock()
+        card = issued_for_endorsement(keys, factory, layout, permit, clock)
+        service = EndorsementService(factory, ACTOR, keys, clock=clock)
+        record(service, permit, clock)
+        with pytest.raises(CardRemovedError):
+            service.sync(permit.card_number, layout, CardSession(TearingConnection(card, cut, when)))
+        card.power_on()
+        session = CardSession(InProcessConnection(card))
+        session.select_aid(layout.df("permit").aid)
+        on_card = session.read_records(sfi=changes.sfi)
+        assert len(on_card) <= 1, cut
+        with factory() as s:
+            row = s.query(ChangeRecord).filter(ChangeRecord.card_id == card_by_number(s, permit.card_number).id).one()
+            assert row.card_sync != CardSync.WRITTEN.value or on_card, cut
+        for number, raw in enumerate(on_card, start=1):  # a record on the card is whole and verifies
+            c = verify_change_record(raw, number, permit.card_number, layout, keys.trust(), dt.datetime.now(dt.UTC))
+            assert c.service_place == "郑州𠈌园物流有限公司", cut
+        repaired = service.sync(permit.card_number, layout, CardSession(InProcessConnection(card)))
+        assert len(on_card) + len(repaired.changes_written) == 1, cut
+        with factory() as s:
+            row = s.query(ChangeRecord).filter(ChangeRecord.card_id == card_by_number(s, permit.card_number).id).one()
+            assert row.card_sync == CardSync.WRITTEN.value, cut

@@ -283,6 +283,7 @@ def test_no_malformed_card_image_raises_out_of_the_verifier(issued: tuple[Layout
     saved = bytes(ef.data) if isinstance(ef, TransparentEf) else None
     saved_records = [bytearray(r) for r in ef.slots] if isinstance(ef, RecordEf) else None
     action = data.draw(st.sampled_from(["overwrite", "splice", "remove"]))
+    unchanged = False  # junk equal to the bytes it overwrote changes nothing
     try:
         if action == "remove":
             del adf.children[ef.fid]
@@ -298,6 +299,7 @@ def test_no_malformed_card_image_raises_out_of_the_verifier(issued: tuple[Layout
         elif ef.slots:
             slot = ef.slots[data.draw(st.integers(0, len(ef.slots) - 1))]
             junk = data.draw(st.binary(min_size=1, max_size=len(slot)))
+            unchanged = bytes(slot[: len(junk)]) == junk  # e.g. b"\xdf" over a record starting DF41
             slot[: len(junk)] = junk
         verdict = verify(card, layout, keys)
     finally:
@@ -309,7 +311,7 @@ def test_no_malformed_card_image_raises_out_of_the_verifier(issued: tuple[Layout
             ef.slots[:] = saved_records  # type: ignore[union-attr]
     assert verdict.result in {Result.TAMPERED, Result.UNREADABLE, Result.GENUINE_VALID}, verdict.summary()
     if verdict.result is Result.GENUINE_VALID:  # only when the change hit unused space beyond the data
-        assert action == "splice"
+        assert action == "splice" or unchanged
 
 
 def test_expiry_boundary_per_city_on_the_card(issued: tuple[Layout, Permit, VirtualCard], keys: StationKeys) -> None:

@@ -104,8 +104,10 @@ PNG_MAGIC = jpeg(10, 10, "PNG")
      one("permit_number", "check character must be 'X' (ISO 7064 MOD 11-2), got '7'")),
     ({"permit_number": make_permit_number("411203", 2025, 42)},
      one("permit_number", "authority part 411203 differs from the issuing authority 411202")),
-    ({"permit_number": make_permit_number("411202", 2024, 42)},
-     one("permit_number", "year part 2024 differs from the issue year 2025")),
+    # The year part is the acceptance year: never after the issue year (a number of 2024 issued in 2025 is
+    # an application accepted in December and issued in January, cardsvc.permit.permit_number).
+    ({"permit_number": make_permit_number("411202", 2026, 42)},
+     one("permit_number", "year part 2026 is after the issue year 2025")),
     ({"card_number": make_card_number("4101", 42, 8)},
      one("card_number", "must start with the layout prefix '4112'")),
     # Lengths that fit the layout, text the charset can carry, the middle dot.
@@ -163,6 +165,24 @@ PNG_MAGIC = jpeg(10, 10, "PNG")
 ])
 def test_rule(changes: dict[str, object], expected: tuple[FieldProblem, ...]) -> None:
     assert problems(base(**changes)) == expected
+
+
+@pytest.mark.parametrize(("year", "issued", "ok"), [
+    (2025, date(2025, 12, 31), True),  # accepted and issued in the same year
+    (2025, date(2026, 1, 1), True),  # accepted in December, issued on 1 January (SMX Art.12: within 15 days)
+    (2026, date(2025, 12, 31), False),  # a number from the year after its issue
+])
+def test_permit_number_year_is_the_acceptance_year(year: int, issued: date, ok: bool) -> None:
+    """The number is allocated at acceptance (SMX Art.11), the issue day is the first card's (SMX Art.14):
+    the year part is never after the issue year (cardsvc.permit.permit_number)."""
+    permit = base(permit_number=make_permit_number("411202", year, 42), issue_date=issued,
+                  valid_until=date(issued.year + 1, issued.month, issued.day), endorsements=())
+    if ok:
+        validate_permit(permit, SMX, date(2026, 6, 1))
+    else:
+        with pytest.raises(PermitInvalid) as err:
+            validate_permit(permit, SMX, date(2026, 6, 1))
+        assert err.value.problems == one("permit_number", f"year part {year} is after the issue year {issued.year}")
 
 
 def test_rare_characters_need_a_charset_that_has_them() -> None:

@@ -26,8 +26,6 @@ from cardsvc.api.schemas import (
     LayoutOut,
     PermitOut,
     PermitSummary,
-    RegistrationIn,
-    RegistrationOut,
     SampleIn,
     StatusChangeIn,
     StatusChangeOut,
@@ -108,13 +106,6 @@ def change_status(permit_number: PermitNumberPath, body: StatusChangeIn, princip
     return [StatusChangeOut(at=c.at, subject=c.subject, from_status=c.from_status, to_status=c.to_status,
                             reason_code=c.reason_code, reason=c.reason, actor=c.actor)
             for c in records.status_history(session, permit_number)]
-
-
-@router.post("/permits/{permit_number}/registrations", tags=["permits"], status_code=status.HTTP_201_CREATED,
-             summary="A new temporary registration of the holder (SMX Art.7, Art.17 ¶2; ZZ Art.10-11)")
-def add_registration(permit_number: PermitNumberPath, body: RegistrationIn, principal: StatusChanger, ctx: CtxDep,
-                     session: SessionDep) -> RegistrationOut:
-    return records.add_registration_for(ctx, session, principal, permit_number, body)
 
 
 @router.get("/departments/{department}/permits/{permit_number}", tags=["departments"],

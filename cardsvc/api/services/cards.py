@@ -26,12 +26,13 @@ from cardsvc.permit.gb import ETHNICITIES
 from cardsvc.permit.model import Permit
 from cardsvc.qr import QrError, QrPayload, encode_qr_text, verify_qr_text
 from cardsvc.qr.semantics import qr_verdict
+from cardsvc.registry import changes as registry_changes
 from cardsvc.registry import endorsements as registry_endorsements
 from cardsvc.registry import lifecycle, publication
 from cardsvc.registry.db import read_only_session
 from cardsvc.registry.errors import CardNotAllocatedError, NotFoundError, RefusedError
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
-from cardsvc.registry.models import Card, Endorsement, StatusPublication
+from cardsvc.registry.models import Card, ChangeRecord, Endorsement, StatusPublication
 from cardsvc.registry.models import Permit as PermitRow
 from cardsvc.security.ceremony import signer_name
 from cardsvc.security.errors import KeyNotFound, SignedDataError
@@ -158,6 +159,8 @@ def _verdict_out(session: Session, verdict: Verdict) -> VerdictOut:
         display["ethnicity_name"] = ETHNICITIES[display["ethnicity"]]
     if verdict.endorsements:
         display["endorsements"] = [dict(e) for e in verdict.endorsements]
+    if verdict.changes:  # ZZ Art.14 change registrations on the card
+        display["changes"] = [dict(c) for c in verdict.changes]
     return VerdictOut(
         result=verdict.result.value, genuine=genuine, valid=verdict.result is Result.GENUINE_VALID, reasons=reasons,
         checks=[CheckOut(check=c.check.value, outcome=c.outcome.value, detail=c.detail) for c in verdict.checks],
@@ -252,10 +255,15 @@ def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str
 
 
 # --- endorsements -----------------------------------------------------------------------------------------
-def _endorsement_out(row: Endorsement | None, number: str, kind: str, note: str | None = None) -> EndorsementOut:
+def _endorsement_out(row: Endorsement | ChangeRecord | None, number: str, kind: str,
+                     note: str | None = None) -> EndorsementOut:
     if row is None:
         return EndorsementOut(id=None, permit_number=number, seq=None, kind=kind, endorsed_on=None, valid_until=None,
                               card_sync=None, note=note)
+    if isinstance(row, ChangeRecord):  # seq: the record number in the card's change-registration file
+        return EndorsementOut(id=row.id, permit_number=number, seq=row.seq, kind="service_place_change",
+                              endorsed_on=row.registered_on, valid_until=None, card_sync=row.card_sync, note=note,
+                              late=row.late)
     return EndorsementOut(id=row.id, permit_number=number, seq=row.seq, kind=row.kind, endorsed_on=row.endorsed_on,
                           valid_until=row.valid_until, card_sync=row.card_sync, note=note, late=row.late)
 
@@ -275,8 +283,15 @@ def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> Endor
         # Unchanged address by default: the latest endorsement's, else the permit's (SMX Art.16).
         address = body.residence_address or str((latest.data if latest else {}).get("residence_address")
                                                 or permit_data.residence_address)
-        record: Endorsement | None
-        if body.kind == "yearly":
+        record: Endorsement | ChangeRecord | None
+        if body.kind == "service_place_change":  # ZZ Art.14: a change record of its own on the card
+            if body.service_place is None or body.changed_on is None:
+                raise FieldError("service_place", "a service place change needs service_place and changed_on")
+            change, record = registry_changes.record_service_place(
+                s, principal.actor, body.permit_number, service_place=body.service_place, changed_on=body.changed_on,
+                at=at, layout=ctx.layout(row.layout_id))
+            note = f"change record due {change.deadline.isoformat()} ({change.article})"
+        elif body.kind == "yearly":
             record = registry_endorsements.endorse(s, principal.actor, body.permit_number,
                                                    data={"residence_address": address}, at=at,
                                                    layout=ctx.layout(row.layout_id))
@@ -292,6 +307,10 @@ def endorse(ctx: AppContext, principal: Principal, body: EndorsementIn) -> Endor
     if body.reader and record is not None:
         written = sync(ctx, principal, body.permit_number, body.reader, service=service)
         out = out.model_copy(update={"card_sync": written.card_sync, "note": written.note})
+        if isinstance(record, ChangeRecord):
+            with ctx.sessions() as s:
+                done = s.get(ChangeRecord, record.id)
+                out = out.model_copy(update={"card_sync": done.card_sync if done else None})
     return out
 
 
@@ -310,7 +329,8 @@ def sync(ctx: AppContext, principal: Principal, number: str, reader: str, *,
     with ctx.sessions() as s:
         stmt = select(Endorsement).join(Card, Card.id == Endorsement.card_id).where(Card.card_number == card_number)
         latest = s.scalars(stmt.order_by(Endorsement.seq.desc())).first()
-        note = f"written {list(result.written)}, confirmed {list(result.confirmed)}"
+        note = f"written {list(result.written)}, confirmed {list(result.confirmed)}" + (
+            f", change records written {list(result.changes_written)}" if result.changes_written else "")
         return _endorsement_out(latest, number, latest.kind if latest else "sync", note)
 
 

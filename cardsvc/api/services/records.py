@@ -25,10 +25,9 @@ from cardsvc.api.schemas import (
     ApplicationOut,
     PermitOut,
     PermitSummary,
-    RegistrationIn,
-    RegistrationOut,
     StatusChangeIn,
 )
+from cardsvc.api.services import registrations
 from cardsvc.duties.losses import report_loss
 from cardsvc.layout import Layout
 from cardsvc.permit.errors import PermitInvalid
@@ -40,9 +39,7 @@ from cardsvc.permit.validate import validate_permit
 from cardsvc.registry import lifecycle
 from cardsvc.registry.applications import (
     ApplicationRequest,
-    add_registration,
     create_permit,
-    register_for_permit,
     submit_application,
     upsert_applicant,
 )
@@ -51,8 +48,9 @@ from cardsvc.registry.errors import StateConflictError
 from cardsvc.registry.lookup import current_card, local_date, permit_by_number
 from cardsvc.registry.models import Card, PermitApplication, StatusChange
 from cardsvc.registry.models import Permit as PermitRow
-from cardsvc.rules.eligibility import Registration
+from cardsvc.registry.registrations import registration_by_id, registrations_of
 from cardsvc.rules.materials import Ground
+from cardsvc.rules.registration import Declarer
 from cardsvc.rules.status import SuspensionReason
 from cardsvc.samples import generate_permit
 
@@ -115,7 +113,16 @@ def submit(ctx: AppContext, session: Session, principal: Principal, body: Applic
         raise ApiError(422, "invalid-field", "applicant.photo: not base64", field="applicant.photo") from None
     if not photo.startswith(b"\xff\xd8"):
         raise ApiError(422, "invalid-field", "applicant.photo: not a JPEG", field="applicant.photo")
-    authority = _authority(layout, body.registration.county_code)
+    # The permit is issued by the county the applicant is registered in (SMX Art.14-15): the inline
+    # registration's, or the recorded one's the application refers to.
+    if body.registration is not None:
+        county = body.registration.county_code
+    elif body.registration_id is not None:
+        county = registration_by_id(session, body.registration_id).county_code
+    else:
+        raise ApiError(422, "invalid-field", "registration_id: give either registration_id or registration",
+                       field="registration_id")
+    authority = _authority(layout, county)
     provisional = make_permit_number(authority.code, today.year, 1)  # the real serial needs the row id
     try:
         validate_permit(_intake_permit(layout, a, photo, authority, today, provisional), layout, today,
@@ -123,9 +130,8 @@ def submit(ctx: AppContext, session: Session, principal: Principal, body: Applic
     except PermitInvalid as exc:
         raise _refuse(exc, "applicant.") from None
     applicant = upsert_applicant(session, a.citizen_id, a.birth_date, {}, at=at)
-    reg = body.registration
-    registration = add_registration(session, applicant, rules, Registration(
-        reg.county_code, reg.registered_on, reg.arrived_on, reg.intended_stay_days), at=at)
+    registration = registrations.for_application(ctx, session, principal, applicant, rules, body.registration,
+                                                 body.registration_id)
     row, decision = submit_application(session, principal.actor, rules, applicant, registration, ApplicationRequest(
         grounds=frozenset(body.grounds), materials=frozenset(body.materials),
         via_agent=body.via_agent or a.guardian is not None), at=at)
@@ -155,8 +161,9 @@ def sample_application(ctx: AppContext, session: Session, principal: Principal, 
                       "residence_address": p.residence_address, "service_place": p.service_place,
                       "contact": p.contact, "marital_status": p.marital_status,
                       "residence_reason": p.residence_reason},
+        # a full registration record (SMX Art.7: the holder reported it; its certificate issued here)
         "registration": {"county_code": county, "arrived_on": arrived, "registered_on": arrived,
-                         "intended_stay_days": 730},
+                         "intended_stay_days": 730, "declared_by": Declarer.SELF.value},
         "grounds": [Ground.EMPLOYMENT],  # with what the city asks of an employed applicant (its layout)
         "materials": sorted(layout.rules.materials_needed(frozenset({Ground.EMPLOYMENT}))),
     })
@@ -216,7 +223,9 @@ def permit_out(ctx: AppContext, session: Session, principal: Principal, number: 
     data = dump_permit(permit)
     data.pop("photo")
     return PermitOut(**_summary(session, row), data=data, suspension_reason=row.suspension_reason,
-                     valid_until=view.valid_until if view else None)
+                     valid_until=view.valid_until if view else None,
+                     registrations=[registrations.out(r, local_date(ctx.clock()))
+                                    for r in registrations_of(session, row.applicant_id)])
 
 
 def permit_photo(ctx: AppContext, session: Session, principal: Principal, number: str) -> bytes:
@@ -263,14 +272,3 @@ def change_status(ctx: AppContext, session: Session, principal: Principal, numbe
                                      field="permit_number")
         report_loss(session, principal.actor, card.card_number, body.note, at=at,
                     bank_certificate=body.bank_certificate, reported_at=body.reported_at)
-
-
-def add_registration_for(ctx: AppContext, session: Session, principal: Principal, number: str,
-                         body: RegistrationIn) -> RegistrationOut:
-    """SMX Art.7 / Art.17 ¶2: the holder's temporary registration in a (new) county, as a record."""
-    row = permit_by_number(session, number)
-    rules = ctx.layout(row.layout_id).rules
-    reg = register_for_permit(session, principal.actor, number, rules, Registration(
-        body.county_code, body.registered_on, body.arrived_on, body.intended_stay_days), at=ctx.clock())
-    return RegistrationOut(id=reg.id, county_code=reg.county_code, arrived_on=reg.arrived_on,
-                           registered_on=reg.registered_on)

@@ -1,7 +1,9 @@
 // Counter page: verify the card in the selected reader on insertion, clear on removal (ZZ Art.23 checks).
 "use strict";
 const FIELDS = ["name", "sex", "ethnicity", "birth_date", "citizen_id", "household_address", "residence_address",
-  "permit_number", "card_number", "issue_date", "valid_until", "authority.name"];
+  "permit_number", "card_number", "issue_date", "valid_until", "authority.name",
+  // the latest signed records on the card: address (endorsement) and service place (ZZ Art.14 change record)
+  "current_residence_address", "current_service_place"];
 let lastVerdict = null;
 const readerSel = () => document.getElementById("reader");
 

@@ -13,7 +13,8 @@ async function readCard() {
   try {
     const v = await api("POST", "/api/verify/reader", { reader: readerSel().value });
     document.getElementById("permit").value = v.permit_number || (v.display || {}).permit_number || "";
-    document.getElementById("address").value = (v.display || {}).residence_address || "";
+    const shown = v.display || {};  // the latest endorsement's address when the card has one
+    document.getElementById("address").value = shown.current_residence_address || shown.residence_address || "";
     document.getElementById("result").textContent = `${t("result")}: ${t(v.result)}`;
     await loadRecords();
   } catch (err) { showError("error", err); }
