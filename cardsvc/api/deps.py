@@ -100,6 +100,7 @@ Issuer = Annotated[Principal, Depends(requires(Scope.ISSUE))]
 Endorser = Annotated[Principal, Depends(requires(Scope.ENDORSE))]
 StatusChanger = Annotated[Principal, Depends(requires(Scope.STATUS_CHANGE))]
 Verifier = Annotated[Principal, Depends(requires(Scope.VERIFY))]
+CachedVerifier = Annotated[Principal, Depends(requires_cached(Scope.VERIFY))]  # async, cached
 StatusListUser = Annotated[Principal, Depends(requires(Scope.STATUS_LIST))]
 StatusReader = Annotated[Principal, Depends(requires_cached(Scope.STATUS_LIST))]  # async, cached
 LayoutUser = Annotated[Principal, Depends(requires(Scope.LAYOUTS))]

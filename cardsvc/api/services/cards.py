@@ -29,6 +29,7 @@ from cardsvc.qr.semantics import qr_verdict
 from cardsvc.registry import changes as registry_changes
 from cardsvc.registry import endorsements as registry_endorsements
 from cardsvc.registry import lifecycle, publication
+from cardsvc.registry.db import read_only_session
 from cardsvc.registry.errors import CardNotAllocatedError, NotFoundError, RefusedError
 from cardsvc.registry.lookup import card_by_number, current_card, local_date, permit_by_number
 from cardsvc.registry.models import Card, ChangeRecord, Endorsement, StatusPublication
@@ -169,26 +170,33 @@ def _verdict_out(session: Session, verdict: Verdict) -> VerdictOut:
         stats=verdict.stats.to_dict() if verdict.stats else {}, loss=loss)
 
 
-def verify_connection(ctx: AppContext, session: Session, principal: Principal, conn: Connection, *,
-                      image: bool = False) -> VerdictOut:
+def verify_connection(ctx: AppContext, principal: Principal, conn: Connection, *, image: bool = False) -> VerdictOut:
     """Try each city layout (the card's permit ADF AID tells them apart); audited per ZZ Art.29. For an
-    uploaded `image` the chip check is not run (only dev mode runs it, and says so): `image_verdict`."""
+    uploaded `image` the chip check is not run (only dev mode runs it, and says so): `image_verdict`.
+
+    The card is read and judged in a read-only session (the status, then the registry's view for the
+    clerk); only the audit entry is written, in a transaction of its own at the end. On SQLite every
+    write transaction holds the one write lock from its first read: held through the verification, it
+    queued all verifications behind one another (issue 15: 57 req/s, p99 2.7 s with 16 clients)."""
     keys = ctx.station_keys()
     store = ctx.keystore
+    now = ctx.clock()
+    station = Station(principal.station_id, principal.label)
 
     def terminal_keys(role: str, card_number: str) -> bytes:
         from cardsvc.security.ceremony import card_key
 
         return card_key(store, role, card_number)
 
-    verdict = verify_card(conn, _detect_layout(ctx, conn), keys.trust(), RegistryStatus(session),
-                          keys=terminal_keys, now=ctx.clock(), station=Station(principal.station_id, principal.label),
-                          audit_hook=None if image else registry_audit(session, principal.role.value))
-    if image:  # audited as the verdict given, the image's
-        verdict = image_verdict(verdict, dev=ctx.settings.dev)
-        verification_audit.record(verdict, Station(principal.station_id, principal.label),
-                                  registry_audit(session, principal.role.value), ctx.clock())
-    return _verdict_out(session, verdict)
+    with read_only_session(ctx.engine) as reading, reading.begin():
+        verdict = verify_card(conn, _detect_layout(ctx, conn), keys.trust(), RegistryStatus(reading),
+                              keys=terminal_keys, now=now, station=station)
+        if image:  # audited as the verdict given, the image's
+            verdict = image_verdict(verdict, dev=ctx.settings.dev)
+        out = _verdict_out(reading, verdict)
+    with ctx.sessions.begin() as session:
+        verification_audit.record(verdict, station, registry_audit(session, principal.role.value), now)
+    return out
 
 
 def _detect_layout(ctx: AppContext, conn: Connection) -> Layout:
@@ -205,15 +213,15 @@ def _detect_layout(ctx: AppContext, conn: Connection) -> Layout:
     return layouts[0]
 
 
-def verify_reader(ctx: AppContext, session: Session, principal: Principal, reader: str) -> VerdictOut:
+def verify_reader(ctx: AppContext, principal: Principal, reader: str) -> VerdictOut:
     with ctx.hub.session(reader, wait=2.0) as conn:
-        return verify_connection(ctx, session, principal, conn)  # a card: its chip answers for itself
+        return verify_connection(ctx, principal, conn)  # a card: its chip answers for itself
 
 
-def verify_image(ctx: AppContext, session: Session, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
+def verify_image(ctx: AppContext, principal: Principal, raw: bytes, filename: str) -> VerdictOut:
     fmt = "json" if filename.lower().endswith(".json") or raw[:1] == b"{" else "cbor"
     with ctx.virtual_cards().image_connection(raw, fmt) as conn:
-        return verify_connection(ctx, session, principal, conn, image=True)
+        return verify_connection(ctx, principal, conn, image=True)
 
 
 def verify_qr(ctx: AppContext, session: Session, principal: Principal, text: str) -> dict[str, Any]:
