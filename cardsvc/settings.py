@@ -1,28 +1,20 @@
 """One settings object for the service and the CLI: `CARDSVC_*` environment variables, one set of defaults.
 
-`load_settings(**overrides)` reads the environment and lets command-line options win; a bad value is a
-`SettingsError` naming the variable. The CLI imports this module only inside commands, so `cardsvc --help`
-never pays for pydantic.
-
-The model is plain pydantic with the environment read here (`_environment`), not pydantic-settings: that
-library's import (its .env, secrets, cloud and CLI sources) was ~50 ms of every `cardsvc verify` start
-(issue 15), for the one source we use. As pydantic-settings did: names match case-insensitively, a field
-without an alias reads CARDSVC_<FIELD>, a tuple field reads JSON, and `Settings(...)` built directly also
-takes the environment under the values it is given.
+`load_settings(**overrides)` reads the environment (pydantic-settings) and lets command-line options win;
+a bad value is a `SettingsError` naming the variable. The CLI imports this module only inside commands, so
+`cardsvc --help` never pays for pydantic.
 """
 
 from __future__ import annotations
 
 import getpass
-import json
-import os
 import socket
-import typing
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from cardsvc.layout import Layout
@@ -45,14 +37,12 @@ def _operator() -> str:
         return "operator"
 
 
-ENV_PREFIX = "CARDSVC_"
-
-
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Every `CARDSVC_*` setting; the environment variable is the field's alias."""
 
     # Fields without an alias read CARDSVC_<FIELD> (e.g. CARDSVC_MAX_UPLOAD_BYTES), never a bare name.
-    model_config = ConfigDict(frozen=True, extra="ignore", validate_by_name=True, validate_by_alias=True)
+    model_config = SettingsConfigDict(env_prefix="CARDSVC_", frozen=True, extra="ignore", validate_by_name=True,
+                                      validate_by_alias=True)
 
     database_url: str = Field("sqlite:///var/registry.sqlite3", alias="CARDSVC_DB_URL")
     # The key store's passphrase stays with the key store (CARDSVC_KEYSTORE_PASSPHRASE, cardsvc.security).
@@ -73,19 +63,6 @@ class Settings(BaseModel):
     duties_interval_seconds: float = Field(3600.0, ge=0)
     duties_first_delay_seconds: float = Field(60.0, ge=0)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _under_the_environment(cls, data: Any) -> Any:
-        """Values given (by field name or alias) win; the environment fills the fields not given."""
-        if not isinstance(data, dict):
-            return data
-        given = dict(data)
-        for name, value in _environment().items():
-            key = cls.model_fields[name].alias or name
-            if name not in given and key not in given:
-                given[key] = value
-        return given
-
     def layouts(self) -> dict[str, Layout]:
         """The city layouts by id: those in `layouts_dir` when set, else the ones shipped with cardsvc."""
         from cardsvc.layout import load_layouts
@@ -95,27 +72,6 @@ class Settings(BaseModel):
     def named(self, name: str) -> bool:
         """Whether `name` was set explicitly (environment or option) rather than left at its default."""
         return name in self.model_fields_set
-
-
-def _environment() -> dict[str, Any]:
-    """The CARDSVC_* variables that name a field, by field name."""
-    env = {k.upper(): v for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)}
-    out: dict[str, Any] = {}
-    for name, field in Settings.model_fields.items():
-        variable = (field.alias or f"{ENV_PREFIX}{name}").upper()
-        if variable in env:
-            out[name] = _json_if_structured(env[variable], field.annotation)
-    return out
-
-
-def _json_if_structured(value: str, annotation: Any) -> Any:
-    """A tuple field's variable holds JSON; text that is not JSON stays text (pydantic then names the field)."""
-    if typing.get_origin(annotation) not in (tuple, list, dict):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
 
 
 def load_settings(**overrides: Any) -> Settings:
