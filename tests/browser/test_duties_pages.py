@@ -61,6 +61,20 @@ def test_issuance_deadline_queue_page(server: Server) -> None:
             browser.close()
 
 
+def _issue_into_reader(page: Any, server: Server, admin: str, *, seed: int) -> str:
+    """A ZZ sample permit issued into reader 0 through the API, as the print station would."""
+    number: str = call(page, server, admin, "POST", "/api/applications/sample", {"layout_id": "zz", "seed": seed}
+                       )["permit_number"]
+    job = call(page, server, admin, "POST", "/api/jobs", {"permit_number": number})
+    call(page, server, admin, "POST", "/api/desk/insert", {"reader": READERS[0]})
+    call(page, server, admin, "POST", f"/api/jobs/{job['id']}/run", {"reader": READERS[0]})
+    deadline = time.monotonic() + 30
+    while call(page, server, admin, "GET", f"/api/jobs/{job['id']}")["state"] != "issued":
+        assert time.monotonic() < deadline, "job did not finish"
+        time.sleep(0.1)
+    return number
+
+
 def test_loss_report_on_the_counter_verdict(server: Server) -> None:
     admin = server.token(Role.ADMIN, "admin-browser")
     counter_token = server.token(Role.COUNTER, "counter-browser")
@@ -69,16 +83,7 @@ def test_loss_report_on_the_counter_verdict(server: Server) -> None:
         try:
             counter = login(browser, server, counter_token)
             counter.wait_for_url("**/counter")
-            # issue a card into reader 0 through the API, as the print station would
-            number = call(counter, server, admin, "POST", "/api/applications/sample", {"layout_id": "zz", "seed": 4}
-                          )["permit_number"]
-            job = call(counter, server, admin, "POST", "/api/jobs", {"permit_number": number})
-            call(counter, server, admin, "POST", "/api/desk/insert", {"reader": READERS[0]})
-            call(counter, server, admin, "POST", f"/api/jobs/{job['id']}/run", {"reader": READERS[0]})
-            deadline = time.monotonic() + 30
-            while call(counter, server, admin, "GET", f"/api/jobs/{job['id']}")["state"] != "issued":
-                assert time.monotonic() < deadline, "job did not finish"
-                time.sleep(0.1)
+            number = _issue_into_reader(counter, server, admin, seed=4)
             time.sleep(1.1)  # the oral report, made after the card was issued (whole seconds)
             oral = dt.datetime.now(CHINA).replace(microsecond=0)
             call(counter, server, counter_token, "POST", f"/api/permits/{number}/status",
@@ -115,15 +120,7 @@ def test_bank_loss_report_from_the_cli_on_the_counter_verdict(server: Server) ->
         try:
             counter = login(browser, server, counter_token)
             counter.wait_for_url("**/counter")
-            number = call(counter, server, admin, "POST", "/api/applications/sample", {"layout_id": "zz", "seed": 9}
-                          )["permit_number"]
-            job = call(counter, server, admin, "POST", "/api/jobs", {"permit_number": number})
-            call(counter, server, admin, "POST", "/api/desk/insert", {"reader": READERS[0]})
-            call(counter, server, admin, "POST", f"/api/jobs/{job['id']}/run", {"reader": READERS[0]})
-            deadline = time.monotonic() + 30
-            while call(counter, server, admin, "GET", f"/api/jobs/{job['id']}")["state"] != "issued":
-                assert time.monotonic() < deadline, "job did not finish"
-                time.sleep(0.1)
+            number = _issue_into_reader(counter, server, admin, seed=9)
             time.sleep(1.1)  # the bank's report, made after the card was issued (whole seconds)
             at_bank = dt.datetime.now(CHINA).replace(microsecond=0)
             assert main(["status", "--permit-number", number, "--report-lost", "--note", "持证人银行挂失",
